@@ -1,0 +1,2 @@
+/** LoRA fine-tuning on DJL's PyTorch engine; filled by the trainer issue. */
+package dev.quiver.finetune;

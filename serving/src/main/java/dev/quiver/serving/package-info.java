@@ -1,0 +1,2 @@
+/** Multi-LoRA inference on ONNX Runtime; filled by the serving issue. */
+package dev.quiver.serving;
