@@ -1,0 +1,73 @@
+package dev.quiver.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class QuiverCliTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void initDemoWritesAModelThatInspectLoads() throws Exception {
+        Path model = dir.resolve("m");
+        Result made = run("model", "init-demo", "--out", model.toString(), "--arch", "qwen3", "--size", "tiny");
+        assertThat(made.code).isZero();
+        assertThat(made.out).contains("Qwen3ForCausalLM tiny").contains("parameters");
+        assertThat(model.resolve("config.json")).exists();
+        assertThat(model.resolve("tokenizer_config.json")).exists();
+
+        Result inspected = run("model", "inspect", model.toString());
+        assertThat(inspected.code).isZero();
+        assertThat(inspected.out).contains("Qwen3ForCausalLM").contains("q/k norm true").contains("(bfloat16)");
+    }
+
+    @Test
+    void badArgumentsGiveOneLineErrorsWithoutStackTraces() throws Exception {
+        Result bad = run("model", "init-demo", "--out", dir.resolve("x").toString(), "--arch", "gpt2");
+        assertThat(bad.code).isEqualTo(1);
+        assertThat(bad.err).contains("error: --arch: unknown 'gpt2', expected qwen3 or llama").doesNotContain("\tat ");
+
+        Result missing = run("model", "inspect", dir.resolve("nope").toString());
+        assertThat(missing.code).isEqualTo(1);
+        assertThat(missing.err).contains("config.json").doesNotContain("\tat ");
+        assertThat(Files.exists(dir.resolve("x"))).isFalse();
+    }
+
+    @Test
+    void adapterValidateReportsAMismatch() throws Exception {
+        Path model = dir.resolve("m");
+        assertThat(run("model", "init-demo", "--out", model.toString(), "--size", "tiny").code).isZero();
+        Path adapter = Files.createDirectories(dir.resolve("a"));
+        Files.writeString(adapter.resolve("adapter_config.json"),
+                "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":8,\"target_modules\":[\"q_proj\"],\"use_dora\":true}");
+        Result r = run("adapter", "validate", "--base-model", model.toString(), adapter.toString());
+        assertThat(r.code).isEqualTo(1);
+        assertThat(r.err).contains("DoRA");
+    }
+
+    private record Result(int code, String out, String err) {
+    }
+
+    private static Result run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = QuiverCli.run(args);
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+}
