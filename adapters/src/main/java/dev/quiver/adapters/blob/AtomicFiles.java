@@ -11,6 +11,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -32,6 +33,7 @@ public final class AtomicFiles {
         // Same directory as the target: a rename is only atomic within one filesystem.
         Path temp = Files.createTempFile(parent, "." + absolute.getFileName() + ".tmp-", "");
         try {
+            makeReadable(temp);
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 ByteBuffer buffer = ByteBuffer.wrap(content);
                 while (buffer.hasRemaining()) {
@@ -70,6 +72,7 @@ public final class AtomicFiles {
         Path temp = Files.createTempDirectory(parent, "." + absolute.getFileName() + ".tmp-");
         try {
             writer.write(temp);
+            makeReadable(temp);
             forceTree(temp);
             // Checked again because the writer may have run for a long time. Linux rename(2) would
             // silently replace an empty directory created in between; the JDK has no RENAME_NOREPLACE.
@@ -121,11 +124,24 @@ public final class AtomicFiles {
         entries.sort(Comparator.comparingInt(Path::getNameCount).reversed());
         for (Path entry : entries) {
             if (Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS)) {
+                makeReadable(entry);
                 forceFile(entry);
             } else if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
                 forceDirectory(entry);
             }
         }
+    }
+
+    /**
+     * Temp files and dirs are created owner-only; published models and adapters must be readable by
+     * other users (a serving container often runs as another uid), so they get 644 / 755.
+     */
+    public static void makeReadable(Path path) throws IOException {
+        if (!path.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            return;
+        }
+        boolean dir = Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS);
+        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(dir ? "rwxr-xr-x" : "rw-r--r--"));
     }
 
     private static void requireAbsent(Path target) throws FileAlreadyExistsException {

@@ -2,6 +2,7 @@ package dev.quiver.adapters.safetensors;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.adapters.blob.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -90,6 +91,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        AtomicFiles.makeReadable(temp);
         FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE);
         try {
             while (head.hasRemaining()) {
