@@ -263,7 +263,8 @@ public record ModelConfig(
         };
     }
 
-    private static List<Integer> tokenIds(JsonNode node) {
+    /** A token id field that may be a number, a list of numbers or null. */
+    static List<Integer> tokenIds(JsonNode node) {
         List<Integer> ids = new ArrayList<>();
         if (node == null || node.isNull()) {
             return ids;

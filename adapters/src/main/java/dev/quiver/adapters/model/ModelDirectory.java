@@ -1,6 +1,5 @@
 package dev.quiver.adapters.model;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.adapters.safetensors.Checkpoint;
 import dev.quiver.adapters.safetensors.TensorInfo;
@@ -83,14 +82,8 @@ public final class ModelDirectory implements AutoCloseable {
     public List<Integer> eosTokenIds() throws IOException {
         Path gen = dir.resolve("generation_config.json");
         if (Files.exists(gen)) {
-            JsonNode eos = new ObjectMapper().readTree(gen.toFile()).get("eos_token_id");
-            if (eos != null && !eos.isNull()) {
-                List<Integer> ids = new ArrayList<>();
-                if (eos.isArray()) {
-                    eos.forEach(n -> ids.add(n.asInt()));
-                } else {
-                    ids.add(eos.asInt());
-                }
+            List<Integer> ids = ModelConfig.tokenIds(new ObjectMapper().readTree(gen.toFile()).get("eos_token_id"));
+            if (!ids.isEmpty()) {
                 return ids;
             }
         }
