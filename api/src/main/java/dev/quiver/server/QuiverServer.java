@@ -1,0 +1,57 @@
+package dev.quiver.server;
+
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.Micronaut;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Starts the Micronaut application for the server roles with properties derived from CLI options. */
+public final class QuiverServer {
+    private QuiverServer() {
+    }
+
+    /** Options shared by the server roles. */
+    public record Options(Path dataDir, String host, int port, Map<String, Object> extra) {
+    }
+
+    /** Starts the HTTP server and returns its running context; close it to stop. */
+    public static ApplicationContext start(Options options) {
+        return Micronaut.build(new String[0])
+                .mainClass(QuiverServer.class)
+                .banner(false)
+                .properties(properties(options))
+                .start();
+    }
+
+    /** Starts the application without an HTTP server, for CLI commands that only need the database. */
+    public static ApplicationContext startHeadless(Path dataDir) {
+        Map<String, Object> props = properties(new Options(dataDir, "127.0.0.1", -1, Map.of()));
+        return ApplicationContext.builder().properties(props).start();
+    }
+
+    static Map<String, Object> properties(Options options) {
+        Path dataDir = options.dataDir().toAbsolutePath().normalize();
+        Map<String, Object> props = new HashMap<>();
+        props.put("quiver.data-dir", dataDir.toString());
+        if (System.getenv("QUIVER_DB_URL") == null) {
+            props.put("datasources.default.url", "jdbc:h2:file:" + dataDir.resolve("db").resolve("quiver")
+                    + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000");
+        }
+        if (options.host() != null) {
+            props.put("micronaut.server.host", options.host());
+        }
+        if (options.port() >= 0) {
+            props.put("micronaut.server.port", options.port());
+            props.put("endpoints.all.port", options.port());
+        }
+        props.putAll(options.extra());
+        return props;
+    }
+
+    /** The base URL a running context listens on. */
+    public static String url(ApplicationContext context) {
+        return context.getBean(EmbeddedServer.class).getURL().toString();
+    }
+}
