@@ -1,11 +1,9 @@
 package dev.quiver.auth;
 
+import dev.quiver.server.Hashes;
 import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;
 import jakarta.transaction.Transactional;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.Base64;
@@ -50,22 +48,13 @@ public class ApiKeyService {
         random.nextBytes(secret);
         String key = "qk-" + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         String id = "key-" + HexFormat.of().formatHex(secret, 0, 6);
-        keys.save(new ApiKey(id, projectId, name, key.substring(0, 10), hash(key), Instant.now()));
+        keys.save(new ApiKey(id, projectId, name, key.substring(0, 10), Hashes.sha256(key), Instant.now()));
         return new CreatedKey(id, projectId, key);
     }
 
     /** The project of a valid, unrevoked key. */
     @ReadOnly
     public Optional<String> projectOf(String presentedKey) {
-        return keys.findByKeyHash(hash(presentedKey)).filter(k -> !k.isRevoked()).map(ApiKey::getProjectId);
-    }
-
-    static String hash(String key) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(md.digest(key.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return keys.findByKeyHash(Hashes.sha256(presentedKey)).filter(k -> !k.isRevoked()).map(ApiKey::getProjectId);
     }
 }

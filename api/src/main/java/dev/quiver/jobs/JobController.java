@@ -1,0 +1,147 @@
+package dev.quiver.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.quiver.auth.AuthFilter;
+import dev.quiver.server.ListView;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.http.annotation.RequestAttribute;
+import io.micronaut.http.sse.Event;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
+
+/** {@code /v1/fine_tuning/jobs}: OpenAI's fine-tuning API. */
+@Controller("/v1/fine_tuning/jobs")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class JobController {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration POLL = Duration.ofMillis(300);
+
+    private final JobService jobs;
+    private final Launcher launcher;
+
+    public JobController(JobService jobs, Launcher launcher) {
+        this.jobs = jobs;
+        this.launcher = launcher;
+    }
+
+    @Post
+    public JobViews.Job create(@RequestAttribute(AuthFilter.PROJECT) String project,
+                               @Body JobViews.CreateJob request) {
+        return JobViews.Job.of(jobs.create(project, request));
+    }
+
+    @Get
+    public ListView<JobViews.Job> list(@RequestAttribute(AuthFilter.PROJECT) String project,
+                                       @Nullable @QueryValue String after,
+                                       @QueryValue(defaultValue = "20") int limit) {
+        List<FineTuningJob> page = jobs.list(project, after, clamp(limit));
+        boolean more = page.size() > clamp(limit);
+        return ListView.of(page.stream().limit(clamp(limit)).map(JobViews.Job::of).toList(), more);
+    }
+
+    @Get("/{id}")
+    public JobViews.Job get(@RequestAttribute(AuthFilter.PROJECT) String project, @PathVariable String id) {
+        return JobViews.Job.of(jobs.get(project, id));
+    }
+
+    @Post("/{id}/cancel")
+    public JobViews.Job cancel(@RequestAttribute(AuthFilter.PROJECT) String project, @PathVariable String id) {
+        FineTuningJob job = jobs.cancel(project, id);
+        if (job.getLauncherRef() != null) {
+            launcher.cancel(job.getLauncherRef());
+        }
+        return JobViews.Job.of(job);
+    }
+
+    /**
+     * Newest first, as OpenAI lists them ({@code after} pages to older events); with {@code stream=true}
+     * the log as server-sent events instead, oldest first, following the job live until it ends.
+     */
+    @Get("/{id}/events")
+    public HttpResponse<?> events(@RequestAttribute(AuthFilter.PROJECT) String project,
+                                  @PathVariable String id, @Nullable @QueryValue String after,
+                                  @QueryValue(defaultValue = "20") int limit,
+                                  @QueryValue(defaultValue = "false") boolean stream) {
+        if (stream) {
+            return HttpResponse.ok(stream(project, id)).contentType(MediaType.TEXT_EVENT_STREAM_TYPE);
+        }
+        return HttpResponse.ok(page(project, id, after, limit));
+    }
+
+    private ListView<JobViews.Event> page(String project, String id, String after, int limit) {
+        List<JobEvent> all = new ArrayList<>(jobs.events(project, id, 0));
+        Collections.reverse(all);
+        long before = after == null ? Long.MAX_VALUE : eventId(after);
+        List<JobViews.Event> older = all.stream().filter(e -> e.getId() < before).map(JobController::view).toList();
+        int n = clamp(limit);
+        return ListView.of(older.subList(0, Math.min(n, older.size())), older.size() > n);
+    }
+
+    private Publisher<Event<JobViews.Event>> stream(String project, String id) {
+        jobs.get(project, id);
+        long[] cursor = {0};
+        boolean[] done = {false};
+        return Flux.interval(Duration.ZERO, POLL, Schedulers.boundedElastic())
+                .takeWhile(tick -> !done[0])
+                .concatMapIterable(tick -> {
+                    List<JobEvent> fresh = jobs.events(project, id, cursor[0]);
+                    if (!fresh.isEmpty()) {
+                        cursor[0] = fresh.get(fresh.size() - 1).getId();
+                    }
+                    if (fresh.isEmpty() && jobs.get(project, id).getStatus().isTerminal()) {
+                        done[0] = true;
+                    }
+                    return fresh.stream().map(e -> Event.of(view(e)).id("ftevent-" + e.getId())).toList();
+                });
+    }
+
+    @Get("/{id}/checkpoints")
+    public ListView<JobViews.Checkpoint> checkpoints(@RequestAttribute(AuthFilter.PROJECT) String project,
+                                                     @PathVariable String id) {
+        return ListView.of(jobs.checkpoints(project, id).stream().map(c -> new JobViews.Checkpoint(c.getId(),
+                "fine_tuning.job.checkpoint", c.getCreatedAt().getEpochSecond(), c.getJobId(), c.getStep(),
+                parse(c.getMetrics()))).toList(), false);
+    }
+
+    private static JobViews.Event view(JobEvent e) {
+        return JobViews.Event.of(e, parse(e.getData()));
+    }
+
+    private static Object parse(String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            return JSON.readValue(json, Object.class);
+        } catch (Exception e) {
+            return json;
+        }
+    }
+
+    private static long eventId(String after) {
+        try {
+            return Long.parseLong(after.replace("ftevent-", ""));
+        } catch (NumberFormatException e) {
+            throw dev.quiver.server.ApiException.invalid("after", "after must be an event id like ftevent-12");
+        }
+    }
+
+    private static int clamp(int limit) {
+        return Math.max(1, Math.min(limit, 100));
+    }
+}

@@ -1,0 +1,274 @@
+package dev.quiver.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.quiver.files.FileService;
+import dev.quiver.files.StoredFile;
+import dev.quiver.registry.AdapterRecord;
+import dev.quiver.registry.AdapterService;
+import dev.quiver.server.ApiException;
+import dev.quiver.server.BaseModel;
+import io.micronaut.transaction.annotation.ReadOnly;
+import jakarta.inject.Singleton;
+import jakarta.transaction.Transactional;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The fine-tuning job state machine. Statuses only move forward
+ * (validating_files -> queued -> running -> succeeded | failed | cancelled, or straight to cancelled),
+ * every move is one transaction guarded by the row version, so no job is lost or run twice.
+ */
+@Singleton
+public class JobService {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final JobRepository jobs;
+    private final JobEventRepository events;
+    private final JobCheckpointRepository checkpoints;
+    private final FileService files;
+    private final BaseModel baseModel;
+    private final AdapterService adapters;
+
+    public JobService(JobRepository jobs, JobEventRepository events, JobCheckpointRepository checkpoints,
+                      FileService files, BaseModel baseModel, AdapterService adapters) {
+        this.adapters = adapters;
+        this.jobs = jobs;
+        this.events = events;
+        this.checkpoints = checkpoints;
+        this.files = files;
+        this.baseModel = baseModel;
+    }
+
+    /** Validates a create request and queues the job; a bad field is a 400 naming it. */
+    @Transactional
+    public FineTuningJob create(String projectId, JobViews.CreateJob request) {
+        if (request.model() == null || !request.model().equals(baseModel.name())) {
+            throw ApiException.invalid("model", "model '" + request.model() + "' cannot be fine-tuned here;"
+                    + " this deployment's base model is '" + baseModel.name() + "'");
+        }
+        if (request.trainingFile() == null) {
+            throw ApiException.invalid("training_file", "training_file is required");
+        }
+        StoredFile training = file(projectId, "training_file", request.trainingFile());
+        if (request.validationFile() != null) {
+            file(projectId, "validation_file", request.validationFile());
+        }
+        String suffix = request.suffix();
+        if (suffix != null && !suffix.matches("[a-zA-Z0-9_-]{1,40}")) {
+            throw ApiException.invalid("suffix", "suffix must be 1-40 letters, digits, '-' or '_', got '" + suffix
+                    + "'");
+        }
+        String task = request.task();
+        if (task != null && !task.matches("[a-zA-Z0-9_-]{1,64}")) {
+            throw ApiException.invalid("task", "task must be a tool-safe name (letters, digits, '-', '_')");
+        }
+        String hyper = Hyperparameters.validate(request.hyperparameters());
+        long seed = request.seed() != null ? request.seed() : ThreadLocalRandom.current().nextInt(Integer.MAX_VALUE);
+        String id = "ftjob-" + HexFormat.of().formatHex(random(12));
+        FineTuningJob job = jobs.save(new FineTuningJob(id, projectId, request.model(), request.trainingFile(),
+                request.validationFile(), suffix, seed, task, hyper, Instant.now()));
+        event(job.getId(), "info", "message", "Validating training file: " + training.getId() + " ("
+                + training.getExamples() + " examples, " + training.getTokens() + " tokens)", null);
+        job.setStatus(JobStatus.QUEUED);
+        event(job.getId(), "info", "message", "Files validated, moving job to queued state", null);
+        return jobs.update(job);
+    }
+
+    private StoredFile file(String projectId, String field, String id) {
+        try {
+            return files.get(projectId, id);
+        } catch (ApiException e) {
+            throw ApiException.invalid(field, "file '" + id + "' does not exist in this project; upload it with"
+                    + " POST /v1/files first");
+        }
+    }
+
+    @ReadOnly
+    public FineTuningJob get(String projectId, String id) {
+        return jobs.findByIdAndProjectId(id, projectId).orElseThrow(() -> ApiException.notFound("fine-tuning job",
+                id));
+    }
+
+    /** A job by id for internal callers (runner, scheduler); empty if unknown. */
+    @ReadOnly
+    public Optional<FineTuningJob> find(String id) {
+        return jobs.findById(id);
+    }
+
+    /** Newest first, after the job {@code after} (exclusive), at most {@code limit}. */
+    @ReadOnly
+    public List<FineTuningJob> list(String projectId, String after, int limit) {
+        List<FineTuningJob> all = jobs.findByProjectIdOrderByCreatedAtDesc(projectId);
+        int start = 0;
+        if (after != null) {
+            for (int i = 0; i < all.size(); i++) {
+                if (all.get(i).getId().equals(after)) {
+                    start = i + 1;
+                    break;
+                }
+            }
+        }
+        return all.subList(Math.min(start, all.size()), Math.min(all.size(), start + limit + 1));
+    }
+
+    /** Cancels a job that has not finished; returns it with its previous launcher reference. */
+    @Transactional
+    public FineTuningJob cancel(String projectId, String id) {
+        FineTuningJob job = get(projectId, id);
+        if (job.getStatus().isTerminal()) {
+            throw ApiException.conflict("job " + id + " is already " + job.getStatus().wireName()
+                    + " and cannot be cancelled");
+        }
+        job.setStatus(JobStatus.CANCELLED);
+        job.setFinishedAt(Instant.now());
+        event(id, "info", "message", "Job cancelled by the user", null);
+        return jobs.update(job);
+    }
+
+    @ReadOnly
+    public List<JobEvent> events(String projectId, String id, long afterEventId) {
+        get(projectId, id);
+        return events.findByJobIdAndIdGreaterThanOrderById(id, afterEventId);
+    }
+
+    @ReadOnly
+    public List<JobCheckpoint> checkpoints(String projectId, String id) {
+        get(projectId, id);
+        return checkpoints.findByJobIdOrderByStepDesc(id);
+    }
+
+    /** Appends an event to a job's log. */
+    @Transactional
+    public void event(String jobId, String level, String type, String message, Object data) {
+        String json = null;
+        if (data != null) {
+            try {
+                json = data instanceof String s ? s : JSON.writeValueAsString(data);
+            } catch (Exception e) {
+                json = null;
+            }
+        }
+        events.save(new JobEvent(jobId, Instant.now(), level, type, message, json));
+    }
+
+    /** Oldest queued jobs first. */
+    @ReadOnly
+    public List<FineTuningJob> queued() {
+        return jobs.findByStatusOrderByCreatedAt(JobStatus.QUEUED);
+    }
+
+    @ReadOnly
+    public List<FineTuningJob> running() {
+        return jobs.findByStatusOrderByCreatedAt(JobStatus.RUNNING);
+    }
+
+    @ReadOnly
+    public long count(JobStatus status) {
+        return jobs.countByStatus(status);
+    }
+
+    /**
+     * Moves a queued job to running with its runner token; false if someone else moved it first (the
+     * version check makes the claim exclusive).
+     */
+    @Transactional
+    public boolean claim(String jobId, String runnerTokenHash) {
+        FineTuningJob job = jobs.findById(jobId).orElse(null);
+        if (job == null || job.getStatus() != JobStatus.QUEUED) {
+            return false;
+        }
+        job.setStatus(JobStatus.RUNNING);
+        job.setAttempt(job.getAttempt() + 1);
+        job.setRunnerTokenHash(runnerTokenHash);
+        if (job.getStartedAt() == null) {
+            job.setStartedAt(Instant.now());
+        }
+        jobs.update(job);
+        event(jobId, "info", "message", "Fine-tuning job started (attempt " + job.getAttempt() + ")", null);
+        return true;
+    }
+
+    @Transactional
+    public void setLauncherRef(String jobId, String ref) {
+        jobs.findById(jobId).ifPresent(j -> {
+            j.setLauncherRef(ref);
+            jobs.update(j);
+        });
+    }
+
+    /** Marks a job failed unless it already ended. */
+    @Transactional
+    public void fail(String jobId, String code, String message) {
+        FineTuningJob job = jobs.findById(jobId).orElse(null);
+        if (job == null || job.getStatus().isTerminal()) {
+            return;
+        }
+        job.setStatus(JobStatus.FAILED);
+        job.setError(code, message);
+        job.setFinishedAt(Instant.now());
+        jobs.update(job);
+        event(jobId, "error", "message", "Fine-tuning job failed: " + message, null);
+    }
+
+    /** Puts a running job back in the queue (its runner died; the next attempt resumes from the checkpoint). */
+    @Transactional
+    public void requeue(String jobId, String reason) {
+        FineTuningJob job = jobs.findById(jobId).orElse(null);
+        if (job == null || job.getStatus() != JobStatus.RUNNING) {
+            return;
+        }
+        job.setStatus(JobStatus.QUEUED);
+        job.setLauncherRef(null);
+        jobs.update(job);
+        event(jobId, "warn", "message", reason + "; re-queued to resume from its last checkpoint", null);
+    }
+
+    /** Records the fine-tuned model name and the success, in the caller's transaction. */
+    @Transactional
+    public void succeed(String jobId, String fineTunedModel, long trainedTokens) {
+        FineTuningJob job = jobs.findById(jobId).orElseThrow();
+        if (job.getStatus() != JobStatus.RUNNING) {
+            throw ApiException.conflict("job " + jobId + " is " + job.getStatus().wireName() + ", not running");
+        }
+        job.setStatus(JobStatus.SUCCEEDED);
+        job.setFineTunedModel(fineTunedModel);
+        job.setTrainedTokens(trainedTokens);
+        job.setFinishedAt(Instant.now());
+        jobs.update(job);
+        event(jobId, "info", "message", "The job has successfully completed; fine-tuned model: " + fineTunedModel,
+                null);
+    }
+
+    /**
+     * Registers the trained adapter and marks the job succeeded in one transaction; if either fails, the
+     * adapter's files are removed again, so there is never an adapter without its job's success or the
+     * reverse.
+     */
+    @Transactional
+    public AdapterRecord completeWithAdapter(FineTuningJob job, String name, Path staged, long trainedTokens) {
+        AdapterRecord record = adapters.register(job.getProjectId(), name, job.getId(), staged);
+        try {
+            succeed(job.getId(), record.getName(), trainedTokens);
+        } catch (RuntimeException e) {
+            adapters.discardFiles(record);
+            throw e;
+        }
+        return record;
+    }
+
+    @Transactional
+    public void checkpoint(String jobId, int step, String sha256, String metricsJson) {
+        checkpoints.save(new JobCheckpoint("ftckpt-" + HexFormat.of().formatHex(random(10)), jobId, step, sha256,
+                metricsJson, Instant.now()));
+    }
+
+    private static byte[] random(int n) {
+        byte[] b = new byte[n];
+        ThreadLocalRandom.current().nextBytes(b);
+        return b;
+    }
+}

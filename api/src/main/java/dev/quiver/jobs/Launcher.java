@@ -1,0 +1,23 @@
+package dev.quiver.jobs;
+
+import java.io.IOException;
+
+/**
+ * Starts and stops the runner of a fine-tuning job ({@code quiver train --job ID --control-plane URL}):
+ * as a child JVM locally, as a Kubernetes Job in production.
+ */
+public interface Launcher {
+
+    /** What a runner needs to find its job and prove it is the job's runner. */
+    record LaunchRequest(String jobId, int attempt, String runnerToken, String controlPlaneUrl) {
+    }
+
+    /** Starts the runner and returns a reference to it (a pid, a Kubernetes Job name). */
+    String launch(LaunchRequest request) throws IOException;
+
+    /** Whether the runner behind {@code ref} is still running. */
+    boolean isAlive(String ref);
+
+    /** Stops the runner behind {@code ref}; safe to call for one that has already ended. */
+    void cancel(String ref);
+}
