@@ -28,9 +28,15 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8080", description = "HTTP port (default: ${DEFAULT-VALUE}).")
     int port;
 
+    @Option(names = "--base-model", description = "Hugging Face model directory to fine-tune and serve"
+            + " (default: a generated demo model, made once in the data dir).")
+    Path baseModel;
+
     @Override
     public Integer call() throws Exception {
-        ApplicationContext context = QuiverServer.start(new QuiverServer.Options(dataDir, host, port, Map.of()));
+        Path model = baseModel != null ? baseModel : DemoBaseModel.ensure(dataDir, spec.commandLine().getErr());
+        ApplicationContext context = QuiverServer.start(new QuiverServer.Options(dataDir, host, port,
+                Map.of("quiver.base-model.path", model.toAbsolutePath().toString())));
         spec.commandLine().getOut().println("quiver server listening on " + QuiverServer.url(context)
                 + " (data dir " + dataDir.toAbsolutePath().normalize() + ")");
         spec.commandLine().getOut().flush();
