@@ -1,8 +1,8 @@
 package dev.quiver.files;
 
 import dev.quiver.auth.AuthFilter;
-import dev.quiver.server.ApiException;
-import dev.quiver.server.ListView;
+import dev.quiver.serving.http.ApiException;
+import dev.quiver.serving.http.ListView;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Consumes;

@@ -2,7 +2,7 @@ package dev.quiver.jobs;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.auth.AuthFilter;
-import dev.quiver.server.ListView;
+import dev.quiver.serving.http.ListView;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -137,7 +137,7 @@ public class JobController {
         try {
             return Long.parseLong(after.replace("ftevent-", ""));
         } catch (NumberFormatException e) {
-            throw dev.quiver.server.ApiException.invalid("after", "after must be an event id like ftevent-12");
+            throw dev.quiver.serving.http.ApiException.invalid("after", "after must be an event id like ftevent-12");
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.quiver.server;
+package dev.quiver.serving.http;
 
 import io.micronaut.http.HttpStatus;
 

@@ -1,7 +1,8 @@
-package dev.quiver.server;
+package dev.quiver.serving;
 
 import dev.quiver.adapters.model.ModelConfig;
 import io.micronaut.context.annotation.Value;
+import io.micronaut.context.annotation.Requires;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
  * Face directory) under the name {@code quiver.base-model.name} (default: the directory's name).
  */
 @Singleton
+@Requires(property = "quiver.base-model.path")
 public class BaseModel {
     private final Path path;
     private final String name;

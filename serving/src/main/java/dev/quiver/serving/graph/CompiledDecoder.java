@@ -1,0 +1,12 @@
+package dev.quiver.serving.graph;
+
+import java.nio.FloatBuffer;
+import java.util.Map;
+
+/**
+ * A decoder compiled to ONNX: the serialised graph, and the direct fp32 buffers behind its external
+ * initializers (the base weights), which ONNX Runtime copies when a session is created.
+ */
+public record CompiledDecoder(DecoderSignature signature, byte[] modelBytes, Map<String, FloatBuffer> initializers,
+                              Map<String, long[]> initializerShapes) {
+}

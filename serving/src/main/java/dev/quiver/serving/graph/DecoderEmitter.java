@@ -1,0 +1,204 @@
+package dev.quiver.serving.graph;
+
+import static dev.quiver.serving.graph.DecoderSignature.ADAPTER_SLOTS;
+import static dev.quiver.serving.graph.DecoderSignature.INPUT_IDS;
+import static dev.quiver.serving.graph.DecoderSignature.LOGITS;
+import static dev.quiver.serving.graph.DecoderSignature.LOGIT_POSITIONS;
+import static dev.quiver.serving.graph.DecoderSignature.SEQLENS_K;
+import static dev.quiver.serving.graph.DecoderSignature.TOTAL_SEQUENCE_LENGTH;
+
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.quiver.adapters.model.ModelConfig;
+import dev.quiver.serving.graph.GraphBuilder.Attr;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * Emits the decoder graph in model order, block by block, following transformers' Llama/Qwen math:
+ * RMSNorm {@code x * rsqrt(mean(x^2) + eps) * w}, rotate-half RoPE, per-head q/k RMSNorm before RoPE
+ * (Qwen3), q/k/v bias (Qwen2), SwiGLU, attention scale {@code 1/sqrt(head_dim)}, grouped KV heads.
+ */
+final class DecoderEmitter {
+    private static final int FLOAT = DataType.FLOAT.getNumber();
+    private static final int INT64 = DataType.INT64.getNumber();
+    private static final int INT32 = DataType.INT32.getNumber();
+
+    private final GraphBuilder g;
+    private final DecoderSignature sig;
+    private final ModelConfig c;
+    private final WeightLoader weights;
+    private final MultiLoraBranch lora;
+    private String cosCache;
+    private String sinCache;
+
+    DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights) {
+        this.g = g;
+        this.sig = sig;
+        this.c = sig.config();
+        this.weights = weights;
+        this.lora = new MultiLoraBranch(g, ADAPTER_SLOTS);
+    }
+
+    /** The residual stream with the latest sub-layer output not yet added ({@code pending} null at the start). */
+    private record Residual(String stream, String pending) {
+    }
+
+    /** A normalised input and the residual sum it was computed from. */
+    private record Normed(String normed, String sum) {
+    }
+
+    void emit() throws IOException {
+        declareInputs();
+        ropeCaches();
+        Residual residual = new Residual(embed(), null);
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            residual = block(layer, residual);
+        }
+        lmHead(finalNorm(residual));
+    }
+
+    private void declareInputs() {
+        g.input(INPUT_IDS, INT64, "batch", "sequence");
+        g.input(SEQLENS_K, INT32, "batch");
+        g.input(TOTAL_SEQUENCE_LENGTH, INT32);
+        g.input(LOGIT_POSITIONS, INT64, "batch", "logit_count");
+        g.input(ADAPTER_SLOTS, INT64, "batch");
+        for (int l = 0; l < c.numLayers(); l++) {
+            g.input(DecoderSignature.pastKey(l), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(), c.headDim());
+            g.input(DecoderSignature.pastValue(l), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
+                    c.headDim());
+            for (String m : sig.lora().targetModules()) {
+                ModelConfig.LinearShape s = c.linear(m);
+                int slots = sig.lora().slots();
+                int rank = sig.lora().maxRank();
+                g.input(DecoderSignature.loraA(l, m), FLOAT, slots, s.in(), rank);
+                g.input(DecoderSignature.loraB(l, m), FLOAT, slots, rank, s.out());
+                g.input(DecoderSignature.loraScale(l, m), FLOAT, slots);
+            }
+        }
+    }
+
+    private void ropeCaches() {
+        RopeTables rope = RopeTables.of(c, sig.maxSequenceLength());
+        cosCache = g.externalFloat("rope.cos_cache", rope.cos(), rope.rows(), rope.columns());
+        sinCache = g.externalFloat("rope.sin_cache", rope.sin(), rope.rows(), rope.columns());
+    }
+
+    private String embed() throws IOException {
+        String table = g.externalFloat("model.embed_tokens.weight", weights.asStored("model.embed_tokens.weight"),
+                c.vocabSize(), c.hiddenSize());
+        return g.op("Gather", List.of(table, INPUT_IDS), "embeddings", Attr.i("axis", 0));
+    }
+
+    /** One decoder block in model order: norm, attention, residual, norm, MLP, residual. */
+    private Residual block(int layer, Residual in) throws IOException {
+        String p = "model.layers." + layer + ".";
+        // the previous block's residual add is fused into this norm (SkipSimplifiedLayerNormalization)
+        Normed attentionInput = addAndNorm(in, p + "input_layernorm.weight");
+        String attention = attention(layer, attentionInput.normed());
+        Normed mlpInput = addAndNorm(new Residual(attentionInput.sum(), attention),
+                p + "post_attention_layernorm.weight");
+        String mlp = mlp(layer, mlpInput.normed());
+        return new Residual(mlpInput.sum(), mlp);
+    }
+
+    /** {@code sum = stream + pending; normed = RMSNorm(sum) * w}; only the norm when nothing is pending. */
+    private Normed addAndNorm(Residual r, String weightName) throws IOException {
+        String gamma = vector(weightName, c.hiddenSize());
+        String normed = g.fresh(weightName.replace(".weight", ""));
+        if (r.pending() == null) {
+            g.node("SimplifiedLayerNormalization", "", List.of(r.stream(), gamma), List.of(normed),
+                    Attr.i("axis", -1), Attr.f("epsilon", (float) c.rmsNormEps()));
+            return new Normed(normed, r.stream());
+        }
+        String sum = g.fresh("residual");
+        g.node("SkipSimplifiedLayerNormalization", GraphBuilder.MS_DOMAIN, List.of(r.pending(), r.stream(), gamma),
+                List.of(normed, "", "", sum), Attr.f("epsilon", (float) c.rmsNormEps()));
+        return new Normed(normed, sum);
+    }
+
+    private String attention(int layer, String x) throws IOException {
+        String p = "model.layers." + layer + ".self_attn.";
+        String q = linear(layer, "q_proj", x);
+        String k = linear(layer, "k_proj", x);
+        String v = linear(layer, "v_proj", x);
+        if (c.qkNorm()) {
+            q = headNorm(q, p + "q_norm.weight", c.numHeads());
+            k = headNorm(k, p + "k_norm.weight", c.numKvHeads());
+        }
+        String out = p + "attention";
+        // rotary is applied inside (do_rotary): positions come from seqlens_k, so past tokens keep theirs
+        g.node("GroupQueryAttention", GraphBuilder.MS_DOMAIN,
+                List.of(q, k, v, DecoderSignature.pastKey(layer), DecoderSignature.pastValue(layer), SEQLENS_K,
+                        TOTAL_SEQUENCE_LENGTH, cosCache, sinCache),
+                List.of(out, DecoderSignature.presentKey(layer), DecoderSignature.presentValue(layer)),
+                Attr.i("num_heads", c.numHeads()), Attr.i("kv_num_heads", c.numKvHeads()),
+                Attr.i("do_rotary", 1), Attr.i("rotary_interleaved", 0),
+                Attr.f("scale", (float) (1.0 / Math.sqrt(c.headDim()))));
+        g.output(DecoderSignature.presentKey(layer), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
+                c.headDim());
+        g.output(DecoderSignature.presentValue(layer), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
+                c.headDim());
+        return linear(layer, "o_proj", out);
+    }
+
+    /** Qwen3's RMSNorm over each head's {@code head_dim} values, before RoPE. */
+    private String headNorm(String x, String weightName, int heads) throws IOException {
+        String gamma = vector(weightName, c.headDim());
+        String shape = g.constantLongs(g.fresh("heads_shape"), new long[] {0, 0, heads, c.headDim()}, 4);
+        String flat = g.constantLongs(g.fresh("flat_shape"), new long[] {0, 0, (long) heads * c.headDim()}, 3);
+        String split = g.op("Reshape", List.of(x, shape), g.fresh(weightName + ".in"));
+        String normed = g.fresh(weightName + ".out");
+        g.node("SimplifiedLayerNormalization", "", List.of(split, gamma), List.of(normed),
+                Attr.i("axis", -1), Attr.f("epsilon", (float) c.rmsNormEps()));
+        return g.op("Reshape", List.of(normed, flat), g.fresh(weightName + ".flat"));
+    }
+
+    /** SwiGLU: {@code down(silu(gate(x)) * up(x))}. */
+    private String mlp(int layer, String x) throws IOException {
+        String gate = linear(layer, "gate_proj", x);
+        String up = linear(layer, "up_proj", x);
+        String sigmoid = g.op("Sigmoid", List.of(gate), g.fresh("gate_sigmoid"));
+        String silu = g.op("Mul", List.of(gate, sigmoid), g.fresh("gate_silu"));
+        String product = g.op("Mul", List.of(silu, up), g.fresh("swiglu"));
+        return linear(layer, "down_proj", product);
+    }
+
+    /** {@code x @ W^T (+ b)}, plus the multi-LoRA branch when the module is targeted. */
+    private String linear(int layer, String module, String x) throws IOException {
+        String path = ModelConfig.modulePath(layer, module);
+        ModelConfig.LinearShape s = c.linear(module);
+        String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
+        String y = g.op("MatMul", List.of(x, w), path + ".out");
+        if (c.qkvBias() && (module.equals("q_proj") || module.equals("k_proj") || module.equals("v_proj"))) {
+            y = g.op("Add", List.of(y, vector(path + ".bias", s.out())), path + ".biased");
+        }
+        if (!sig.lora().targets(module)) {
+            return y;
+        }
+        return lora.apply(x, y, DecoderSignature.loraA(layer, module), DecoderSignature.loraB(layer, module),
+                DecoderSignature.loraScale(layer, module), path + ".lora");
+    }
+
+    /** Picks the positions that need logits, then applies the last residual add and the final norm. */
+    private String finalNorm(Residual r) throws IOException {
+        String axes = g.constantLongs("logit_positions_axes", new long[] {2}, 1);
+        String index = g.op("Unsqueeze", List.of(LOGIT_POSITIONS, axes), "logit_index");
+        String stream = g.op("GatherND", List.of(r.stream(), index), "final_stream", Attr.i("batch_dims", 1));
+        String pending = g.op("GatherND", List.of(r.pending(), index), "final_pending", Attr.i("batch_dims", 1));
+        return addAndNorm(new Residual(stream, pending), "model.norm.weight").normed();
+    }
+
+    private void lmHead(String hidden) throws IOException {
+        // [vocab, hidden] used as stored (transB): a tied head shares the embedding table instead of a transposed copy
+        String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight"
+                : g.externalFloat("lm_head.weight", weights.asStored("lm_head.weight"), c.vocabSize(), c.hiddenSize());
+        g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of(hidden, head), List.of(LOGITS),
+                Attr.i("transB", 1), Attr.f("alpha", 1.0f));
+        g.output(LOGITS, FLOAT, "batch", "logit_count", c.vocabSize());
+    }
+
+    private String vector(String name, int length) throws IOException {
+        return g.externalFloat(name, weights.asStored(name), length);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.quiver.serving.graph;
+
+import dev.quiver.adapters.model.ModelConfig;
+
+/**
+ * The inputs and outputs of a compiled decoder graph, so the runtime binds tensors by the same names
+ * the compiler declared.
+ *
+ * <ul>
+ *   <li>{@code input_ids} int64 [batch, seq]: the new tokens of each row</li>
+ *   <li>{@code seqlens_k} int32 [batch]: past + new length of each row, minus one (the op's convention)</li>
+ *   <li>{@code total_sequence_length} int32 scalar: the largest past + new length in the batch</li>
+ *   <li>{@code logit_positions} int64 [batch, k]: which of the new positions get logits</li>
+ *   <li>{@code adapter_slots} int64 [batch]: the LoRA slot of each row, 0 for the base</li>
+ *   <li>{@code past_key.L}/{@code past_value.L} float [batch, kvHeads, maxSequenceLength, headDim]: the
+ *       KV cache, bound to the same memory as {@code present_key.L}/{@code present_value.L}</li>
+ *   <li>{@code lora.L.M.A} float [slots, in, rank], {@code lora.L.M.B} [slots, rank, out],
+ *       {@code lora.L.M.scale} [slots]: the adapter pools</li>
+ *   <li>output {@code logits} float [batch, k, vocab]</li>
+ * </ul>
+ */
+public record DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLayout lora) {
+    public static final String INPUT_IDS = "input_ids";
+    public static final String SEQLENS_K = "seqlens_k";
+    public static final String TOTAL_SEQUENCE_LENGTH = "total_sequence_length";
+    public static final String LOGIT_POSITIONS = "logit_positions";
+    public static final String ADAPTER_SLOTS = "adapter_slots";
+    public static final String LOGITS = "logits";
+
+    public static String pastKey(int layer) {
+        return "past_key." + layer;
+    }
+
+    public static String pastValue(int layer) {
+        return "past_value." + layer;
+    }
+
+    public static String presentKey(int layer) {
+        return "present_key." + layer;
+    }
+
+    public static String presentValue(int layer) {
+        return "present_value." + layer;
+    }
+
+    public static String loraA(int layer, String module) {
+        return "lora." + layer + "." + module + ".A";
+    }
+
+    public static String loraB(int layer, String module) {
+        return "lora." + layer + "." + module + ".B";
+    }
+
+    public static String loraScale(int layer, String module) {
+        return "lora." + layer + "." + module + ".scale";
+    }
+
+    /** Floats in one row (one sequence) of one layer's key or value cache. */
+    public long kvRowFloats() {
+        return (long) config.numKvHeads() * maxSequenceLength * config.headDim();
+    }
+}

@@ -1,0 +1,24 @@
+package dev.quiver.serving.http;
+
+import dev.quiver.serving.runtime.SamplingParams;
+
+/**
+ * A parsed completion request, ready for the engine.
+ *
+ * @param adapter       the engine's adapter key, null for the base model
+ * @param echoPrompt    text to prepend to each choice (legacy completions' {@code echo})
+ * @param topLogprobs   -1 when log-probabilities were not requested
+ */
+public record GenerationPlan(String model, String adapter, int[] promptTokens, String echoPrompt, int n,
+                             SamplingParams params, boolean stream, boolean includeUsage, int topLogprobs) {
+
+    /** A copy for choice {@code i}: seeded requests give each choice its own, still reproducible, seed. */
+    SamplingParams paramsForChoice(int i) {
+        if (params.seed() == null || i == 0) {
+            return params;
+        }
+        return new SamplingParams(params.temperature(), params.topP(), params.topK(), params.seed() + i,
+                params.maxTokens(), params.stop(), params.stopTokenIds(), params.ignoreEos(), params.logprobs(),
+                params.topLogprobs());
+    }
+}

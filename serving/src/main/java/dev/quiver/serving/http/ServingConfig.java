@@ -1,0 +1,25 @@
+package dev.quiver.serving.http;
+
+import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.core.bind.annotation.Bindable;
+import jakarta.validation.constraints.Min;
+
+/**
+ * {@code quiver.serving.*}: engine sizes and admission limits.
+ *
+ * @param threads           ONNX Runtime intra-op threads; 0 for one per core
+ * @param maxQueuedRequests requests admitted at once (running and waiting); beyond it clients get 429
+ * @param adaptersDir       a directory of PEFT adapters served by directory name (standalone serving)
+ */
+@ConfigurationProperties("quiver.serving")
+public record ServingConfig(
+        @Bindable(defaultValue = "8") @Min(1) int maxBatch,
+        @Bindable(defaultValue = "2048") @Min(16) int maxSequenceLength,
+        @Bindable(defaultValue = "8") @Min(1) int loraSlots,
+        @Bindable(defaultValue = "64") @Min(1) int maxLoraRank,
+        @Bindable(defaultValue = "0") @Min(0) int threads,
+        @Bindable(defaultValue = "32") @Min(1) int hostCacheSize,
+        @Bindable(defaultValue = "64") @Min(1) int maxQueuedRequests,
+        @Nullable String adaptersDir) {
+}

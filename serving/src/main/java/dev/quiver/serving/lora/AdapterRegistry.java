@@ -1,0 +1,121 @@
+package dev.quiver.serving.lora;
+
+import dev.quiver.adapters.model.ModelConfig;
+import dev.quiver.adapters.peft.AdapterFormatException;
+import dev.quiver.adapters.peft.PeftAdapter;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The adapters this server knows, by name, and an LRU cache of the ones loaded into host memory.
+ * Adapters registered from a directory are re-read after eviction; adapters registered as objects stay.
+ * Every load is validated against the base model and the pool rank, naming the adapter in errors.
+ */
+public final class AdapterRegistry {
+    private final ModelConfig base;
+    private final int maxRank;
+    private final int hostCacheCapacity;
+    private final Map<String, Source> known = new LinkedHashMap<>();
+    private final LinkedHashMap<String, PeftAdapter> hostCache = new LinkedHashMap<>(16, 0.75f, true);
+
+    /** Where an adapter's weights come from. */
+    private record Source(Path dir, PeftAdapter resident) {
+        String describe() {
+            return dir == null ? "in memory" : dir.toString();
+        }
+    }
+
+    public AdapterRegistry(ModelConfig base, int maxRank, int hostCacheCapacity) {
+        if (hostCacheCapacity < 1) {
+            throw new IllegalArgumentException("host cache capacity must be at least 1, got " + hostCacheCapacity);
+        }
+        this.base = base;
+        this.maxRank = maxRank;
+        this.hostCacheCapacity = hostCacheCapacity;
+    }
+
+    /** Registers (or replaces) the PEFT directory {@code dir} as {@code name}; reads and validates it now. */
+    public synchronized void register(String name, Path dir) throws IOException {
+        PeftAdapter adapter = read(name, dir);
+        known.put(name, new Source(dir, null));
+        hostCache.put(name, adapter);
+        trim();
+    }
+
+    /** Registers (or replaces) an adapter held in memory, which never leaves the host cache. */
+    public synchronized void register(String name, PeftAdapter adapter) throws AdapterFormatException {
+        validate(name, "in memory", adapter);
+        known.put(name, new Source(null, adapter));
+        hostCache.remove(name);
+    }
+
+    public synchronized boolean contains(String name) {
+        return known.containsKey(name);
+    }
+
+    public synchronized Set<String> names() {
+        return new TreeSet<>(known.keySet());
+    }
+
+    public synchronized void remove(String name) {
+        known.remove(name);
+        hostCache.remove(name);
+    }
+
+    /** The adapter's weights, from the host cache or re-read from its directory. */
+    public synchronized PeftAdapter load(String name) throws IOException {
+        Source source = known.get(name);
+        if (source == null) {
+            throw new NoSuchElementException("adapter '" + name + "' is not registered; known adapters: "
+                    + names());
+        }
+        if (source.resident() != null) {
+            return source.resident();
+        }
+        PeftAdapter cached = hostCache.get(name);
+        if (cached != null) {
+            return cached;
+        }
+        PeftAdapter adapter = read(name, source.dir());
+        hostCache.put(name, adapter);
+        trim();
+        return adapter;
+    }
+
+    /** Names currently in the host cache, least recently used first. */
+    public synchronized Set<String> cached() {
+        return new java.util.LinkedHashSet<>(hostCache.keySet());
+    }
+
+    private PeftAdapter read(String name, Path dir) throws IOException {
+        PeftAdapter adapter;
+        try {
+            adapter = PeftAdapter.read(dir);
+        } catch (AdapterFormatException e) {
+            throw new AdapterFormatException("adapter '" + name + "' (" + dir + "): " + e.getMessage());
+        }
+        validate(name, dir.toString(), adapter);
+        return adapter;
+    }
+
+    private void validate(String name, String where, PeftAdapter adapter) throws AdapterFormatException {
+        try {
+            adapter.validateAgainst(base, maxRank);
+        } catch (AdapterFormatException e) {
+            throw new AdapterFormatException("adapter '" + name + "' (" + where + "): " + e.getMessage());
+        }
+    }
+
+    private void trim() {
+        var it = hostCache.entrySet().iterator();
+        while (hostCache.size() > hostCacheCapacity && it.hasNext()) {
+            it.next();
+            it.remove();
+        }
+    }
+}

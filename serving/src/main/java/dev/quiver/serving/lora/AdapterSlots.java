@@ -1,0 +1,165 @@
+package dev.quiver.serving.lora;
+
+import dev.quiver.adapters.peft.AdapterFormatException;
+import dev.quiver.adapters.peft.PeftAdapter;
+import dev.quiver.serving.graph.LoraLayout;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.TreeMap;
+
+/**
+ * The fixed set of active LoRA slots: which adapter each slot holds, how many running sequences use
+ * it, which are pinned, and which unused slot to evict (least recently used) when a new adapter needs one.
+ * Slot 0 is the base and is never assigned.
+ */
+public final class AdapterSlots {
+    private final LoraPools pools;
+    private final AdapterRegistry registry;
+    private final String[] adapter;
+    private final int[] users;
+    private final boolean[] pinned;
+    private final long[] lastUsed;
+    private long clock;
+
+    public AdapterSlots(LoraPools pools, AdapterRegistry registry) {
+        this.pools = pools;
+        this.registry = registry;
+        int n = pools.layout().slots();
+        adapter = new String[n];
+        users = new int[n];
+        pinned = new boolean[n];
+        lastUsed = new long[n];
+    }
+
+    /**
+     * The slot of {@code name} (null or empty: the base, slot 0), loading it into a free or evicted slot
+     * if needed, with one more user until {@link #release(int)}.
+     */
+    public synchronized int acquire(String name) throws IOException, NoFreeSlotException {
+        if (name == null || name.isEmpty()) {
+            return LoraLayout.BASE_SLOT;
+        }
+        int slot = load(name);
+        users[slot]++;
+        lastUsed[slot] = ++clock;
+        return slot;
+    }
+
+    public synchronized void release(int slot) {
+        if (slot == LoraLayout.BASE_SLOT) {
+            return;
+        }
+        if (users[slot] == 0) {
+            throw new IllegalStateException("slot " + slot + " released more often than acquired");
+        }
+        users[slot]--;
+        lastUsed[slot] = ++clock;
+    }
+
+    /** Loads {@code name} and keeps it resident until {@link #unpin(String)}. */
+    public synchronized int pin(String name) throws IOException, NoFreeSlotException {
+        int slot = load(name);
+        pinned[slot] = true;
+        return slot;
+    }
+
+    public synchronized void unpin(String name) {
+        slotOf(name).ifPresent(s -> pinned[s] = false);
+    }
+
+    /**
+     * Re-reads {@code name} from the registry into its slot (after a new version was registered). The
+     * slot must be unused, so no running sequence sees its weights change under it.
+     */
+    public synchronized void reload(String name) throws IOException {
+        OptionalInt slot = slotOf(name);
+        if (slot.isEmpty()) {
+            return;
+        }
+        if (users[slot.getAsInt()] > 0) {
+            throw new IllegalStateException("adapter '" + name + "' is in use by " + users[slot.getAsInt()]
+                    + " running sequences; reload it when they finish");
+        }
+        write(slot.getAsInt(), name);
+    }
+
+    /** Empties the slot of {@code name} if no running sequence uses it; returns whether it did. */
+    public synchronized boolean evict(String name) {
+        OptionalInt slot = slotOf(name);
+        if (slot.isEmpty() || users[slot.getAsInt()] > 0) {
+            return false;
+        }
+        int s = slot.getAsInt();
+        pools.clear(s);
+        adapter[s] = null;
+        pinned[s] = false;
+        return true;
+    }
+
+    /** Whether a running sequence uses adapter {@code name}. */
+    public synchronized boolean inUse(String name) {
+        OptionalInt slot = slotOf(name);
+        return slot.isPresent() && users[slot.getAsInt()] > 0;
+    }
+
+    public synchronized OptionalInt slotOf(String name) {
+        for (int s = 1; s < adapter.length; s++) {
+            if (name.equals(adapter[s])) {
+                return OptionalInt.of(s);
+            }
+        }
+        return OptionalInt.empty();
+    }
+
+    /** Slot to adapter name, for the slots that hold one. */
+    public synchronized Map<Integer, String> resident() {
+        Map<Integer, String> m = new TreeMap<>();
+        for (int s = 1; s < adapter.length; s++) {
+            if (adapter[s] != null) {
+                m.put(s, adapter[s]);
+            }
+        }
+        return m;
+    }
+
+    private int load(String name) throws IOException, NoFreeSlotException {
+        OptionalInt existing = slotOf(name);
+        if (existing.isPresent()) {
+            return existing.getAsInt();
+        }
+        int slot = victim();
+        if (slot < 0) {
+            throw new NoFreeSlotException("all " + (adapter.length - 1) + " adapter slots are in use or pinned ("
+                    + resident() + "); adapter '" + name + "' must wait for one to free up");
+        }
+        write(slot, name);
+        return slot;
+    }
+
+    private void write(int slot, String name) throws IOException {
+        PeftAdapter weights = registry.load(name);
+        List<String> misfits = pools.misfits(name, weights);
+        if (!misfits.isEmpty()) {
+            throw new AdapterFormatException(String.join("; ", misfits));
+        }
+        pools.write(slot, name, weights);
+        adapter[slot] = name;
+        lastUsed[slot] = ++clock;
+    }
+
+    // an empty slot first, else the least recently used slot that nobody uses and nobody pinned
+    private int victim() {
+        int best = -1;
+        for (int s = 1; s < adapter.length; s++) {
+            if (adapter[s] == null) {
+                return s;
+            }
+            if (users[s] == 0 && !pinned[s] && (best < 0 || lastUsed[s] < lastUsed[best])) {
+                best = s;
+            }
+        }
+        return best;
+    }
+}

@@ -1,0 +1,194 @@
+package dev.quiver.serving.runtime;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.quiver.serving.graph.CompiledDecoder;
+import dev.quiver.serving.graph.DecoderSignature;
+import dev.quiver.serving.lora.LoraPools;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An ONNX Runtime session over a compiled decoder, with its KV cache and adapter pools bound zero-copy.
+ * Not thread-safe: one step at a time (the engine's loop, or one caller of {@link ForwardPass}).
+ */
+public final class DecoderSession implements AutoCloseable {
+    private final OrtEnvironment env;
+    private final DecoderSignature signature;
+    private final OrtSession session;
+    private final KvCache kvCache;
+    private final LoraPools loraPools;
+
+    private DecoderSession(OrtEnvironment env, DecoderSignature signature, OrtSession session, KvCache kvCache,
+                           LoraPools loraPools) {
+        this.env = env;
+        this.signature = signature;
+        this.session = session;
+        this.kvCache = kvCache;
+        this.loraPools = loraPools;
+    }
+
+    /**
+     * Opens a session for {@code decoder} with room for {@code maxBatch} concurrent sequences. The session
+     * keeps its own copy of the weights: drop {@code decoder} afterwards so its buffers can be freed.
+     */
+    public static DecoderSession open(CompiledDecoder decoder, int maxBatch, int threads) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<OnnxTensor> weights = new ArrayList<>();
+        OrtSession session = null;
+        KvCache cache = null;
+        LoraPools pools = null;
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setInterOpNumThreads(1);
+            // spinning workers fight the engine and HTTP threads on small boxes: measured 2x slower decode on 2 cores
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
+            for (Map.Entry<String, FloatBuffer> e : decoder.initializers().entrySet()) {
+                OnnxTensor t = OnnxTensor.createTensor(env, e.getValue(), decoder.initializerShapes().get(e.getKey()));
+                weights.add(t);
+                external.put(e.getKey(), t);
+            }
+            options.addExternalInitializers(external);
+            session = env.createSession(decoder.modelBytes(), options);
+            // ORT copies external initializers into its own (prepacked) memory while creating the session
+            // (DecoderSessionTest keeps that true), so the compiled fp32 buffers may be collected from here on
+            weights.forEach(OnnxTensor::close);
+            weights.clear();
+            cache = new KvCache(env, decoder.signature(), maxBatch);
+            pools = new LoraPools(env, decoder.signature());
+            return new DecoderSession(env, decoder.signature(), session, cache, pools);
+        } catch (OrtException | RuntimeException e) {
+            weights.forEach(OnnxTensor::close);
+            if (session != null) {
+                session.close();
+            }
+            if (cache != null) {
+                cache.close();
+            }
+            if (pools != null) {
+                pools.close();
+            }
+            throw e;
+        }
+    }
+
+    public DecoderSignature signature() {
+        return signature;
+    }
+
+    public KvCache kvCache() {
+        return kvCache;
+    }
+
+    public LoraPools loraPools() {
+        return loraPools;
+    }
+
+    /** Runs one step; returns logits {@code [row][logitPosition][vocab]}. Appends the new tokens to the KV rows. */
+    public float[][][] run(StepBatch step) throws OrtException {
+        int b = step.rows();
+        int s = step.newTokens();
+        int k = step.logitPositions()[0].length;
+        int total = 0;
+        long[] ids = new long[b * s];
+        int[] seqlens = new int[b];
+        long[] positions = new long[b * k];
+        long[] slots = new long[b];
+        for (int r = 0; r < b; r++) {
+            int length = step.pastLengths()[r] + s;
+            if (length > signature.maxSequenceLength()) {
+                throw new IllegalArgumentException("sequence in KV row " + (step.firstRow() + r) + " would reach "
+                        + length + " positions, above the compiled max sequence length "
+                        + signature.maxSequenceLength());
+            }
+            if (s > 1 && step.pastLengths()[r] > 0 && b > 1) {
+                // GroupQueryAttention on CPU: several new tokens after a cached prefix only for one sequence
+                throw new IllegalArgumentException("a multi-token step after cached positions must be a single row");
+            }
+            seqlens[r] = length - 1;
+            total = Math.max(total, length);
+            for (int t = 0; t < s; t++) {
+                int id = step.tokens()[r][t];
+                if (id < 0 || id >= signature.config().vocabSize()) {
+                    throw new IllegalArgumentException("token id " + id + " in KV row " + (step.firstRow() + r)
+                            + " is outside the model's vocabulary [0, " + signature.config().vocabSize() + ")");
+                }
+                ids[r * s + t] = id;
+            }
+            for (int j = 0; j < k; j++) {
+                positions[r * k + j] = step.logitPositions()[r][j];
+            }
+            slots[r] = step.slots()[r];
+            if (slots[r] < 0 || slots[r] >= signature.lora().slots()) {
+                throw new IllegalArgumentException("adapter slot " + slots[r] + " outside 0.."
+                        + (signature.lora().slots() - 1));
+            }
+        }
+        if (s > 1 && b > 1) {
+            for (int r = 0; r < b; r++) {
+                if (step.pastLengths()[r] != 0) {
+                    throw new IllegalArgumentException("a batched prefill must start every row from an empty cache");
+                }
+            }
+        }
+        Map<String, OnnxTensor> past = kvCache.pastInputs(step.firstRow(), b);
+        Map<String, OnnxTensor> inputs = new HashMap<>(loraPools.tensors());
+        inputs.putAll(past);
+        List<OnnxTensor> owned = new ArrayList<>();
+        try {
+            owned.add(put(inputs, DecoderSignature.INPUT_IDS,
+                    OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {b, s})));
+            owned.add(put(inputs, DecoderSignature.SEQLENS_K,
+                    OnnxTensor.createTensor(env, IntBuffer.wrap(seqlens), new long[] {b})));
+            owned.add(put(inputs, DecoderSignature.TOTAL_SEQUENCE_LENGTH,
+                    OnnxTensor.createTensor(env, IntBuffer.wrap(new int[] {total}), new long[] {})));
+            owned.add(put(inputs, DecoderSignature.LOGIT_POSITIONS,
+                    OnnxTensor.createTensor(env, LongBuffer.wrap(positions), new long[] {b, k})));
+            owned.add(put(inputs, DecoderSignature.ADAPTER_SLOTS,
+                    OnnxTensor.createTensor(env, LongBuffer.wrap(slots), new long[] {b})));
+            Map<String, OnnxTensor> pinned = new HashMap<>();
+            for (int l = 0; l < signature.config().numLayers(); l++) {
+                // present = past: the op writes the new positions into the same memory it reads
+                pinned.put(DecoderSignature.presentKey(l), past.get(DecoderSignature.pastKey(l)));
+                pinned.put(DecoderSignature.presentValue(l), past.get(DecoderSignature.pastValue(l)));
+            }
+            try (OrtSession.Result result = session.run(inputs, Set.of(DecoderSignature.LOGITS), pinned)) {
+                FloatBuffer logits = ((OnnxTensor) result.get(DecoderSignature.LOGITS).orElseThrow()).getFloatBuffer();
+                int vocab = signature.config().vocabSize();
+                float[][][] out = new float[b][k][vocab];
+                for (int r = 0; r < b; r++) {
+                    for (int j = 0; j < k; j++) {
+                        logits.get(out[r][j]);
+                    }
+                }
+                return out;
+            }
+        } finally {
+            owned.forEach(OnnxTensor::close);
+        }
+    }
+
+    private static OnnxTensor put(Map<String, OnnxTensor> inputs, String name, OnnxTensor t) {
+        inputs.put(name, t);
+        return t;
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+        kvCache.close();
+        loraPools.close();
+    }
+}

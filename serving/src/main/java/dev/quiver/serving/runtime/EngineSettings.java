@@ -1,0 +1,81 @@
+package dev.quiver.serving.runtime;
+
+import dev.quiver.adapters.model.ModelConfig;
+import java.util.List;
+
+/**
+ * How an {@link InferenceEngine} is sized.
+ *
+ * @param maxBatch          sequences decoded together (KV cache rows)
+ * @param maxSequenceLength prompt plus generated tokens per sequence
+ * @param loraSlots         adapters resident at once, besides the base
+ * @param maxLoraRank       the largest adapter rank the pools hold
+ * @param loraTargets       the linear modules that get a LoRA branch
+ * @param threads           ONNX Runtime intra-op threads
+ * @param hostCacheSize     adapters kept in host memory by the registry
+ */
+public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots, int maxLoraRank,
+                             List<String> loraTargets, int threads, int hostCacheSize) {
+    public EngineSettings {
+        loraTargets = List.copyOf(loraTargets);
+        if (maxBatch < 1 || loraSlots < 0 || threads < 1 || hostCacheSize < 1) {
+            throw new IllegalArgumentException("maxBatch, threads and hostCacheSize must be positive and loraSlots"
+                    + " non-negative: " + maxBatch + ", " + threads + ", " + hostCacheSize + ", " + loraSlots);
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds {@link EngineSettings}; every setting has a default sized for a small CPU box. */
+    public static final class Builder {
+        private int maxBatch = 8;
+        private int maxSequenceLength = 2048;
+        private int loraSlots = 8;
+        private int maxLoraRank = 16;
+        private List<String> loraTargets = ModelConfig.LINEAR_MODULES;
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private int hostCacheSize = 32;
+
+        public Builder optMaxBatch(int maxBatch) {
+            this.maxBatch = maxBatch;
+            return this;
+        }
+
+        public Builder optMaxSequenceLength(int maxSequenceLength) {
+            this.maxSequenceLength = maxSequenceLength;
+            return this;
+        }
+
+        public Builder optLoraSlots(int loraSlots) {
+            this.loraSlots = loraSlots;
+            return this;
+        }
+
+        public Builder optMaxLoraRank(int maxLoraRank) {
+            this.maxLoraRank = maxLoraRank;
+            return this;
+        }
+
+        public Builder optLoraTargets(List<String> loraTargets) {
+            this.loraTargets = loraTargets;
+            return this;
+        }
+
+        public Builder optThreads(int threads) {
+            this.threads = threads;
+            return this;
+        }
+
+        public Builder optHostCacheSize(int hostCacheSize) {
+            this.hostCacheSize = hostCacheSize;
+            return this;
+        }
+
+        public EngineSettings build() {
+            return new EngineSettings(maxBatch, maxSequenceLength, loraSlots, maxLoraRank, loraTargets, threads,
+                    hostCacheSize);
+        }
+    }
+}

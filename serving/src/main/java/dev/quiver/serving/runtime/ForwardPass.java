@@ -1,0 +1,78 @@
+package dev.quiver.serving.runtime;
+
+import ai.onnxruntime.OrtException;
+import dev.quiver.adapters.model.ModelConfig;
+import dev.quiver.adapters.model.ModelDirectory;
+import dev.quiver.adapters.peft.AdapterFormatException;
+import dev.quiver.adapters.peft.PeftAdapter;
+import dev.quiver.serving.graph.CompileOptions;
+import dev.quiver.serving.graph.CompiledDecoder;
+import dev.quiver.serving.graph.DecoderGraphCompiler;
+import dev.quiver.serving.graph.LoraLayout;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A pure fp32 forward pass of one sequence through the compiled serving graph, with logits at every
+ * position: what the parity test compares with the trainer's forward.
+ */
+public final class ForwardPass implements AutoCloseable {
+    private static final int ADAPTER_SLOT = 1;
+
+    private final ModelConfig config;
+    private final DecoderSession session;
+
+    private ForwardPass(ModelConfig config, DecoderSession session) {
+        this.config = config;
+        this.session = session;
+    }
+
+    /** Compiles {@code modelDir} for sequences up to 512 tokens and adapters up to rank 64. */
+    public static ForwardPass open(Path modelDir) throws IOException {
+        return open(modelDir, 512, 64);
+    }
+
+    /** Compiles {@code modelDir} for sequences up to {@code maxSequenceLength} and adapters up to {@code maxRank}. */
+    public static ForwardPass open(Path modelDir, int maxSequenceLength, int maxRank) throws IOException {
+        try (ModelDirectory model = ModelDirectory.open(modelDir)) {
+            CompiledDecoder decoder = new DecoderGraphCompiler(CompileOptions.builder()
+                    .optMaxSequenceLength(Math.min(maxSequenceLength, model.config().maxPositionEmbeddings()))
+                    .optLora(LoraLayout.allLinear(2, maxRank))
+                    .build()).compile(model);
+            return new ForwardPass(model.config(), DecoderSession.open(decoder, 1,
+                    Runtime.getRuntime().availableProcessors()));
+        } catch (OrtException e) {
+            throw new IOException("ONNX Runtime could not open the compiled graph of " + modelDir + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Logits {@code [position][vocab]} of {@code tokenIds}, with {@code adapterOrNull} applied to every row. */
+    public synchronized float[][] logits(int[] tokenIds, PeftAdapter adapterOrNull) throws IOException {
+        int slot = LoraLayout.BASE_SLOT;
+        if (adapterOrNull != null) {
+            adapterOrNull.validateAgainst(config, session.signature().lora().maxRank());
+            List<String> misfits = session.loraPools().misfits("parity", adapterOrNull);
+            if (!misfits.isEmpty()) {
+                throw new AdapterFormatException(String.join("; ", misfits));
+            }
+            session.loraPools().write(ADAPTER_SLOT, "parity", adapterOrNull);
+            slot = ADAPTER_SLOT;
+        }
+        try {
+            return session.run(StepBatch.prefill(0, tokenIds, 0, slot, true))[0];
+        } catch (OrtException e) {
+            throw new IOException("forward pass failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new IOException(e);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** Sessions, KV cache, sampling, and the continuous-batching generation engine. */
+package dev.quiver.serving.runtime;

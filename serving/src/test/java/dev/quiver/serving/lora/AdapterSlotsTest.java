@@ -1,0 +1,132 @@
+package dev.quiver.serving.lora;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.quiver.adapters.model.ModelConfig;
+import dev.quiver.adapters.model.ModelFamily;
+import dev.quiver.adapters.peft.AdapterFormatException;
+import dev.quiver.adapters.peft.PeftAdapter;
+import dev.quiver.adapters.safetensors.DType;
+import dev.quiver.serving.graph.DecoderSignature;
+import dev.quiver.serving.graph.LoraLayout;
+import dev.quiver.serving.testing.TestModels;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AdapterSlotsTest {
+    private static final ModelConfig CONFIG = new ModelConfig(ModelFamily.QWEN3, 64, 2, 4, 2, 16, 192, 1024, 2048,
+            1e-6, 1e6, null, true, false, null, List.of(1), DType.F32);
+
+    @TempDir
+    Path tmp;
+    LoraPools pools;
+    AdapterRegistry registry;
+    AdapterSlots slots;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        // two adapter slots besides the base
+        pools = new LoraPools(OrtEnvironment.getEnvironment(),
+                new DecoderSignature(CONFIG, 16, LoraLayout.allLinear(3, 8)));
+        registry = new AdapterRegistry(CONFIG, 8, 2);
+        for (String name : List.of("a", "b", "c")) {
+            registry.register(name, TestModels.randomAdapter(CONFIG, 4, name.hashCode()));
+        }
+        slots = new AdapterSlots(pools, registry);
+    }
+
+    @AfterEach
+    void tearDown() {
+        pools.close();
+    }
+
+    @Test
+    void theBaseNeedsNoSlot() throws Exception {
+        assertThat(slots.acquire(null)).isZero();
+        assertThat(slots.resident()).isEmpty();
+    }
+
+    @Test
+    void evictsTheLeastRecentlyUsedUnusedSlot() throws Exception {
+        int a = slots.acquire("a");
+        int b = slots.acquire("b");
+        slots.release(b);
+        slots.release(a); // a used more recently than b
+        int c = slots.acquire("c");
+        assertThat(c).isEqualTo(b);
+        assertThat(slots.resident()).isEqualTo(Map.of(a, "a", c, "c"));
+    }
+
+    @Test
+    void neverEvictsASlotInUseOrPinned() throws Exception {
+        slots.acquire("a");
+        slots.pin("b");
+        assertThatThrownBy(() -> slots.acquire("c")).isInstanceOf(NoFreeSlotException.class)
+                .hasMessageContaining("'c'");
+        slots.unpin("b");
+        assertThat(slots.acquire("c")).isEqualTo(2);
+    }
+
+    @Test
+    void aSecondUserSharesTheSlot() throws Exception {
+        int first = slots.acquire("a");
+        assertThat(slots.acquire("a")).isEqualTo(first);
+        slots.release(first);
+        assertThat(slots.evict("a")).as("still used once").isFalse();
+        slots.release(first);
+        assertThat(slots.evict("a")).isTrue();
+    }
+
+    @Test
+    void unknownAdaptersAreNamedInTheError() {
+        assertThatThrownBy(() -> slots.acquire("nope")).isInstanceOf(NoSuchElementException.class)
+                .hasMessageContaining("'nope'").hasMessageContaining("[a, b, c]");
+    }
+
+    @Test
+    void rejectsAdapterWithRankAboveThePoolNamingAdapterAndPath() throws Exception {
+        PeftAdapter wide = TestModels.randomAdapter(CONFIG, 16, 3);
+        Path dir = tmp.resolve("wide");
+        wide.write(dir, DType.F32);
+        assertThatThrownBy(() -> registry.register("wide", dir)).isInstanceOf(AdapterFormatException.class)
+                .hasMessageContaining("'wide'").hasMessageContaining(dir.toString())
+                .hasMessageContaining("rank 16");
+        assertThat(pools.misfits("wide", wide)).first().asString().contains("adapter 'wide' has rank 16",
+                "model.layers.0.self_attn.q_proj", "max rank 8");
+    }
+
+    @Test
+    void rejectsAdapterOnModulesWithoutAPool() throws Exception {
+        LoraPools attentionOnly = new LoraPools(OrtEnvironment.getEnvironment(), new DecoderSignature(CONFIG, 16,
+                new LoraLayout(2, 8, List.of("q_proj", "v_proj"))));
+        try {
+            PeftAdapter mlp = TestModels.randomAdapter(CONFIG, 4, 8.0, 1, List.of("up_proj"));
+            assertThatThrownBy(() -> attentionOnly.write(1, "mlp", mlp)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("adapter 'mlp' adapts model.layers.0.mlp.up_proj");
+        } finally {
+            attentionOnly.close();
+        }
+    }
+
+    @Test
+    void hostCacheKeepsTheMostRecentlyLoadedDirectories() throws Exception {
+        AdapterRegistry small = new AdapterRegistry(CONFIG, 8, 2);
+        for (String name : List.of("p", "q", "r")) {
+            Path dir = tmp.resolve(name);
+            TestModels.randomAdapter(CONFIG, 4, name.hashCode()).write(dir, DType.F32);
+            small.register(name, dir);
+        }
+        assertThat(small.cached()).containsExactly("q", "r");
+        PeftAdapter p = small.load("p");
+        assertThat(small.cached()).containsExactly("r", "p");
+        assertThat(p.weights()).hasSize(2 * ModelConfig.LINEAR_MODULES.size());
+    }
+}

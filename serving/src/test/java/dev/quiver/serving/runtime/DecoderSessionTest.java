@@ -1,0 +1,57 @@
+package dev.quiver.serving.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.quiver.adapters.model.ModelDirectory;
+import dev.quiver.adapters.model.ModelFamily;
+import dev.quiver.serving.graph.CompileOptions;
+import dev.quiver.serving.graph.CompiledDecoder;
+import dev.quiver.serving.graph.DecoderGraphCompiler;
+import dev.quiver.serving.graph.LoraLayout;
+import dev.quiver.serving.testing.TestModels;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DecoderSessionTest {
+    @TempDir
+    Path tmp;
+
+    private CompiledDecoder compile() throws Exception {
+        try (ModelDirectory model = ModelDirectory.open(TestModels.tiny(tmp, ModelFamily.LLAMA))) {
+            return new DecoderGraphCompiler(CompileOptions.builder().optMaxSequenceLength(16)
+                    .optLora(LoraLayout.allLinear(2, 4)).build()).compile(model);
+        }
+    }
+
+    @Test
+    void theSessionOwnsItsWeightsSoTheCompiledBuffersCanBeFreed() throws Exception {
+        CompiledDecoder decoder = compile();
+        try (DecoderSession session = DecoderSession.open(decoder, 1, 1)) {
+            float[] before = session.run(StepBatch.prefill(0, new int[] {1, 2, 3}, 0, 0, false))[0][0];
+            for (FloatBuffer weights : decoder.initializers().values()) {
+                for (int i = 0; i < weights.capacity(); i++) {
+                    weights.put(i, 0f);
+                }
+            }
+            float[] after = session.run(StepBatch.prefill(0, new int[] {1, 2, 3}, 0, 0, false))[0][0];
+            assertThat(after).containsExactly(before);
+        }
+    }
+
+    @Test
+    void refusesStepsBeyondTheCompiledLengthOrVocabulary() throws Exception {
+        try (DecoderSession session = DecoderSession.open(compile(), 2, 1)) {
+            assertThatThrownBy(() -> session.run(StepBatch.prefill(0, new int[17], 0, 0, false)))
+                    .hasMessageContaining("17 positions, above the compiled max sequence length 16");
+            assertThatThrownBy(() -> session.run(StepBatch.prefill(0, new int[] {1, 999_999}, 0, 0, false)))
+                    .hasMessageContaining("token id 999999").hasMessageContaining("vocabulary");
+            assertThatThrownBy(() -> session.run(StepBatch.prefill(2, new int[] {1}, 0, 0, false)))
+                    .hasMessageContaining("outside the cache's 2 rows");
+            assertThatThrownBy(() -> session.run(new StepBatch(0, new int[][] {{1, 2}, {3, 4}}, new int[] {1, 1},
+                    new int[] {0, 0}, new int[][] {{1}, {1}}))).hasMessageContaining("single row");
+        }
+    }
+}
