@@ -65,11 +65,15 @@ public class JobScheduler {
             if (fresh.getStatus() != JobStatus.RUNNING) {
                 continue;
             }
+            String reason = launcher.failureReason(job.getLauncherRef()).orElse(null);
             if (fresh.getAttempt() >= maxAttempts) {
-                jobs.fail(job.getId(), "runner_lost", "the training process exited without reporting a result, "
-                        + fresh.getAttempt() + " times; see the runner log under the data dir's jobs/" + job.getId());
+                jobs.fail(job.getId(), "runner_lost", reason != null
+                        ? "the training process failed " + fresh.getAttempt() + " times; last: " + reason
+                        : "the training process exited without reporting a result, " + fresh.getAttempt()
+                                + " times; see the runner log under the data dir's jobs/" + job.getId());
             } else {
-                jobs.requeue(job.getId(), "The training process exited without reporting a result");
+                jobs.requeue(job.getId(), reason != null ? "The training process failed: " + reason
+                        : "The training process exited without reporting a result");
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.quiver.jobs;
 
 import java.io.IOException;
+import java.util.Optional;
 
 /**
  * Starts and stops the runner of a fine-tuning job ({@code quiver train --job ID --control-plane URL}):
@@ -20,4 +21,12 @@ public interface Launcher {
 
     /** Stops the runner behind {@code ref}; safe to call for one that has already ended. */
     void cancel(String ref);
+
+    /**
+     * Why the runner behind {@code ref} ended without reporting, when the launcher can tell (exit code,
+     * OOMKilled, evicted, image pull failure); empty when it cannot. Asked after {@link #isAlive} said false.
+     */
+    default Optional<String> failureReason(String ref) {
+        return Optional.empty();
+    }
 }

@@ -1,6 +1,7 @@
 package dev.quiver.jobs;
 
 import dev.quiver.adapters.blob.DataDir;
+import dev.quiver.finetune.runner.ControlPlaneClient;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
@@ -9,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,13 +22,18 @@ import java.util.concurrent.TimeUnit;
 @Singleton
 @Requires(property = "quiver.jobs.launcher", value = "local", defaultValue = "local")
 public class LocalLauncher implements Launcher {
-    /** Environment variable carrying the per-job token to the runner (not on the command line, which others can read). */
-    public static final String TOKEN_ENV = "QUIVER_RUNNER_TOKEN";
-
     private final DataDir dataDir;
     private final String runnerHeap;
+    private final int runnerThreads;
+    /** Children started by this process, so their exit code and log can be told; gone after a restart. */
+    private final Map<String, Child> children = new ConcurrentHashMap<>();
 
-    public LocalLauncher(DataDir dataDir, @Value("${quiver.jobs.runner-heap:4g}") String runnerHeap) {
+    private record Child(Process process, Path log) {
+    }
+
+    public LocalLauncher(DataDir dataDir, @Value("${quiver.jobs.runner-heap:4g}") String runnerHeap,
+                         @Value("${quiver.jobs.runner-threads:0}") int runnerThreads) {
+        this.runnerThreads = runnerThreads > 0 ? runnerThreads : Runtime.getRuntime().availableProcessors();
         this.dataDir = dataDir;
         this.runnerHeap = runnerHeap;
     }
@@ -36,24 +44,48 @@ public class LocalLauncher implements Launcher {
         Files.createDirectories(logDir);
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java, "-Xmx" + runnerHeap, "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=" + runnerThreads, "-Dai.djl.pytorch.num_interop_threads=1",
                 "-cp", System.getProperty("java.class.path"), "dev.quiver.cli.QuiverCli",
                 "train", "--job", request.jobId(), "--control-plane", request.controlPlaneUrl()));
+        Path log = logDir.resolve("attempt-" + request.attempt() + ".log");
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(
-                        logDir.resolve("attempt-" + request.attempt() + ".log").toFile()));
-        pb.environment().put(TOKEN_ENV, request.runnerToken());
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().put(ControlPlaneClient.TOKEN_ENV, request.runnerToken());
         Process process = pb.start();
-        return "pid:" + process.pid();
+        // the scheduler asks about dead runners before it launches new ones; runners that reported are not asked
+        children.values().removeIf(c -> !c.process().isAlive());
+        String ref = "pid:" + process.pid();
+        children.put(ref, new Child(process, log));
+        return ref;
+    }
+
+    @Override
+    public Optional<String> failureReason(String ref) {
+        Child child = ref == null ? null : children.get(ref);
+        if (child == null || child.process().isAlive()) {
+            return Optional.empty();
+        }
+        children.remove(ref);
+        return Optional.of("the runner exited with code " + child.process().exitValue() + "; its log is "
+                + child.log());
     }
 
     @Override
     public boolean isAlive(String ref) {
+        Child child = ref == null ? null : children.get(ref);
+        if (child != null) {
+            // the Process itself, not a handle by pid: once it says dead, its exit code is there to tell
+            return child.process().isAlive();
+        }
         return process(ref).map(ProcessHandle::isAlive).orElse(false);
     }
 
     @Override
     public void cancel(String ref) {
+        if (ref != null) {
+            children.remove(ref);
+        }
         process(ref).ifPresent(p -> {
             p.destroy();
             try {
@@ -69,6 +101,8 @@ public class LocalLauncher implements Launcher {
             return Optional.empty();
         }
         return ProcessHandle.of(Long.parseLong(ref.substring(4)))
-                .filter(p -> p.info().commandLine().map(c -> c.contains("QuiverCli")).orElse(true));
+                // Linux reports at most 4096 characters of a command line: a long class path hides the class
+                .filter(p -> p.info().commandLine().map(c -> c.contains("QuiverCli") || c.length() >= 4096)
+                        .orElse(true));
     }
 }

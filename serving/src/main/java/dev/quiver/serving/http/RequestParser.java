@@ -75,9 +75,12 @@ final class RequestParser {
         if (!logprobs && body.hasNonNull("top_logprobs")) {
             throw ApiException.invalid("top_logprobs", "top_logprobs requires logprobs: true");
         }
-        Integer maxTokens = body.hasNonNull("max_completion_tokens") ? integer(body, "max_completion_tokens", 0, 1,
-                Integer.MAX_VALUE) : body.hasNonNull("max_tokens") ? integer(body, "max_tokens", 0, 1,
-                Integer.MAX_VALUE) : null;
+        Integer maxTokens = null;
+        if (body.hasNonNull("max_completion_tokens")) {
+            maxTokens = integer(body, "max_completion_tokens", 0, 1, Integer.MAX_VALUE);
+        } else if (body.hasNonNull("max_tokens")) {
+            maxTokens = integer(body, "max_tokens", 0, 1, Integer.MAX_VALUE);
+        }
         return plan(body, model, adapter, tokens, "", maxTokens, top);
     }
 
