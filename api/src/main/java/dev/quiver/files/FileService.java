@@ -70,8 +70,8 @@ public class FileService {
             throw ApiException.invalid("file", "invalid training file: " + e.getMessage());
         }
         String id = "file-" + HexFormat.of().formatHex(randomBytes());
-        return files.save(new StoredFile(id, projectId, filename, purpose, blob.size(), blob.sha256(), stats,
-                Instant.now()));
+        return files.save(new StoredFile(id, projectId, filename, purpose, blob.size(), blob.sha256(),
+                stats.format(), stats.examples(), stats.tokens(), stats.maxExampleTokens(), Instant.now()));
     }
 
     @ReadOnly

@@ -30,17 +30,17 @@ public class StoredFile {
     }
 
     public StoredFile(String id, String projectId, String filename, String purpose, long bytes, String sha256,
-                      DatasetStatistics stats, Instant createdAt) {
+                      String format, int examples, long tokens, int maxExampleTokens, Instant createdAt) {
         this.id = id;
         this.projectId = projectId;
         this.filename = filename;
         this.purpose = purpose;
         this.bytes = bytes;
         this.sha256 = sha256;
-        this.format = stats.format();
-        this.examples = stats.examples();
-        this.tokens = stats.tokens();
-        this.maxExampleTokens = stats.maxExampleTokens();
+        this.format = format;
+        this.examples = examples;
+        this.tokens = tokens;
+        this.maxExampleTokens = maxExampleTokens;
         this.createdAt = createdAt;
     }
 

@@ -72,7 +72,7 @@ public class JobController {
      * Newest first, as OpenAI lists them ({@code after} pages to older events); with {@code stream=true}
      * the log as server-sent events instead, oldest first, following the job live until it ends.
      */
-    @Get("/{id}/events")
+    @Get(value = "/{id}/events", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     public HttpResponse<?> events(@RequestAttribute(AuthFilter.PROJECT) String project,
                                   @PathVariable String id, @Nullable @QueryValue String after,
                                   @QueryValue(defaultValue = "20") int limit,
