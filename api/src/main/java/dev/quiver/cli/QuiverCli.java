@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code quiver} entry point: one jar, several roles chosen by subcommand. */
 @Command(name = "quiver", mixinStandardHelpOptions = true, versionProvider = QuiverCli.Version.class,
         description = "Specialised small models: one base model, many LoRA adapters, each a tool an agent can call.",
-        subcommands = {ServerCommand.class, FinetuneCommand.class, TrainCommand.class, KeysCommand.class,
-                ModelCommand.class, AdapterCommand.class,
+        subcommands = {ServerCommand.class, ControlPlaneCommand.class, ServeCommand.class, FinetuneCommand.class,
+                TrainCommand.class, KeysCommand.class, ModelCommand.class, AdapterCommand.class,
                 CommandLine.HelpCommand.class})
 public final class QuiverCli {
 

@@ -5,6 +5,7 @@ import dev.quiver.server.QuiverServer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.ApplicationContext;
+import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.inject.Singleton;
@@ -19,6 +20,7 @@ import org.slf4j.LoggerFactory;
  * resumes from its last checkpoint) until its attempts are used up, then failed with the reason.
  */
 @Singleton
+@Requires(property = "quiver.jobs.scheduler.enabled", notEquals = "false")
 public class JobScheduler {
     private static final Logger LOG = LoggerFactory.getLogger(JobScheduler.class);
 

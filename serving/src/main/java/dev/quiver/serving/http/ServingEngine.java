@@ -23,6 +23,7 @@ import java.util.concurrent.Semaphore;
  */
 @Singleton
 @Requires(property = "quiver.base-model.path")
+@Requires(property = "quiver.serving.enabled", notEquals = "false")
 public class ServingEngine {
     private final BaseModel base;
     private final InferenceEngine engine;
