@@ -6,8 +6,6 @@ import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.serving.http.ApiException;
 import dev.quiver.serving.BaseModel;
 import io.micronaut.context.annotation.Value;
-import io.micronaut.context.event.StartupEvent;
-import io.micronaut.runtime.event.annotation.EventListener;
 import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;
 import jakarta.transaction.Transactional;
@@ -50,27 +48,6 @@ public class AdapterService {
         this.dataDir = dataDir;
         this.baseModel = baseModel;
         this.maxRank = maxRank;
-    }
-
-    /**
-     * Removes what a crash can leave behind: staging uploads, and version directories whose row was never
-     * committed. Neither was ever visible as an adapter; this only reclaims the disk.
-     */
-    @EventListener
-    @Transactional
-    public void sweepOrphans(StartupEvent event) {
-        deleteTree(dataDir.resolve("adapters/.staging"));
-        Path root = dataDir.resolve("adapters");
-        if (!Files.isDirectory(root)) {
-            return;
-        }
-        try (Stream<Path> dirs = Files.list(root)) {
-            dirs.filter(d -> d.getFileName().toString().startsWith("adapter-"))
-                    .filter(d -> records.findById(d.getFileName().toString()).isEmpty())
-                    .forEach(AdapterService::deleteTree);
-        } catch (IOException e) {
-            // a later start tries again; orphans are invisible meanwhile
-        }
     }
 
     /** A fresh staging directory (inside the data dir, so the final move is a rename). */
@@ -210,7 +187,7 @@ public class AdapterService {
         }
     }
 
-    private static void deleteTree(Path root) {
+    static void deleteTree(Path root) {
         if (root == null || !Files.exists(root)) {
             return;
         }
