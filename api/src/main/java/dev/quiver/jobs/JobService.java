@@ -32,10 +32,13 @@ public class JobService {
     private final FileService files;
     private final BaseModel baseModel;
     private final AdapterService adapters;
+    private final List<FineTunedAdapterListener> listeners;
 
     public JobService(JobRepository jobs, JobEventRepository events, JobCheckpointRepository checkpoints,
-                      FileService files, BaseModel baseModel, AdapterService adapters) {
+                      FileService files, BaseModel baseModel, AdapterService adapters,
+                      List<FineTunedAdapterListener> listeners) {
         this.adapters = adapters;
+        this.listeners = listeners;
         this.jobs = jobs;
         this.events = events;
         this.checkpoints = checkpoints;
@@ -244,14 +247,18 @@ public class JobService {
     }
 
     /**
-     * Registers the trained adapter and marks the job succeeded in one transaction; if either fails, the
-     * adapter's files are removed again, so there is never an adapter without its job's success or the
-     * reverse.
+     * Registers the trained adapter, marks the job succeeded and tells the {@link FineTunedAdapterListener}s
+     * (a task moves to the adapter) in one transaction; if any of it fails, the adapter's files are removed
+     * again, so there is never an adapter without its job's success or the reverse.
      */
     @Transactional
     public AdapterRecord completeWithAdapter(FineTuningJob job, String name, Path staged, long trainedTokens) {
         AdapterRecord record = adapters.register(job.getProjectId(), name, job.getId(), staged);
         try {
+            for (FineTunedAdapterListener listener : listeners) {
+                listener.onFineTuned(job, record).ifPresent(line -> event(job.getId(), "info", "message", line,
+                        null));
+            }
             succeed(job.getId(), record.getName(), trainedTokens);
         } catch (RuntimeException e) {
             adapters.discardFiles(record);

@@ -44,7 +44,6 @@ public final class QuiverServer {
         }
         if (options.port() >= 0) {
             props.put("micronaut.server.port", options.port());
-            props.put("endpoints.all.port", options.port());
         }
         props.putAll(options.extra());
         return props;

@@ -246,7 +246,11 @@ public final class ChatTemplate {
         return node.isObject() ? node.path("content").asText(null) : node.asText();
     }
 
-    private static Jinjava newEnvironment() {
+    /**
+     * A Jinjava with Jinja2's semantics as transformers sets them up (also for other prompt templates, such
+     * as a task's, so that they render as the chat template does).
+     */
+    public static Jinjava newEnvironment() {
         // Jinjava keeps several pre-Jinja2 behaviours unless told otherwise; the one that matters most is
         // that it ignores {{- and -}}, which every HF template relies on to strip its own layout.
         LegacyOverrides jinja2Semantics = LegacyOverrides.newBuilder()

@@ -21,7 +21,6 @@ import io.micronaut.scheduling.annotation.ExecuteOn;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.Flux;
@@ -36,10 +35,12 @@ public class CompletionsController {
     public static final String PROJECT = "quiver.project";
 
     private final ServingEngine serving;
+    private final ChatRunner runner;
     private final RequestParser parser;
 
-    public CompletionsController(ServingEngine serving) {
+    public CompletionsController(ServingEngine serving, ChatRunner runner) {
         this.serving = serving;
+        this.runner = runner;
         this.parser = new RequestParser(serving);
     }
 
@@ -65,46 +66,17 @@ public class CompletionsController {
         String id = idPrefix + HexFormat.of().formatHex(randomBytes());
         ResponseWriter writer = new ResponseWriter(serving.tokenizer(), chat, id, System.currentTimeMillis() / 1000,
                 plan.model());
-        serving.admit(plan.n());
         if (plan.stream()) {
+            serving.admit(plan.n());
             return HttpResponse.ok(stream(plan, writer, chat)).contentType(MediaType.TEXT_EVENT_STREAM_TYPE);
         }
+        List<Completion> done = runner.complete(plan);
         try {
-            List<GenerationHandle> handles = new ArrayList<>();
-            for (int i = 0; i < plan.n(); i++) {
-                handles.add(serving.engine().submit(new GenerationRequest(plan.promptTokens(), plan.adapter(),
-                        plan.paramsForChoice(i)), GenerationListener.NONE));
-            }
-            List<Completion> done = new ArrayList<>();
-            for (GenerationHandle h : handles) {
-                done.add(await(h));
-            }
             return HttpResponse.ok(ResponseWriter.JSON.writeValueAsString(writer.complete(plan, done)))
                     .contentType(MediaType.APPLICATION_JSON_TYPE);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
-        } finally {
-            serving.release(plan.n());
         }
-    }
-
-    private static Completion await(GenerationHandle handle) {
-        try {
-            return handle.result().get();
-        } catch (InterruptedException e) {
-            handle.cancel();
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        } catch (ExecutionException e) {
-            throw engineError(e.getCause());
-        }
-    }
-
-    private static RuntimeException engineError(Throwable cause) {
-        if (cause instanceof IllegalArgumentException) {
-            return ApiException.invalid(null, cause.getMessage());
-        }
-        return new IllegalStateException("generation failed: " + cause.getMessage(), cause);
     }
 
     /** SSE chunks for every choice as tokens arrive, then the usage chunk if asked for, then {@code [DONE]}. */
@@ -138,7 +110,7 @@ public class CompletionsController {
 
                     @Override
                     public void onError(Throwable error) {
-                        RuntimeException e = engineError(error);
+                        RuntimeException e = ChatRunner.engineError(error);
                         ObjectNode err = ResponseWriter.JSON.createObjectNode();
                         err.putObject("error").put("message", e.getMessage()).put("type",
                                 e instanceof ApiException ? "invalid_request_error" : "server_error");

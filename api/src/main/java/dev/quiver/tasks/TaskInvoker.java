@@ -1,0 +1,139 @@
+package dev.quiver.tasks;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.quiver.serving.http.ApiException;
+import dev.quiver.serving.http.ChatRunner;
+import io.micronaut.http.HttpStatus;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Calls a task: validates the input against its schema, renders the prompt, runs one chat completion on
+ * the task's adapter, and parses and validates the answer against the output schema. Every call, failed
+ * or not, counts in {@link TaskStats}.
+ */
+@Singleton
+public class TaskInvoker {
+    /** One call's result: {@code output} is the parsed answer (the text itself without an output schema). */
+    public record Invocation(String task, Object output, String raw, String adapter, int promptTokens,
+                             int completionTokens, long latencyMs) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectReader STRICT = JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private final TaskService tasks;
+    private final JsonSchemas schemas;
+    private final PromptTemplates templates;
+    private final ChatRunner chat;
+    private final TaskStats stats;
+
+    public TaskInvoker(TaskService tasks, JsonSchemas schemas, PromptTemplates templates, ChatRunner chat,
+                       TaskStats stats) {
+        this.tasks = tasks;
+        this.schemas = schemas;
+        this.templates = templates;
+        this.chat = chat;
+        this.stats = stats;
+    }
+
+    /** Calls task {@code name} of {@code project} with {@code input}; 404 for an unknown task. */
+    public Invocation invoke(String project, String name, JsonNode input) {
+        Task task = tasks.get(project, name);
+        long start = System.nanoTime();
+        int[] usage = new int[2];
+        try {
+            Invocation result = call(task, input, usage, start);
+            stats.record(project, name, System.nanoTime() - start, usage[0], usage[1], null);
+            return result;
+        } catch (ApiException e) {
+            stats.record(project, name, System.nanoTime() - start, usage[0], usage[1],
+                    e.code() != null ? e.code() : "http_" + e.status().getCode());
+            throw e;
+        } catch (RuntimeException e) {
+            stats.record(project, name, System.nanoTime() - start, usage[0], usage[1], "internal_error");
+            throw e;
+        }
+    }
+
+    private Invocation call(Task task, JsonNode input, int[] usage, long start) {
+        TaskDefinition definition = TaskDefinition.of(task);
+        if (input == null || !input.isObject()) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "input is required: a JSON"
+                    + " object matching the task's input_schema (GET /v1/tasks/" + task.getName() + "/tool shows it)",
+                    "input", "invalid_input");
+        }
+        List<JsonSchemas.Violation> violations = schemas.validate(definition.inputSchema(), input, "input");
+        if (!violations.isEmpty()) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", JsonSchemas.join(violations),
+                    violations.get(0).path(), "invalid_input");
+        }
+        TaskService.State state = tasks.state(task);
+        if (!state.ready()) {
+            throw tasks.notReady(task, state);
+        }
+        String model = tasks.resolveModel(task);
+        ObjectNode body = JSON.createObjectNode();
+        body.put("model", model);
+        body.set("messages", JSON.valueToTree(templates.messages(definition, input)));
+        body.put("temperature", definition.temperature());
+        body.put("max_tokens", definition.maxTokens());
+        ChatRunner.Result answer = chat.chat(body, task.getProjectId());
+        usage[0] = answer.promptTokens();
+        usage[1] = answer.completionTokens();
+        Object output = output(task, definition, answer.text());
+        return new Invocation(task.getName(), output, answer.text(), model, answer.promptTokens(),
+                answer.completionTokens(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /**
+     * The answer as the output schema wants it: JSON if it parses (inside a Markdown code fence too), else
+     * the text as a JSON string, whichever validates; without an output schema, the text.
+     */
+    private Object output(Task task, TaskDefinition definition, String raw) {
+        String text = unfence(raw.strip());
+        if (definition.outputSchema() == null) {
+            return text;
+        }
+        List<JsonNode> candidates = new ArrayList<>();
+        try {
+            candidates.add(STRICT.readTree(text));
+        } catch (JsonProcessingException e) {
+            // not JSON: the text itself may still be a valid string output
+        }
+        candidates.add(TextNode.valueOf(text));
+        List<JsonSchemas.Violation> first = null;
+        for (JsonNode candidate : candidates) {
+            List<JsonSchemas.Violation> violations = schemas.validate(definition.outputSchema(), candidate, "output");
+            if (violations.isEmpty()) {
+                return JSON.convertValue(candidate, Object.class);
+            }
+            if (first == null) {
+                first = violations;
+            }
+        }
+        throw new TaskException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_output_error", "The model's answer for"
+                + " task '" + task.getName() + "' does not match its output_schema: " + JsonSchemas.join(first),
+                null, "output_schema_mismatch", Map.of("raw", raw,
+                "violations", first.stream().map(JsonSchemas.Violation::toString).toList()));
+    }
+
+    private static String unfence(String text) {
+        if (!text.startsWith("```") || !text.endsWith("```") || text.length() < 6) {
+            return text;
+        }
+        int firstLine = text.indexOf('\n');
+        if (firstLine < 0) {
+            return text;
+        }
+        return text.substring(firstLine + 1, text.length() - 3).strip();
+    }
+}

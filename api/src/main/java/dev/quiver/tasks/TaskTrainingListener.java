@@ -1,0 +1,39 @@
+package dev.quiver.tasks;
+
+import dev.quiver.jobs.FineTunedAdapterListener;
+import dev.quiver.jobs.FineTuningJob;
+import dev.quiver.registry.AdapterRecord;
+import jakarta.inject.Singleton;
+import jakarta.transaction.Transactional;
+import java.util.Optional;
+
+/**
+ * Moves a task to the adapter of a job that names it, in the transaction that registers the adapter and
+ * marks the job succeeded: the task never points at an adapter whose job did not succeed.
+ */
+@Singleton
+public class TaskTrainingListener implements FineTunedAdapterListener {
+    private final TaskRepository tasks;
+    private final TaskHistory history;
+
+    public TaskTrainingListener(TaskRepository tasks, TaskHistory history) {
+        this.tasks = tasks;
+        this.history = history;
+    }
+
+    @Override
+    @Transactional
+    public Optional<String> onFineTuned(FineTuningJob job, AdapterRecord adapter) {
+        if (job.getTask() == null) {
+            return Optional.empty();
+        }
+        String reference = adapter.getName() + "@" + adapter.getVersion();
+        Optional<Task> task = tasks.findByProjectIdAndName(job.getProjectId(), job.getTask());
+        if (task.isEmpty()) {
+            return Optional.of("Task '" + job.getTask() + "' does not exist; no task moved to " + reference);
+        }
+        TaskVersion version = history.append(task.get(), reference, job.getId(), TaskVersion.Reason.FINE_TUNED);
+        return Optional.of("Task '" + job.getTask() + "' now runs on " + reference + " (revision "
+                + version.getRevision() + "; POST /v1/tasks/" + job.getTask() + "/rollback returns to the one before)");
+    }
+}
