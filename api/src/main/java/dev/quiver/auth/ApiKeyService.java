@@ -17,6 +17,9 @@ public class ApiKeyService {
     public record CreatedKey(String id, String projectId, String key) {
     }
 
+    /** The shape of a pre-provisioned key (as the Helm chart's schema requires it). */
+    private static final String PROVISIONED_KEY = "qk-[A-Za-z0-9_-]{20,}";
+
     private final ProjectRepository projects;
     private final ApiKeyRepository keys;
     private final SecureRandom random = new SecureRandom();
@@ -50,6 +53,47 @@ public class ApiKeyService {
         String id = "key-" + HexFormat.of().formatHex(secret, 0, 6);
         keys.save(new ApiKey(id, projectId, name, key.substring(0, 10), Hashes.sha256(key), Instant.now()));
         return new CreatedKey(id, projectId, key);
+    }
+
+    /** Makes sure project {@code projectId} exists, creating it (named by its id) if it is new. */
+    @Transactional
+    public void ensureProject(String projectId) {
+        checkProjectId(projectId);
+        if (projects.findById(projectId).isEmpty()) {
+            projects.save(new Project(projectId, projectId, Instant.now()));
+        }
+    }
+
+    /**
+     * Makes sure {@code clearKey} (a pre-provisioned {@code qk-...} key) is a key of {@code projectId}, stored
+     * hashed; returns whether it was added. Safe to repeat; a key that belongs to another project is refused.
+     */
+    @Transactional
+    public boolean ensure(String projectId, String name, String clearKey) {
+        if (clearKey == null || !clearKey.matches(PROVISIONED_KEY)) {
+            throw new IllegalArgumentException("key '" + name + "' must look like qk- followed by at least 20"
+                    + " letters, digits, '-' or '_'");
+        }
+        String hash = Hashes.sha256(clearKey);
+        Optional<ApiKey> existing = keys.findByKeyHash(hash);
+        if (existing.isPresent()) {
+            if (!existing.get().getProjectId().equals(projectId)) {
+                throw new IllegalArgumentException("key '" + name + "' is already a key of project '"
+                        + existing.get().getProjectId() + "', not of '" + projectId + "'; a key belongs to one project");
+            }
+            return false;
+        }
+        ensureProject(projectId);
+        keys.save(new ApiKey("key-" + hash.substring(0, 12), projectId, name, clearKey.substring(0, 10), hash,
+                Instant.now()));
+        return true;
+    }
+
+    private static void checkProjectId(String projectId) {
+        if (projectId == null || !projectId.matches("[a-zA-Z0-9_-]{1,60}")) {
+            throw new IllegalArgumentException("project id '" + projectId
+                    + "' must be 1-60 letters, digits, '-' or '_'");
+        }
     }
 
     /** The project of a valid, unrevoked key. */
