@@ -82,6 +82,7 @@ public class DeclaredAdapterReconciler {
     private final DeclaredAdapterStateRepository states;
     private final ApiKeyService projects;
     private final AdapterSourceFetcher fetcher = new AdapterSourceFetcher();
+    private final DeclaredTaskReconciler tasks;
     private final Duration retryInterval;
     private String appliedSha256;
     private long lastRunNanos;
@@ -90,7 +91,8 @@ public class DeclaredAdapterReconciler {
 
     public DeclaredAdapterReconciler(DeclaredFile file, DeclaredSettings settings, AdapterService adapters,
                                      AdapterRecordRepository records, DeclaredAdapterStateRepository states,
-                                     ApiKeyService projects) {
+                                     ApiKeyService projects, DeclaredTaskReconciler tasks) {
+        this.tasks = tasks;
         this.file = file;
         this.adapters = adapters;
         this.records = records;
@@ -155,6 +157,8 @@ public class DeclaredAdapterReconciler {
                         "no longer declared: unpinned; its registry versions stay")));
             }
         }
+        // tasks name adapters, so they converge after them
+        tasks.reconcile(project, config.tasks()).forEach(this::problem);
         Report report = new Report(List.copyOf(outcomes));
         Map<Action, Long> counts = outcomes.stream().collect(Collectors.groupingBy(Outcome::action,
                 () -> new EnumMap<>(Action.class), Collectors.counting()));

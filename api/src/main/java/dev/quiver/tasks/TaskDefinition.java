@@ -20,7 +20,7 @@ public record TaskDefinition(String description, @Nullable String systemPrompt, 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The definition stored on {@code task}. */
-    static TaskDefinition of(Task task) {
+    public static TaskDefinition of(Task task) {
         return new TaskDefinition(task.getDescription(), task.getSystemPrompt(), task.getPromptTemplate(),
                 parse(task.getInputSchema()), task.getOutputSchema() == null ? null : parse(task.getOutputSchema()),
                 task.getTemperature(), task.getMaxTokens());

@@ -22,6 +22,8 @@ import dev.quiver.registry.AdapterService;
 import dev.quiver.serving.http.ServingEngine;
 import dev.quiver.serving.lora.AdapterSlots;
 import dev.quiver.serving.lora.NoFreeSlotException;
+import dev.quiver.tasks.Task;
+import dev.quiver.tasks.TaskService;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.client.HttpClient;
 import io.micronaut.http.client.annotation.Client;
@@ -84,6 +86,9 @@ class DeclaredAdaptersTest implements TestPropertyProvider {
     @Inject
     @Client("/")
     HttpClient client;
+
+    @Inject
+    TaskService tasks;
 
     private Path root;
     private ModelConfig model;
@@ -292,6 +297,36 @@ class DeclaredAdaptersTest implements TestPropertyProvider {
         assertThat(reconciler.reconcile(DeclaredConfig.parse(Files.readString(declared.path()), "test")).actions())
                 .containsEntry("beta-copy", ADOPTED);
         assertThat(registered()).hasSize(5);
+    }
+
+    @Test
+    @Order(7)
+    void declaredTasksAreCreatedThenUpdatedAndABadOneDoesNotStopTheOthers() throws Exception {
+        String adapters = """
+                adapters:
+                  alpha: {source: "%1$s", pinned: true}
+                tasks:
+                  triage:
+                    description: Label a support ticket.
+                    adapter: alpha
+                    promptTemplate: "Ticket: {{ ticket }}"
+                    inputSchema: {type: object, properties: {ticket: {type: string}}, required: [ticket]}
+                  broken-task:
+                    description: Refers to an adapter that does not exist.
+                    adapter: nope
+                    inputSchema: {type: object}
+                """.formatted(root.resolve("imports/alpha"));
+        declared.write(adapters);
+        reconciler.poll().orElseThrow();
+
+        Task triage = tasks.find(PROJECT, "triage").orElseThrow();
+        assertThat(triage.getDescription()).isEqualTo("Label a support ticket.");
+        assertThat(tasks.find(PROJECT, "broken-task")).isEmpty();
+
+        declared.write(adapters.replace("Label a support ticket.", "Label a ticket by its topic."));
+        reconciler.poll().orElseThrow();
+        assertThat(tasks.find(PROJECT, "triage").orElseThrow().getDescription())
+                .isEqualTo("Label a ticket by its topic.");
     }
 
     private String base() {

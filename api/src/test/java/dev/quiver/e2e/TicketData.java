@@ -8,9 +8,9 @@ import java.util.List;
 import java.util.Map;
 
 /** A small ticket-labelling task in chat form: ten tickets for each of five labels. */
-final class TicketData {
-    static final String SYSTEM = "Label the ticket.";
-    static final Map<String, List<String>> TICKETS = new LinkedHashMap<>();
+public final class TicketData {
+    public static final String SYSTEM = "Label the ticket.";
+    public static final Map<String, List<String>> TICKETS = new LinkedHashMap<>();
 
     static {
         TICKETS.put("billing", List.of("my invoice is wrong", "I was charged twice", "the bill is too high",
@@ -37,7 +37,7 @@ final class TicketData {
     }
 
     /** The training file's text: one chat example per line. */
-    static String jsonl() {
+    public static String jsonl() {
         ObjectMapper json = new ObjectMapper();
         StringBuilder out = new StringBuilder();
         TICKETS.forEach((label, tickets) -> tickets.forEach(t -> {
@@ -48,7 +48,7 @@ final class TicketData {
     }
 
     /** The conversation for {@code ticket}; with a null label, the prompt to complete. */
-    static List<Map<String, String>> messages(String ticket, String label) {
+    public static List<Map<String, String>> messages(String ticket, String label) {
         List<Map<String, String>> m = new ArrayList<>();
         m.add(Map.of("role", "system", "content", SYSTEM));
         m.add(Map.of("role", "user", "content", "Ticket: " + ticket));

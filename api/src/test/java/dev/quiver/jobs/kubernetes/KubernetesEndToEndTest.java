@@ -9,6 +9,7 @@ import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.auth.ApiKeyService;
+import dev.quiver.e2e.TicketData;
 import dev.quiver.jobs.Launcher;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -43,18 +44,6 @@ class KubernetesEndToEndTest {
     private static final String NS = "quiver";
     /** Held so the level sticks: the mock server logs every request at INFO. */
     private static final java.util.logging.Logger MOCK_LOG = KubernetesLauncherTest.quiet("io.fabric8.mockwebserver");
-    private static final Map<String, List<String>> TICKETS = new LinkedHashMap<>();
-
-    static {
-        TICKETS.put("billing", List.of("my invoice is wrong", "I was charged twice", "the bill is too high",
-                "payment failed on my card", "refund the double charge", "wrong amount on the bill"));
-        TICKETS.put("shipping", List.of("my parcel never arrived", "where is my package", "the box came damaged",
-                "delivery is late again", "the courier lost my order", "package stuck in transit"));
-        TICKETS.put("account", List.of("I cannot log in", "reset my password please", "my account is locked",
-                "delete my account", "two factor code never comes", "I forgot my password"));
-        TICKETS.put("bug", List.of("the app crashes on start", "the button does nothing", "page shows an error",
-                "the search is broken", "images do not load", "settings do not save"));
-    }
 
     KubernetesClient client;
 
@@ -89,7 +78,7 @@ class KubernetesEndToEndTest {
             assertThat(context.getBean(Launcher.class)).isInstanceOf(KubernetesLauncher.class);
             Api api = new Api(http, context.getBean(ApiKeyService.class).create("k8s-e2e", "test").key());
 
-            JsonNode file = api.upload("tickets.jsonl", jsonl());
+            JsonNode file = api.upload("tickets.jsonl", TicketData.jsonl());
             JsonNode created = api.post("/v1/fine_tuning/jobs", Map.of("model", "qwen3-tiny", "training_file",
                     file.path("id").asText(), "suffix", "tickets", "seed", 7, "hyperparameters", Map.of(
                             "n_epochs", 20, "batch_size", 4, "learning_rate", 0.005, "lora_rank", 8)));
@@ -117,9 +106,9 @@ class KubernetesEndToEndTest {
 
             String fineTuned = done.path("fine_tuned_model").asText();
             assertThat(fineTuned).isEqualTo("ft:qwen3-tiny:tickets:" + jobId);
-            for (Map.Entry<String, List<String>> e : TICKETS.entrySet()) {
+            for (Map.Entry<String, List<String>> e : TicketData.TICKETS.entrySet()) {
                 JsonNode answer = api.post("/v1/chat/completions", Map.of("model", fineTuned, "temperature", 0,
-                        "max_tokens", 4, "messages", messages(e.getValue().get(1), null)));
+                        "max_tokens", 4, "messages", TicketData.messages(e.getValue().get(1), null)));
                 assertThat(answer.path("choices").get(0).path("message").path("content").asText())
                         .isEqualTo(e.getKey());
             }
@@ -134,22 +123,7 @@ class KubernetesEndToEndTest {
         }
     }
 
-    private static String jsonl() {
-        StringBuilder out = new StringBuilder();
-        TICKETS.forEach((label, tickets) -> tickets.forEach(t -> out.append(JSON.createObjectNode()
-                .set("messages", JSON.valueToTree(messages(t, label))).toString()).append('\n')));
-        return out.toString();
-    }
 
-    private static List<Map<String, String>> messages(String ticket, String label) {
-        List<Map<String, String>> m = new ArrayList<>();
-        m.add(Map.of("role", "system", "content", "Label the ticket."));
-        m.add(Map.of("role", "user", "content", "Ticket: " + ticket));
-        if (label != null) {
-            m.add(Map.of("role", "assistant", "content", label));
-        }
-        return m;
-    }
 
     /** The public API, called the way a client calls it. */
     private record Api(HttpClient http, String key) {
