@@ -1,9 +1,9 @@
 package dev.quiver.serving.graph;
 
-import static dev.quiver.serving.graph.DecoderSignature.ADAPTER_SLOTS;
 import static dev.quiver.serving.graph.DecoderSignature.INPUT_IDS;
 import static dev.quiver.serving.graph.DecoderSignature.LOGITS;
 import static dev.quiver.serving.graph.DecoderSignature.LOGIT_POSITIONS;
+import static dev.quiver.serving.graph.DecoderSignature.LORA_MASK;
 import static dev.quiver.serving.graph.DecoderSignature.SEQLENS_K;
 import static dev.quiver.serving.graph.DecoderSignature.TOTAL_SEQUENCE_LENGTH;
 
@@ -30,13 +30,15 @@ final class DecoderEmitter {
     private final MultiLoraBranch lora;
     private String cosCache;
     private String sinCache;
+    private String sequenceShape;
+    private String tokenRowsShape;
 
     DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights) {
         this.g = g;
         this.sig = sig;
         this.c = sig.config();
         this.weights = weights;
-        this.lora = new MultiLoraBranch(g, ADAPTER_SLOTS);
+        this.lora = new MultiLoraBranch(g, LORA_MASK);
     }
 
     /** The residual stream with the latest sub-layer output not yet added ({@code pending} null at the start). */
@@ -50,6 +52,7 @@ final class DecoderEmitter {
     void emit() throws IOException {
         declareInputs();
         ropeCaches();
+        shapes();
         Residual residual = new Residual(embed(), null);
         for (int layer = 0; layer < c.numLayers(); layer++) {
             residual = block(layer, residual);
@@ -62,18 +65,15 @@ final class DecoderEmitter {
         g.input(SEQLENS_K, INT32, "batch");
         g.input(TOTAL_SEQUENCE_LENGTH, INT32);
         g.input(LOGIT_POSITIONS, INT64, "batch", "logit_count");
-        g.input(ADAPTER_SLOTS, INT64, "batch");
+        g.input(LORA_MASK, FLOAT, "tokens", "lora_width");
         for (int l = 0; l < c.numLayers(); l++) {
             g.input(DecoderSignature.pastKey(l), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(), c.headDim());
             g.input(DecoderSignature.pastValue(l), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
                     c.headDim());
             for (String m : sig.lora().targetModules()) {
                 ModelConfig.LinearShape s = c.linear(m);
-                int slots = sig.lora().slots();
-                int rank = sig.lora().maxRank();
-                g.input(DecoderSignature.loraA(l, m), FLOAT, slots, s.in(), rank);
-                g.input(DecoderSignature.loraB(l, m), FLOAT, slots, rank, s.out());
-                g.input(DecoderSignature.loraScale(l, m), FLOAT, slots);
+                g.input(DecoderSignature.loraA(l, m), FLOAT, "lora_width", s.in());
+                g.input(DecoderSignature.loraB(l, m), FLOAT, "lora_width", s.out());
             }
         }
     }
@@ -84,10 +84,32 @@ final class DecoderEmitter {
         sinCache = g.externalFloat("rope.sin_cache", rope.sin(), rope.rows(), rope.columns());
     }
 
+    /**
+     * Between the embedding and the final norm, activations are token rows {@code [batch * seq, features]}:
+     * every linear layer is then one 2-D GEMM whose LoRA update folds into a Gemm's {@code C} input. Only
+     * attention (and the final pick of logit positions) reshape to {@code [batch, seq, features]}.
+     */
+    private void shapes() {
+        String ids = g.op("Shape", List.of(INPUT_IDS), "input_ids_shape");
+        String last = g.constantLongs("sequence_feature_dim", new long[] {-1}, 1);
+        sequenceShape = g.op("Concat", List.of(ids, last), "sequence_shape", Attr.i("axis", 0));
+        tokenRowsShape = g.constantLongs("token_rows_shape", new long[] {-1, c.hiddenSize()}, 2);
+    }
+
+    private String toSequences(String rows) {
+        return g.op("Reshape", List.of(rows, sequenceShape), g.fresh(rows + ".seq"));
+    }
+
+    private String toRows(String sequences, int features) {
+        String shape = features == c.hiddenSize() ? tokenRowsShape
+                : g.constantLongs(g.fresh("rows_shape"), new long[] {-1, features}, 2);
+        return g.op("Reshape", List.of(sequences, shape), g.fresh(sequences + ".rows"));
+    }
+
     private String embed() throws IOException {
         String table = g.externalFloat("model.embed_tokens.weight", weights.asStored("model.embed_tokens.weight"),
                 c.vocabSize(), c.hiddenSize());
-        return g.op("Gather", List.of(table, INPUT_IDS), "embeddings", Attr.i("axis", 0));
+        return toRows(g.op("Gather", List.of(table, INPUT_IDS), "embeddings", Attr.i("axis", 0)), c.hiddenSize());
     }
 
     /** One decoder block in model order: norm, attention, residual, norm, MLP, residual. */
@@ -129,7 +151,8 @@ final class DecoderEmitter {
         String out = p + "attention";
         // rotary is applied inside (do_rotary): positions come from seqlens_k, so past tokens keep theirs
         g.node("GroupQueryAttention", GraphBuilder.MS_DOMAIN,
-                List.of(q, k, v, DecoderSignature.pastKey(layer), DecoderSignature.pastValue(layer), SEQLENS_K,
+                List.of(toSequences(q), toSequences(k), toSequences(v), DecoderSignature.pastKey(layer),
+                        DecoderSignature.pastValue(layer), SEQLENS_K,
                         TOTAL_SEQUENCE_LENGTH, cosCache, sinCache),
                 List.of(out, DecoderSignature.presentKey(layer), DecoderSignature.presentValue(layer)),
                 Attr.i("num_heads", c.numHeads()), Attr.i("kv_num_heads", c.numKvHeads()),
@@ -139,14 +162,14 @@ final class DecoderEmitter {
                 c.headDim());
         g.output(DecoderSignature.presentValue(layer), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
                 c.headDim());
-        return linear(layer, "o_proj", out);
+        return linear(layer, "o_proj", toRows(out, c.numHeads() * c.headDim()));
     }
 
     /** Qwen3's RMSNorm over each head's {@code head_dim} values, before RoPE. */
     private String headNorm(String x, String weightName, int heads) throws IOException {
         String gamma = vector(weightName, c.headDim());
-        String shape = g.constantLongs(g.fresh("heads_shape"), new long[] {0, 0, heads, c.headDim()}, 4);
-        String flat = g.constantLongs(g.fresh("flat_shape"), new long[] {0, 0, (long) heads * c.headDim()}, 3);
+        String shape = g.constantLongs(g.fresh("heads_shape"), new long[] {0, heads, c.headDim()}, 3);
+        String flat = g.constantLongs(g.fresh("flat_shape"), new long[] {0, (long) heads * c.headDim()}, 2);
         String split = g.op("Reshape", List.of(x, shape), g.fresh(weightName + ".in"));
         String normed = g.fresh(weightName + ".out");
         g.node("SimplifiedLayerNormalization", "", List.of(split, gamma), List.of(normed),
@@ -164,7 +187,7 @@ final class DecoderEmitter {
         return linear(layer, "down_proj", product);
     }
 
-    /** {@code x @ W^T (+ b)}, plus the multi-LoRA branch when the module is targeted. */
+    /** {@code x @ W^T (+ b)} on token rows, plus the multi-LoRA update when the module is targeted. */
     private String linear(int layer, String module, String x) throws IOException {
         String path = ModelConfig.modulePath(layer, module);
         ModelConfig.LinearShape s = c.linear(module);
@@ -177,15 +200,17 @@ final class DecoderEmitter {
             return y;
         }
         return lora.apply(x, y, DecoderSignature.loraA(layer, module), DecoderSignature.loraB(layer, module),
-                DecoderSignature.loraScale(layer, module), path + ".lora");
+                path + ".lora");
     }
 
     /** Picks the positions that need logits, then applies the last residual add and the final norm. */
     private String finalNorm(Residual r) throws IOException {
         String axes = g.constantLongs("logit_positions_axes", new long[] {2}, 1);
         String index = g.op("Unsqueeze", List.of(LOGIT_POSITIONS, axes), "logit_index");
-        String stream = g.op("GatherND", List.of(r.stream(), index), "final_stream", Attr.i("batch_dims", 1));
-        String pending = g.op("GatherND", List.of(r.pending(), index), "final_pending", Attr.i("batch_dims", 1));
+        String stream = g.op("GatherND", List.of(toSequences(r.stream()), index), "final_stream",
+                Attr.i("batch_dims", 1));
+        String pending = g.op("GatherND", List.of(toSequences(r.pending()), index), "final_pending",
+                Attr.i("batch_dims", 1));
         return addAndNorm(new Residual(stream, pending), "model.norm.weight").normed();
     }
 

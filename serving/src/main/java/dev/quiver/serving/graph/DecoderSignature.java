@@ -11,11 +11,13 @@ import dev.quiver.adapters.model.ModelConfig;
  *   <li>{@code seqlens_k} int32 [batch]: past + new length of each row, minus one (the op's convention)</li>
  *   <li>{@code total_sequence_length} int32 scalar: the largest past + new length in the batch</li>
  *   <li>{@code logit_positions} int64 [batch, k]: which of the new positions get logits</li>
- *   <li>{@code adapter_slots} int64 [batch]: the LoRA slot of each row, 0 for the base</li>
+ *   <li>{@code lora_mask} float [batch * seq, loraWidth]: which columns of the bound adapter pools each token
+ *       uses (1 on its row's slot's {@code maxRank} columns, 0 elsewhere; all 0 for a base row)</li>
  *   <li>{@code past_key.L}/{@code past_value.L} float [batch, kvHeads, maxSequenceLength, headDim]: the
  *       KV cache, bound to the same memory as {@code present_key.L}/{@code present_value.L}</li>
- *   <li>{@code lora.L.M.A} float [slots, in, rank], {@code lora.L.M.B} [slots, rank, out],
- *       {@code lora.L.M.scale} [slots]: the adapter pools</li>
+ *   <li>{@code lora.L.M.A} float [loraWidth, in] and {@code lora.L.M.B} float [loraWidth, out]: a run of
+ *       consecutive adapter slots of the pools, {@code maxRank} rows per slot (A as PEFT stores it, B
+ *       transposed and pre-multiplied by the adapter's scale); {@code loraWidth} may be 0</li>
  *   <li>output {@code logits} float [batch, k, vocab]</li>
  * </ul>
  */
@@ -24,7 +26,7 @@ public record DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLa
     public static final String SEQLENS_K = "seqlens_k";
     public static final String TOTAL_SEQUENCE_LENGTH = "total_sequence_length";
     public static final String LOGIT_POSITIONS = "logit_positions";
-    public static final String ADAPTER_SLOTS = "adapter_slots";
+    public static final String LORA_MASK = "lora_mask";
     public static final String LOGITS = "logits";
 
     public static String pastKey(int layer) {
@@ -49,10 +51,6 @@ public record DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLa
 
     public static String loraB(int layer, String module) {
         return "lora." + layer + "." + module + ".B";
-    }
-
-    public static String loraScale(int layer, String module) {
-        return "lora." + layer + "." + module + ".scale";
     }
 
     /** Floats in one row (one sequence) of one layer's key or value cache. */

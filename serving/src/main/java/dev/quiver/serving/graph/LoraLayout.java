@@ -4,11 +4,11 @@ import dev.quiver.adapters.model.ModelConfig;
 import java.util.List;
 
 /**
- * The shape of the multi-LoRA pools compiled into a graph: {@code slots} adapter slots (slot 0 is the base
- * and stays zero) of rank up to {@code maxRank} on the linear modules in {@code targetModules}.
+ * The shape of the multi-LoRA pools compiled into a graph: {@code slots} adapter slots (slot 0 is the base,
+ * which has no weights) of rank up to {@code maxRank} on the linear modules in {@code targetModules}.
  */
 public record LoraLayout(int slots, int maxRank, List<String> targetModules) {
-    /** Slot 0 holds no adapter: its pools stay zero so rows that use it run the base model. */
+    /** Slot 0 holds no adapter: rows that use it run the base model. */
     public static final int BASE_SLOT = 0;
 
     public LoraLayout {

@@ -3,37 +3,35 @@ package dev.quiver.serving.graph;
 import java.util.List;
 
 /**
- * The graph op that applies one adapter slot per batch row to a linear layer's output:
- * {@code y[b] += scale[s_b] * (x[b] @ A[s_b]) @ B[s_b]}, where {@code s_b = adapter_slots[b]},
- * {@code A} is the {@code [slots, in, rank]} pool, {@code B} the {@code [slots, rank, out]} pool and
- * {@code scale} the {@code [slots]} pool. Slot 0 is all zeros, so base rows get exactly the base output.
- * Ranks below the pool rank are zero-padded, which adds nothing.
+ * The graph op that applies one adapter per token row to a linear layer's output {@code y} [tokens, out]:
+ * {@code y += ((x @ A^T) * mask) @ B}, with {@code A} [width, in] and {@code B} [width, out] a run of adapter
+ * slots ({@code rank} rows each: PEFT's {@code lora_A} as stored, and {@code lora_B} transposed and
+ * pre-multiplied by the adapter's scale), and {@code mask} [tokens, width] 1 on the columns of each token's
+ * slot, 0 elsewhere. So each token gets {@code scale * (x @ A_s^T) @ B_s^T} of its own adapter {@code s}, and
+ * a base token exactly the base output; ranks below the pool rank are zero-padded.
+ *
+ * <p>Why this shape: three ops and no per-row Gather of the factors (which copied {@code batch} adapters'
+ * worth of weights every step). The runtime binds, zero-copy, only the run of slots the step uses: one slot
+ * for a prefill chunk, width 0 when every row is on the base; the expand accumulates straight into {@code y}
+ * (Gemm's {@code C}). A token multiplies against every bound slot, {@code width / rank} times the FLOPs of its
+ * own adapter, but each adapter's weights are read once per step, however many rows use it.
  */
 final class MultiLoraBranch {
     private final GraphBuilder g;
-    private final String slots;
-    private String scaleShape;
+    private final String mask;
 
-    /** {@code slots} names the int64 [batch] slot index input. */
-    MultiLoraBranch(GraphBuilder g, String slots) {
+    /** {@code mask} names the float [tokens, width] mask input. */
+    MultiLoraBranch(GraphBuilder g, String mask) {
         this.g = g;
-        this.slots = slots;
+        this.mask = mask;
     }
 
-    /** Returns {@code base} plus the slot-selected low-rank update of input {@code x} ([batch, seq, in]). */
-    String apply(String x, String base, String aPool, String bPool, String scalePool, String prefix) {
-        // gather the row's factors first: a [batch, in, rank] copy is far cheaper than x @ every slot's A
-        String a = g.op("Gather", List.of(aPool, slots), prefix + ".a_rows", GraphBuilder.Attr.i("axis", 0));
-        String b = g.op("Gather", List.of(bPool, slots), prefix + ".b_rows", GraphBuilder.Attr.i("axis", 0));
-        String s = g.op("Gather", List.of(scalePool, slots), prefix + ".scale_rows", GraphBuilder.Attr.i("axis", 0));
-        if (scaleShape == null) {
-            scaleShape = g.constantLongs("lora_scale_shape", new long[] {-1, 1, 1}, 3);
-        }
-        String s3 = g.op("Reshape", List.of(s, scaleShape), prefix + ".scale_rows3");
-        String shrunk = g.op("MatMul", List.of(x, a), prefix + ".shrink");
-        // scaling the rank-wide intermediate costs rank, not out, multiplies per token
-        String scaled = g.op("Mul", List.of(shrunk, s3), prefix + ".scaled");
-        String expanded = g.op("MatMul", List.of(scaled, b), prefix + ".expand");
-        return g.op("Add", List.of(base, expanded), prefix + ".out");
+    /** Returns {@code base} plus the slot-selected low-rank update of token rows {@code x} [tokens, in]. */
+    String apply(String x, String base, String a, String b, String prefix) {
+        String shrunk = g.fresh(prefix + ".shrink");
+        g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of(x, a), List.of(shrunk),
+                GraphBuilder.Attr.i("transB", 1), GraphBuilder.Attr.f("alpha", 1.0f)); // [tokens, width]
+        String selected = g.op("Mul", List.of(shrunk, mask), prefix + ".selected");   // [tokens, width]
+        return g.op("Gemm", List.of(selected, b, base), prefix + ".out");              // [tokens, out]
     }
 }

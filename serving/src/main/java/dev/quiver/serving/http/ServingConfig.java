@@ -11,6 +11,8 @@ import jakarta.validation.constraints.Min;
  * @param threads           ONNX Runtime intra-op threads; 0 for one per core
  * @param maxQueuedRequests requests admitted at once (running and waiting); beyond it clients get 429
  * @param adaptersDir       a directory of PEFT adapters served by directory name (standalone serving)
+ * @param prefillChunkTokens prompt tokens prefilled between two decode steps, so a long prompt never stalls
+ *                          the running sequences for long
  */
 @ConfigurationProperties("quiver.serving")
 public record ServingConfig(
@@ -21,5 +23,6 @@ public record ServingConfig(
         @Bindable(defaultValue = "0") @Min(0) int threads,
         @Bindable(defaultValue = "32") @Min(1) int hostCacheSize,
         @Bindable(defaultValue = "64") @Min(1) int maxQueuedRequests,
-        @Nullable String adaptersDir) {
+        @Nullable String adaptersDir,
+        @Bindable(defaultValue = "128") @Min(1) int prefillChunkTokens) {
 }

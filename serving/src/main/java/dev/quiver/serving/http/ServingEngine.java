@@ -49,6 +49,7 @@ public class ServingEngine {
                     .optMaxLoraRank(config.maxLoraRank())
                     .optThreads(threads)
                     .optHostCacheSize(config.hostCacheSize())
+                    .optPrefillChunkTokens(config.prefillChunkTokens())
                     .build();
             this.engine = InferenceEngine.open(base.path(), settings);
             this.maxSequenceLength = Math.min(config.maxSequenceLength(), base.config().maxPositionEmbeddings());

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -15,6 +16,8 @@ import java.util.TreeSet;
  * The adapters this server knows, by name, and an LRU cache of the ones loaded into host memory.
  * Adapters registered from a directory are re-read after eviction; adapters registered as objects stay.
  * Every load is validated against the base model and the pool rank, naming the adapter in errors.
+ * Disk reads happen outside the registry's lock, so a slow read never holds up callers that only look
+ * into the host cache (the engine thread, see {@link #inMemory(String)}).
  */
 public final class AdapterRegistry {
     private final ModelConfig base;
@@ -40,11 +43,13 @@ public final class AdapterRegistry {
     }
 
     /** Registers (or replaces) the PEFT directory {@code dir} as {@code name}; reads and validates it now. */
-    public synchronized void register(String name, Path dir) throws IOException {
+    public void register(String name, Path dir) throws IOException {
         PeftAdapter adapter = read(name, dir);
-        known.put(name, new Source(dir, null));
-        hostCache.put(name, adapter);
-        trim();
+        synchronized (this) {
+            known.put(name, new Source(dir, null));
+            hostCache.put(name, adapter);
+            trim();
+        }
     }
 
     /** Registers (or replaces) an adapter held in memory, which never leaves the host cache. */
@@ -67,24 +72,53 @@ public final class AdapterRegistry {
         hostCache.remove(name);
     }
 
-    /** The adapter's weights, from the host cache or re-read from its directory. */
-    public synchronized PeftAdapter load(String name) throws IOException {
-        Source source = known.get(name);
-        if (source == null) {
-            throw new NoSuchElementException("adapter '" + name + "' is not registered; known adapters: "
-                    + names());
-        }
-        if (source.resident() != null) {
-            return source.resident();
-        }
-        PeftAdapter cached = hostCache.get(name);
-        if (cached != null) {
-            return cached;
+    /**
+     * The adapter's weights, from the host cache or re-read from its directory (on the caller's thread:
+     * the engine reads through an {@link AdapterLoader} instead).
+     */
+    public PeftAdapter load(String name) throws IOException {
+        Source source;
+        synchronized (this) {
+            source = known.get(name);
+            if (source == null) {
+                throw notRegistered(name);
+            }
+            Optional<PeftAdapter> now = inMemory(name);
+            if (now.isPresent()) {
+                return now.get();
+            }
         }
         PeftAdapter adapter = read(name, source.dir());
-        hostCache.put(name, adapter);
-        trim();
+        synchronized (this) {
+            // cache it only if nobody replaced or removed the registration while we read
+            if (known.get(name) == source) {
+                hostCache.put(name, adapter);
+                trim();
+            }
+        }
         return adapter;
+    }
+
+    /** The adapter's weights if they are in host memory now (no I/O); refreshes its place in the LRU order. */
+    public synchronized Optional<PeftAdapter> inMemory(String name) {
+        Source source = known.get(name);
+        if (source == null) {
+            return Optional.empty();
+        }
+        if (source.resident() != null) {
+            return Optional.of(source.resident());
+        }
+        return Optional.ofNullable(hostCache.get(name));
+    }
+
+    /** Drops {@code name}'s weights from the host cache (it stays registered and is re-read on next use). */
+    public synchronized void forgetCached(String name) {
+        hostCache.remove(name);
+    }
+
+    /** The error for a name nobody registered, listing the known ones. */
+    public synchronized NoSuchElementException notRegistered(String name) {
+        return new NoSuchElementException("adapter '" + name + "' is not registered; known adapters: " + names());
     }
 
     /** Names currently in the host cache, least recently used first. */

@@ -1,10 +1,8 @@
 package dev.quiver.serving.lora;
 
-import dev.quiver.adapters.peft.AdapterFormatException;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.serving.graph.LoraLayout;
 import java.io.IOException;
-import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.TreeMap;
@@ -12,7 +10,9 @@ import java.util.TreeMap;
 /**
  * The fixed set of active LoRA slots: which adapter each slot holds, how many running sequences use
  * it, which are pinned, and which unused slot to evict (least recently used) when a new adapter needs one.
- * Slot 0 is the base and is never assigned.
+ * Slot 0 is the base and is never assigned. The engine thread uses only the methods that do no I/O
+ * ({@link #tryAcquire(String)} and {@link #acquire(String, PeftAdapter)}, which copies host weights into
+ * a slot); the others may read an adapter from disk through the registry.
  */
 public final class AdapterSlots {
     private final LoraPools pools;
@@ -42,9 +42,55 @@ public final class AdapterSlots {
             return LoraLayout.BASE_SLOT;
         }
         int slot = load(name);
-        users[slot]++;
-        lastUsed[slot] = ++clock;
+        use(slot);
         return slot;
+    }
+
+    /** The slot of {@code name} with one more user if the base or resident now; empty otherwise. No I/O. */
+    public synchronized OptionalInt tryAcquire(String name) {
+        if (name == null || name.isEmpty()) {
+            return OptionalInt.of(LoraLayout.BASE_SLOT);
+        }
+        OptionalInt slot = slotOf(name);
+        slot.ifPresent(this::use);
+        return slot;
+    }
+
+    /**
+     * The slot of {@code name} with one more user, copying {@code weights} (already read and validated)
+     * into a free or evicted slot if it is not resident. No I/O.
+     */
+    public synchronized int acquire(String name, PeftAdapter weights) throws NoFreeSlotException {
+        OptionalInt resident = tryAcquire(name);
+        if (resident.isPresent()) {
+            return resident.getAsInt();
+        }
+        int slot = freeSlotFor(name);
+        write(slot, name, weights);
+        use(slot);
+        return slot;
+    }
+
+    /** Whether every adapter slot is pinned, so no adapter that is not resident can ever get one. */
+    public synchronized boolean allPinned() {
+        for (int s = 1; s < adapter.length; s++) {
+            if (!pinned[s]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether an adapter that is not resident could get a slot now (a free one, or one to evict). */
+    public synchronized boolean hasRoom() {
+        return victim() >= 0;
+    }
+
+    private void use(int slot) {
+        if (slot != LoraLayout.BASE_SLOT) {
+            users[slot]++;
+            lastUsed[slot] = ++clock;
+        }
     }
 
     public synchronized void release(int slot) {
@@ -63,6 +109,23 @@ public final class AdapterSlots {
         int slot = load(name);
         pinned[slot] = true;
         return slot;
+    }
+
+    /** Copies {@code weights} into a slot for {@code name} unless resident, and keeps it there until unpinned. */
+    public synchronized int pin(String name, PeftAdapter weights) throws NoFreeSlotException {
+        OptionalInt resident = slotOf(name);
+        int slot = resident.isPresent() ? resident.getAsInt() : freeSlotFor(name);
+        if (resident.isEmpty()) {
+            write(slot, name, weights);
+        }
+        pinned[slot] = true;
+        return slot;
+    }
+
+    /** Whether {@code name} is resident and pinned. */
+    public synchronized boolean isPinned(String name) {
+        OptionalInt slot = slotOf(name);
+        return slot.isPresent() && pinned[slot.getAsInt()];
     }
 
     public synchronized void unpin(String name) {
@@ -129,21 +192,26 @@ public final class AdapterSlots {
         if (existing.isPresent()) {
             return existing.getAsInt();
         }
+        int slot = freeSlotFor(name);
+        write(slot, name, registry.load(name));
+        return slot;
+    }
+
+    private int freeSlotFor(String name) throws NoFreeSlotException {
         int slot = victim();
         if (slot < 0) {
             throw new NoFreeSlotException("all " + (adapter.length - 1) + " adapter slots are in use or pinned ("
                     + resident() + "); adapter '" + name + "' must wait for one to free up");
         }
-        write(slot, name);
         return slot;
     }
 
     private void write(int slot, String name) throws IOException {
-        PeftAdapter weights = registry.load(name);
-        List<String> misfits = pools.misfits(name, weights);
-        if (!misfits.isEmpty()) {
-            throw new AdapterFormatException(String.join("; ", misfits));
-        }
+        write(slot, name, registry.load(name));
+    }
+
+    // LoraPools.write refuses misfits (naming adapter and module) before it touches the slot
+    private void write(int slot, String name, PeftAdapter weights) {
         pools.write(slot, name, weights);
         adapter[slot] = name;
         lastUsed[slot] = ++clock;

@@ -13,54 +13,84 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The adapter pools a compiled graph reads, as direct buffers bound zero-copy to its {@code lora.*}
- * inputs: writing one slot's region is the whole hot-swap. Slot 0 (the base) is never written.
- * Callers must not write a slot while a running step reads it (the engine swaps between steps).
+ * The adapter pools a compiled graph reads: per targeted module, an A pool {@code [(slots - 1) * rank, in]}
+ * and a B pool {@code [(slots - 1) * rank, out]} in direct buffers, {@code rank} rows per adapter slot
+ * (slot 0, the base, has none). A holds PEFT's {@code lora_A} as is; B holds {@code lora_B} transposed and
+ * multiplied by the adapter's scale, so the graph needs no scale input. A step binds, zero-copy, the run of
+ * slots its rows use ({@link #inputs(int, int)}); writing one slot's rows is the whole hot-swap. Callers must
+ * not write a slot while a running step reads it (the engine swaps between steps).
  */
 public final class LoraPools implements AutoCloseable {
+    // read-only source of zeros for clearing slots
+    private static final float[] ZEROS = new float[1 << 14];
+
+    private final OrtEnvironment env;
     private final DecoderSignature signature;
     private final Map<String, Pool> pools = new LinkedHashMap<>();
-    private final Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
+    // zero-copy views of slot runs, keyed by (first slot, last slot): at most slots^2 / 2 of them, made on first
+    // use; the empty run binds width 0
+    private final Map<Long, Map<String, OnnxTensor>> views = new HashMap<>();
 
-    /** One module's A, B and scale pools. */
-    private record Pool(int layer, String module, int in, int out, FloatBuffer a, FloatBuffer b, FloatBuffer scale) {
+    /** One module's A and B pools. */
+    private record Pool(int layer, String module, int in, int out, FloatBuffer a, FloatBuffer b) {
     }
 
     public LoraPools(OrtEnvironment env, DecoderSignature signature) throws OrtException {
+        this.env = env;
         this.signature = signature;
         LoraLayout layout = signature.lora();
-        int slots = layout.slots();
-        int rank = layout.maxRank();
+        long rows = (long) (layout.slots() - 1) * layout.maxRank();
         ModelConfig config = signature.config();
-        try {
-            for (int l = 0; l < config.numLayers(); l++) {
-                for (String m : layout.targetModules()) {
-                    ModelConfig.LinearShape s = config.linear(m);
-                    Pool p = new Pool(l, m, s.in(), s.out(), direct((long) slots * s.in() * rank),
-                            direct((long) slots * rank * s.out()), direct(slots));
-                    pools.put(ModelConfig.modulePath(l, m), p);
-                    tensors.put(DecoderSignature.loraA(l, m),
-                            OnnxTensor.createTensor(env, p.a(), new long[] {slots, s.in(), rank}));
-                    tensors.put(DecoderSignature.loraB(l, m),
-                            OnnxTensor.createTensor(env, p.b(), new long[] {slots, rank, s.out()}));
-                    tensors.put(DecoderSignature.loraScale(l, m),
-                            OnnxTensor.createTensor(env, p.scale(), new long[] {slots}));
-                }
+        for (int l = 0; l < config.numLayers(); l++) {
+            for (String m : layout.targetModules()) {
+                ModelConfig.LinearShape s = config.linear(m);
+                pools.put(ModelConfig.modulePath(l, m), new Pool(l, m, s.in(), s.out(), direct(rows * s.in()),
+                        direct(rows * s.out())));
             }
-        } catch (OrtException | RuntimeException e) {
-            close();
-            throw e;
         }
+        inputs(1, 0); // fail now, not on the first step, if ONNX Runtime refuses a view
     }
 
-    /** The graph inputs, by name; valid until {@link #close()}. */
-    public Map<String, OnnxTensor> tensors() {
-        return Collections.unmodifiableMap(tensors);
+    /**
+     * The graph's {@code lora.*} inputs over slots {@code [firstSlot, lastSlot]} (width
+     * {@code (lastSlot - firstSlot + 1) * maxRank}); {@code lastSlot < firstSlot} binds width 0, for a batch
+     * whose rows all run the base. Valid until {@link #close()}.
+     */
+    public Map<String, OnnxTensor> inputs(int firstSlot, int lastSlot) throws OrtException {
+        boolean empty = lastSlot < firstSlot;
+        if (!empty) {
+            checkSlot(firstSlot);
+            checkSlot(lastSlot);
+        }
+        long key = empty ? -1 : ((long) firstSlot << 32) | lastSlot;
+        Map<String, OnnxTensor> v = views.get(key);
+        if (v != null) {
+            return v;
+        }
+        int rank = layout().maxRank();
+        int fromRow = empty ? 0 : (firstSlot - 1) * rank;
+        int rows = empty ? 0 : (lastSlot - firstSlot + 1) * rank;
+        v = new LinkedHashMap<>();
+        try {
+            for (Pool p : pools.values()) {
+                v.put(DecoderSignature.loraA(p.layer(), p.module()), OnnxTensor.createTensor(env,
+                        p.a().slice(fromRow * p.in(), rows * p.in()), new long[] {rows, p.in()}));
+                v.put(DecoderSignature.loraB(p.layer(), p.module()), OnnxTensor.createTensor(env,
+                        p.b().slice(fromRow * p.out(), rows * p.out()), new long[] {rows, p.out()}));
+            }
+        } catch (OrtException | RuntimeException e) {
+            v.values().forEach(OnnxTensor::close);
+            throw e;
+        }
+        v = Collections.unmodifiableMap(v);
+        views.put(key, v);
+        return v;
     }
 
     public LoraLayout layout() {
@@ -69,7 +99,7 @@ public final class LoraPools implements AutoCloseable {
 
     /**
      * Problems that keep {@code adapter} out of these pools (modules without a pool, rank above the pool
-     * rank), each naming the adapter and module path; empty when it fits.
+     * rank, NaN or infinite values), each naming the adapter and module path; empty when it fits.
      */
     public List<String> misfits(String name, PeftAdapter adapter) {
         List<String> problems = new ArrayList<>();
@@ -86,6 +116,10 @@ public final class LoraPools implements AutoCloseable {
             } else if (w.in() != p.in() || w.out() != p.out()) {
                 problems.add("adapter '" + name + "' module " + w.module() + " is [" + w.out() + " x " + w.in()
                         + "], the base layer is [" + p.out() + " x " + p.in() + "]");
+            } else if (!finite(w.a()) || !finite(w.b())) {
+                // a step multiplies every bound slot (masked by 0), so NaN or Inf here would reach other rows
+                problems.add("adapter '" + name + "' has NaN or infinite values in " + w.module() + " lora_"
+                        + (finite(w.a()) ? "B" : "A") + "; the adapter is broken, retrain or re-export it");
             }
         }
         return problems;
@@ -98,26 +132,30 @@ public final class LoraPools implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("; ", problems));
         }
-        clear(slot);
         int rank = layout().maxRank();
-        for (LoraWeights w : adapter.weights().values()) {
-            Pool p = pools.get(w.module());
-            // A is [r, in] -> pool [in, R]; B is [out, r] -> pool [R, out]; rows past r stay zero
-            int aBase = slot * p.in() * rank;
-            for (int j = 0; j < w.rank(); j++) {
-                for (int i = 0; i < p.in(); i++) {
-                    p.a().put(aBase + i * rank + j, w.a()[j * p.in() + i]);
+        int firstRow = (slot - 1) * rank;
+        for (Map.Entry<String, Pool> e : pools.entrySet()) {
+            Pool p = e.getValue();
+            LoraWeights w = adapter.weights().get(e.getKey());
+            int r = w == null ? 0 : w.rank();
+            if (w != null) {
+                // A [r, in] is already the pool's row layout: one bulk copy
+                p.a().put(firstRow * p.in(), w.a(), 0, r * p.in());
+                // B [out, r] goes in as r rows of out, scaled
+                float scale = (float) adapter.config().scaleFor(w.module());
+                float[] rows = new float[r * p.out()];
+                float[] b = w.b();
+                for (int j = 0; j < r; j++) {
+                    int row = j * p.out();
+                    for (int o = 0; o < p.out(); o++) {
+                        rows[row + o] = scale * b[o * r + j];
+                    }
                 }
+                p.b().put(firstRow * p.out(), rows, 0, rows.length);
             }
-            int bBase = slot * rank * p.out();
-            float[] row = new float[p.out()];
-            for (int j = 0; j < w.rank(); j++) {
-                for (int o = 0; o < p.out(); o++) {
-                    row[o] = w.b()[o * w.rank() + j];
-                }
-                p.b().put(bBase + j * p.out(), row, 0, p.out());
-            }
-            p.scale().put(slot, (float) adapter.config().scaleFor(w.module()));
+            // rows past the adapter's rank (all of them for a module it does not adapt) stay zero
+            fill(p.a(), (firstRow + r) * p.in(), (rank - r) * p.in());
+            fill(p.b(), (firstRow + r) * p.out(), (rank - r) * p.out());
         }
     }
 
@@ -125,11 +163,20 @@ public final class LoraPools implements AutoCloseable {
     public void clear(int slot) {
         checkSlot(slot);
         int rank = layout().maxRank();
+        int firstRow = (slot - 1) * rank;
         for (Pool p : pools.values()) {
-            fill(p.a(), slot * p.in() * rank, p.in() * rank);
-            fill(p.b(), slot * rank * p.out(), rank * p.out());
-            p.scale().put(slot, 0f);
+            fill(p.a(), firstRow * p.in(), rank * p.in());
+            fill(p.b(), firstRow * p.out(), rank * p.out());
         }
+    }
+
+    private static boolean finite(float[] values) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void checkSlot(int slot) {
@@ -140,9 +187,8 @@ public final class LoraPools implements AutoCloseable {
     }
 
     private static void fill(FloatBuffer buf, int from, int count) {
-        float[] zeros = new float[Math.min(count, 1 << 14)];
-        for (int done = 0; done < count; done += zeros.length) {
-            buf.put(from + done, zeros, 0, Math.min(zeros.length, count - done));
+        for (int done = 0; done < count; done += ZEROS.length) {
+            buf.put(from + done, ZEROS, 0, Math.min(ZEROS.length, count - done));
         }
     }
 
@@ -156,7 +202,7 @@ public final class LoraPools implements AutoCloseable {
 
     @Override
     public void close() {
-        tensors.values().forEach(OnnxTensor::close);
-        tensors.clear();
+        views.values().forEach(m -> m.values().forEach(OnnxTensor::close));
+        views.clear();
     }
 }

@@ -7,11 +7,13 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderSignature;
+import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.lora.LoraPools;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -105,7 +107,9 @@ public final class DecoderSession implements AutoCloseable {
         long[] ids = new long[b * s];
         int[] seqlens = new int[b];
         long[] positions = new long[b * k];
-        long[] slots = new long[b];
+        int[] slots = new int[b];
+        int firstSlot = Integer.MAX_VALUE;
+        int lastSlot = 0;
         for (int r = 0; r < b; r++) {
             int length = step.pastLengths()[r] + s;
             if (length > signature.maxSequenceLength()) {
@@ -135,6 +139,10 @@ public final class DecoderSession implements AutoCloseable {
                 throw new IllegalArgumentException("adapter slot " + slots[r] + " outside 0.."
                         + (signature.lora().slots() - 1));
             }
+            if (slots[r] != LoraLayout.BASE_SLOT) {
+                firstSlot = Math.min(firstSlot, slots[r]);
+                lastSlot = Math.max(lastSlot, slots[r]);
+            }
         }
         if (s > 1 && b > 1) {
             for (int r = 0; r < b; r++) {
@@ -144,8 +152,22 @@ public final class DecoderSession implements AutoCloseable {
             }
         }
         Map<String, OnnxTensor> past = kvCache.pastInputs(step.firstRow(), b);
-        Map<String, OnnxTensor> inputs = new HashMap<>(loraPools.tensors());
+        // bind only the run of slots this batch uses: nothing at all when every row is on the base
+        Map<String, OnnxTensor> inputs = new HashMap<>(loraPools.inputs(firstSlot, lastSlot));
         inputs.putAll(past);
+        int rank = signature.lora().maxRank();
+        int width = lastSlot < firstSlot ? 0 : (lastSlot - firstSlot + 1) * rank;
+        int tokens = b * s;
+        // mask [tokens, width]: 1 on the pool columns of each token's adapter slot
+        float[] mask = new float[width * tokens];
+        for (int r = 0; r < b; r++) {
+            if (slots[r] != LoraLayout.BASE_SLOT) {
+                for (int t = r * s; t < (r + 1) * s; t++) {
+                    int from = t * width + (slots[r] - firstSlot) * rank;
+                    Arrays.fill(mask, from, from + rank, 1f);
+                }
+            }
+        }
         List<OnnxTensor> owned = new ArrayList<>();
         try {
             owned.add(put(inputs, DecoderSignature.INPUT_IDS,
@@ -156,8 +178,8 @@ public final class DecoderSession implements AutoCloseable {
                     OnnxTensor.createTensor(env, IntBuffer.wrap(new int[] {total}), new long[] {})));
             owned.add(put(inputs, DecoderSignature.LOGIT_POSITIONS,
                     OnnxTensor.createTensor(env, LongBuffer.wrap(positions), new long[] {b, k})));
-            owned.add(put(inputs, DecoderSignature.ADAPTER_SLOTS,
-                    OnnxTensor.createTensor(env, LongBuffer.wrap(slots), new long[] {b})));
+            owned.add(put(inputs, DecoderSignature.LORA_MASK,
+                    OnnxTensor.createTensor(env, FloatBuffer.wrap(mask), new long[] {tokens, width})));
             Map<String, OnnxTensor> pinned = new HashMap<>();
             for (int l = 0; l < signature.config().numLayers(); l++) {
                 // present = past: the op writes the new positions into the same memory it reads

@@ -2,33 +2,42 @@ package dev.quiver.serving.runtime;
 
 import ai.onnxruntime.OrtException;
 import dev.quiver.adapters.model.ModelDirectory;
+import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.adapters.tokenizer.Tokenizer;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.LoraLayout;
+import dev.quiver.serving.lora.AdapterLoader;
 import dev.quiver.serving.lora.AdapterRegistry;
 import dev.quiver.serving.lora.AdapterSlots;
 import dev.quiver.serving.lora.NoFreeSlotException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
-import java.util.Deque;
-import java.util.HashSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Continuous-batching generation on one compiled model: requests queue up, each is prefilled into a free
- * KV row with its adapter's slot, and all running sequences advance one token per decode step in one
- * batch, whatever adapter each uses. Tokens stream to each request's {@link GenerationListener}.
+ * Continuous-batching generation on one compiled model. Each loop iteration spends a budget of
+ * {@code prefillChunkTokens} prompt tokens on prefill (one sequence at a time, a long prompt in chunks
+ * over several iterations), then advances every decoding sequence by one token in one batch, whatever
+ * adapter each uses; so a long prompt delays the running batch by one chunk per token, never by its whole
+ * prefill. A queued request starts as soon as a KV row is free and its adapter sits in a slot: adapters
+ * are read from disk on the {@link AdapterLoader}'s thread, and a request whose adapter is still loading
+ * or has no free slot waits without holding back the requests behind it. Tokens stream to each request's
+ * {@link GenerationListener}.
  */
 public final class InferenceEngine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(InferenceEngine.class.getName());
@@ -36,29 +45,52 @@ public final class InferenceEngine implements AutoCloseable {
     private final DecoderSession session;
     private final AdapterRegistry registry;
     private final AdapterSlots slots;
+    private final AdapterLoader loader;
     private final Tokenizer tokenizer;
     private final Set<Integer> eosTokenIds;
     private final int maxBatch;
     private final int maxSequenceLength;
+    private final int prefillChunkTokens;
     private final int sampleableVocab;
     private final Sampler sampler = new Sampler();
     private final Object lock = new Object();
-    private final Deque<Pending> pending = new ArrayDeque<>();
+    // guarded by lock: the queue in arrival order, and whether anything the loop should look at happened
+    private final List<Pending> pending = new ArrayList<>();
+    private boolean signalled;
+    // engine thread only: decoding sequences in KV rows [0, active.size()), and the one prefilling after them
     private final List<Sequence> active = new ArrayList<>();
+    private Sequence prefilling;
     private final Thread loop;
     private volatile boolean running = true;
     // written by the engine thread only, read by anyone
     private volatile long prefills;
+    private volatile long prefillChunks;
+    private volatile long prefillTokens;
+    private volatile long prefillNanos;
     private volatile long decodeSteps;
+    private volatile long decodeTokens;
+    private volatile long decodeNanos;
     private volatile long generatedTokens;
     private volatile int peakBatch;
     private volatile long rowMoves;
+    private volatile long slotLoads;
 
-    /** A request waiting for a KV row and an adapter slot. */
-    private record Pending(GenerationRequest request, GenerationListener listener, GenerationHandle handle) {
+    /** A request waiting for a KV row, and for its adapter's weights and slot. */
+    private static final class Pending {
+        final GenerationRequest request;
+        final GenerationListener listener;
+        final GenerationHandle handle;
+        // set on the engine thread when the adapter is not resident: its host weights, loading or loaded
+        CompletableFuture<PeftAdapter> weights;
+
+        Pending(GenerationRequest request, GenerationListener listener, GenerationHandle handle) {
+            this.request = request;
+            this.listener = listener;
+            this.handle = handle;
+        }
     }
 
-    /** A running sequence: its KV row, adapter slot, cached length and output so far. */
+    /** A started sequence: its KV row, adapter slot, cached length and output so far. */
     private static final class Sequence {
         final Pending source;
         final int slot;
@@ -76,28 +108,48 @@ public final class InferenceEngine implements AutoCloseable {
             this.row = row;
             this.slot = slot;
             this.text = text;
-            Long seed = source.request().params().seed();
+            Long seed = source.request.params().seed();
             this.rng = seed == null ? new SplittableRandom() : new SplittableRandom(seed);
         }
 
         SamplingParams params() {
-            return source.request().params();
+            return source.request.params();
+        }
+
+        int[] prompt() {
+            return source.request.promptTokens();
         }
     }
 
     /**
-     * Starts an engine over {@code session}. {@code tokenizer} may be null (then completions carry token
-     * ids only and stop strings are refused).
+     * Starts an engine over {@code session} with the default prefill chunk, reading adapters on a loader
+     * thread of its own. {@code tokenizer} may be null (then completions carry token ids only and stop
+     * strings are refused).
      */
     public InferenceEngine(DecoderSession session, AdapterRegistry registry, Tokenizer tokenizer,
                            Collection<Integer> eosTokenIds) {
+        this(session, registry, new AdapterLoader(registry), tokenizer, eosTokenIds,
+                EngineSettings.DEFAULT_PREFILL_CHUNK_TOKENS);
+    }
+
+    /**
+     * Starts an engine over {@code session}; {@code loader} reads adapters for {@code registry} (the engine
+     * closes it), and a prompt is prefilled at most {@code prefillChunkTokens} tokens per loop iteration.
+     */
+    public InferenceEngine(DecoderSession session, AdapterRegistry registry, AdapterLoader loader,
+                           Tokenizer tokenizer, Collection<Integer> eosTokenIds, int prefillChunkTokens) {
+        if (prefillChunkTokens < 1) {
+            throw new IllegalArgumentException("prefillChunkTokens must be positive, got " + prefillChunkTokens);
+        }
         this.session = session;
         this.registry = registry;
         this.slots = new AdapterSlots(session.loraPools(), registry);
+        this.loader = loader;
         this.tokenizer = tokenizer;
         this.eosTokenIds = Set.copyOf(eosTokenIds);
         this.maxBatch = session.kvCache().rows();
         this.maxSequenceLength = session.signature().maxSequenceLength();
+        this.prefillChunkTokens = prefillChunkTokens;
         // checkpoints pad the embedding past the tokenizer (Qwen: 151936 rows, 151665 tokens); never pick a pad row
         int vocab = session.signature().config().vocabSize();
         this.sampleableVocab = tokenizer == null ? vocab : Math.min(vocab, tokenizer.vocabSize());
@@ -108,6 +160,15 @@ public final class InferenceEngine implements AutoCloseable {
 
     /** Compiles the model directory and starts an engine with its tokenizer and end-of-sequence ids. */
     public static InferenceEngine open(Path modelDir, EngineSettings settings) throws IOException {
+        return open(modelDir, settings, null);
+    }
+
+    /**
+     * As {@link #open(Path, EngineSettings)}, with adapter reads running on {@code adapterReads} (null: a
+     * loader thread of the engine's own).
+     */
+    public static InferenceEngine open(Path modelDir, EngineSettings settings, Executor adapterReads)
+            throws IOException {
         try (ModelDirectory model = ModelDirectory.open(modelDir)) {
             CompiledDecoder decoder = new DecoderGraphCompiler(CompileOptions.builder()
                     .optMaxSequenceLength(Math.min(settings.maxSequenceLength(),
@@ -118,7 +179,10 @@ public final class InferenceEngine implements AutoCloseable {
             Tokenizer tokenizer = Files.exists(modelDir.resolve("tokenizer.json")) ? Tokenizer.load(modelDir) : null;
             AdapterRegistry registry = new AdapterRegistry(model.config(), settings.maxLoraRank(),
                     settings.hostCacheSize());
-            return new InferenceEngine(session, registry, tokenizer, model.eosTokenIds());
+            AdapterLoader loader = adapterReads == null ? new AdapterLoader(registry)
+                    : new AdapterLoader(registry, adapterReads);
+            return new InferenceEngine(session, registry, loader, tokenizer, model.eosTokenIds(),
+                    settings.prefillChunkTokens());
         } catch (OrtException e) {
             throw new IOException("ONNX Runtime could not open the compiled graph of " + modelDir + ": "
                     + e.getMessage(), e);
@@ -126,9 +190,10 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     /**
-     * Registers (or replaces) adapter {@code name} from a PEFT directory. A replaced adapter that sits in
-     * a slot is rewritten there, which is refused while running sequences use it (they would see their
-     * weights change mid-sequence): register new versions under new names, as vLLM does.
+     * Registers (or replaces) adapter {@code name} from a PEFT directory, reading it on the caller's thread.
+     * A replaced adapter that sits in a slot is rewritten there, which is refused while running sequences
+     * use it (they would see their weights change mid-sequence): register new versions under new names, as
+     * vLLM does.
      */
     public void registerAdapter(String name, Path dir) throws IOException {
         if (slots.inUse(name)) {
@@ -146,6 +211,21 @@ public final class InferenceEngine implements AutoCloseable {
                     + " they finish");
         }
         registry.remove(name);
+        signal();
+    }
+
+    /**
+     * Loads adapter {@code name} into a slot (reading it on the caller's thread if it is not in host memory)
+     * and keeps it there until {@link #unpinAdapter(String)}, so its requests never wait for a load.
+     */
+    public void pinAdapter(String name) throws IOException, NoFreeSlotException {
+        slots.pin(name, registry.load(name));
+    }
+
+    /** Lets adapter {@code name} be evicted again when its slot is needed. */
+    public void unpinAdapter(String name) {
+        slots.unpin(name);
+        signal();
     }
 
     /** The adapters this engine can serve. */
@@ -160,7 +240,8 @@ public final class InferenceEngine implements AutoCloseable {
 
     /** Counters since start, for metrics and for tests that check sequences shared a batch. */
     public EngineStats stats() {
-        return new EngineStats(prefills, decodeSteps, generatedTokens, peakBatch, rowMoves);
+        return new EngineStats(prefills, decodeSteps, generatedTokens, peakBatch, rowMoves, prefillChunks,
+                prefillTokens, prefillNanos, decodeTokens, decodeNanos, slotLoads);
     }
 
     /** Queues {@code request}; its tokens stream to {@code listener} on the engine thread. */
@@ -171,6 +252,7 @@ public final class InferenceEngine implements AutoCloseable {
                 throw new IllegalStateException("the engine is closed");
             }
             pending.add(new Pending(request, listener, handle));
+            signalled = true;
             lock.notifyAll();
         }
         return handle;
@@ -196,108 +278,223 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
+    private void signal() {
+        synchronized (lock) {
+            signalled = true;
+            lock.notifyAll();
+        }
+    }
+
     private void run() {
         while (running) {
             try {
-                admit();
-                if (active.isEmpty()) {
-                    synchronized (lock) {
-                        if (pending.isEmpty() && running) {
-                            lock.wait();
-                        }
-                    }
-                    continue;
+                boolean prefilled = prefillWithinBudget();
+                if (!active.isEmpty()) {
+                    decode();
+                } else if (!prefilled) {
+                    awaitSignal();
                 }
-                decode();
             } catch (InterruptedException e) {
                 return;
             } catch (Throwable t) {
-                // a failed step leaves the KV rows in an unknown state: end every running sequence with the error
+                // a failed step leaves the KV rows in an unknown state: end every decoding sequence with the error
                 LOG.log(Level.SEVERE, "decode step failed", t);
                 for (Sequence s : active) {
                     slots.release(s.slot);
                     fail(s.source, t);
                 }
                 active.clear();
+                keepPrefillingNextToActive();
             }
         }
     }
 
-    /** Prefills queued requests into free KV rows while rows and adapter slots last. */
-    private void admit() {
-        while (active.size() < maxBatch) {
-            Pending p;
-            synchronized (lock) {
-                p = pending.peek();
-            }
-            if (p == null || !admit(p)) {
-                return;
-            }
-        }
-    }
-
-    /** Starts {@code p} or fails it; false when it must wait for an adapter slot (it then stays queued). */
-    private boolean admit(Pending p) {
-        int[] prompt = p.request().promptTokens();
-        if (p.handle().isCancelled()) {
-            take();
-            complete(p, new Sequence(p, -1, LoraLayout.BASE_SLOT, new TextAssembler(null, List.of())),
-                    FinishReason.CANCELLED);
-            return true;
-        }
-        if (prompt.length >= maxSequenceLength) {
-            take();
-            fail(p, new IllegalArgumentException("the prompt has " + prompt.length + " tokens; this server holds at"
-                    + " most " + maxSequenceLength + " tokens per sequence (prompt plus completion)"));
-            return true;
-        }
-        int slot;
-        try {
-            slot = slots.acquire(p.request().adapter());
-        } catch (NoFreeSlotException e) {
-            if (!active.isEmpty()) {
-                return false; // a running sequence will release a slot
-            }
-            take();
-            fail(p, new IllegalStateException(e.getMessage() + " (every slot is pinned)"));
-            return true;
-        } catch (IOException | RuntimeException e) {
-            take();
-            fail(p, e);
-            return true;
-        }
-        take();
-        try {
-            TextAssembler text = new TextAssembler(tokenizer, p.request().params().stop());
-            Sequence seq = new Sequence(p, active.size(), slot, text);
-            // a prefill writes only its own KV row, so a failure here leaves the running sequences intact
-            float[] logits = session.run(StepBatch.prefill(seq.row, prompt, 0, slot, false))[0][0];
-            seq.length = prompt.length;
-            prefills++;
-            accept(seq, logits);
-            if (seq.finished == null) {
-                active.add(seq);
-            } else {
-                slots.release(slot);
-                complete(p, seq, seq.finished);
-            }
-        } catch (OrtException | RuntimeException e) {
-            slots.release(slot);
-            fail(p, e);
-        }
-        return true;
-    }
-
-    private void take() {
+    /** Sleeps until a request arrives, an adapter finishes loading, a slot is unpinned or the engine closes. */
+    private void awaitSignal() throws InterruptedException {
         synchronized (lock) {
-            pending.poll();
+            while (!signalled && running) {
+                lock.wait();
+            }
+            signalled = false;
         }
     }
 
-    /** One token for every running sequence, in one batch. */
+    /**
+     * Prefills up to {@code prefillChunkTokens} prompt tokens: the rest of the sequence being prefilled,
+     * then queued requests that can start, in arrival order. Returns whether it changed anything.
+     */
+    private boolean prefillWithinBudget() {
+        int budget = prefillChunkTokens;
+        boolean changed = false;
+        while (budget > 0) {
+            if (prefilling == null) {
+                prefilling = startNext();
+                if (prefilling == null) {
+                    break;
+                }
+            }
+            budget -= prefillChunk(budget);
+            changed = true;
+        }
+        return changed;
+    }
+
+    /**
+     * The first queued request that can start now, in the KV row after the decoding ones; null if none can.
+     * Cancelled and invalid requests are ended on the way; a request waiting for its adapter stays queued
+     * and the scan goes on past it.
+     */
+    private Sequence startNext() {
+        if (active.size() >= maxBatch) {
+            return null;
+        }
+        List<Pending> queue;
+        synchronized (lock) {
+            queue = new ArrayList<>(pending);
+        }
+        for (Pending p : queue) {
+            if (p.handle.isCancelled()) {
+                dequeue(p);
+                complete(p, new Sequence(p, -1, LoraLayout.BASE_SLOT, new TextAssembler(null, List.of())),
+                        FinishReason.CANCELLED);
+                continue;
+            }
+            OptionalInt slot;
+            TextAssembler text;
+            try {
+                int length = p.request.promptTokens().length;
+                if (length >= maxSequenceLength) {
+                    throw new IllegalArgumentException("the prompt has " + length + " tokens; this server holds at"
+                            + " most " + maxSequenceLength + " tokens per sequence (prompt plus completion)");
+                }
+                text = new TextAssembler(tokenizer, p.request.params().stop());
+                slot = slotFor(p);
+            } catch (IOException | RuntimeException e) {
+                dequeue(p);
+                fail(p, e);
+                continue;
+            }
+            if (slot.isPresent()) {
+                dequeue(p);
+                return new Sequence(p, active.size(), slot.getAsInt(), text);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@code p}'s adapter slot with one more user, or empty while its weights are loading or every slot is
+     * busy. The engine thread never reads an adapter here: the loader does, and this only copies the loaded
+     * weights into a slot.
+     */
+    private OptionalInt slotFor(Pending p) throws IOException {
+        String name = p.request.adapter();
+        OptionalInt resident = slots.tryAcquire(name);
+        if (resident.isPresent()) {
+            return resident;
+        }
+        if (p.weights == null) {
+            if (!registry.contains(name)) {
+                throw registry.notRegistered(name);
+            }
+            p.weights = loader.load(name);
+            p.weights.whenComplete((w, e) -> signal());
+        }
+        if (!p.weights.isDone()) {
+            return OptionalInt.empty();
+        }
+        PeftAdapter weights = loaded(p.weights);
+        if (!registry.contains(name)) {
+            throw registry.notRegistered(name); // removed while it was loading
+        }
+        if (!slots.hasRoom() && !active.isEmpty() && !slots.allPinned()) {
+            return OptionalInt.empty(); // a running sequence will release a slot
+        }
+        try {
+            int slot = slots.acquire(name, weights);
+            slotLoads++;
+            return OptionalInt.of(slot);
+        } catch (NoFreeSlotException e) {
+            // nothing will release a slot: they are all pinned (or nothing runs that could use one)
+            throw new IllegalStateException(e.getMessage() + " (every slot is pinned)");
+        }
+    }
+
+    private static PeftAdapter loaded(CompletableFuture<PeftAdapter> weights) throws IOException {
+        try {
+            return weights.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(e.getCause());
+        }
+    }
+
+    private void dequeue(Pending p) {
+        synchronized (lock) {
+            pending.remove(p);
+            // the queue changed: look at it again before sleeping
+            signalled = true;
+        }
+    }
+
+    /**
+     * Runs the next chunk (at most {@code budget} tokens) of the prefilling sequence; after its last chunk
+     * the sequence samples its first token and joins the decoding batch. Returns the tokens consumed.
+     */
+    private int prefillChunk(int budget) {
+        Sequence s = prefilling;
+        if (s.source.handle.isCancelled()) {
+            prefilling = null;
+            slots.release(s.slot);
+            complete(s.source, s, FinishReason.CANCELLED);
+            return 0;
+        }
+        int[] prompt = s.prompt();
+        int n = Math.min(budget, prompt.length - s.length);
+        boolean last = s.length + n == prompt.length;
+        float[][][] logits;
+        long t0 = System.nanoTime();
+        try {
+            // a prefill writes only its own KV row, so a failure here leaves the decoding sequences intact
+            StepBatch step = last ? StepBatch.prefill(s.row, Arrays.copyOfRange(prompt, s.length, s.length + n),
+                    s.length, s.slot, false)
+                    : StepBatch.prefillWithoutLogits(s.row, Arrays.copyOfRange(prompt, s.length, s.length + n),
+                    s.length, s.slot);
+            logits = session.run(step);
+        } catch (OrtException | RuntimeException e) {
+            prefilling = null;
+            slots.release(s.slot);
+            fail(s.source, e);
+            return n;
+        }
+        prefillNanos += System.nanoTime() - t0;
+        prefillChunks++;
+        prefillTokens += n;
+        s.length += n;
+        if (!last) {
+            return n;
+        }
+        prefills++;
+        prefilling = null;
+        accept(s, logits[0][0]);
+        if (s.finished == null) {
+            active.add(s); // its row is active.size() - 1: the prefilling row sits right after the decoding ones
+        } else {
+            slots.release(s.slot);
+            complete(s.source, s, s.finished);
+        }
+        return n;
+    }
+
+    /** One token for every decoding sequence, in one batch. */
     private void decode() throws OrtException {
         for (Sequence s : active) {
-            if (s.source.handle().isCancelled()) {
+            if (s.source.handle.isCancelled()) {
                 s.finished = FinishReason.CANCELLED;
             }
         }
@@ -315,8 +512,11 @@ public final class InferenceEngine implements AutoCloseable {
             past[r] = s.length;
             rowSlots[r] = s.slot;
         }
+        long t0 = System.nanoTime();
         float[][][] logits = session.run(StepBatch.decode(tokens, past, rowSlots));
+        decodeNanos += System.nanoTime() - t0;
         decodeSteps++;
+        decodeTokens += b;
         peakBatch = Math.max(peakBatch, b);
         for (int r = 0; r < b; r++) {
             Sequence s = active.get(r);
@@ -329,7 +529,7 @@ public final class InferenceEngine implements AutoCloseable {
     /** Samples the next token of {@code s} from {@code logits}, streams it, and decides whether {@code s} ends. */
     private void accept(Sequence s, float[] logits) {
         SamplingParams params = s.params();
-        SampledToken t = sampler.sample(logits.length > sampleableVocab ? java.util.Arrays.copyOf(logits,
+        SampledToken t = sampler.sample(logits.length > sampleableVocab ? Arrays.copyOf(logits,
                 sampleableVocab) : logits, params, s.rng);
         boolean eos = !params.ignoreEos() && eosTokenIds.contains(t.tokenId());
         if (eos || params.stopTokenIds().contains(t.tokenId())) {
@@ -352,14 +552,17 @@ public final class InferenceEngine implements AutoCloseable {
         GeneratedToken token = new GeneratedToken(t.tokenId(), delta, t.logprob(), t.topLogprobs());
         s.tokens.add(token);
         try {
-            s.source.listener().onToken(token);
+            s.source.listener.onToken(token);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "a generation listener failed; cancelling its sequence", e);
             s.finished = FinishReason.CANCELLED;
         }
     }
 
-    /** Ends finished sequences and keeps the running ones in rows {@code [0, active)} by moving the last into holes. */
+    /**
+     * Ends finished sequences and keeps the decoding ones in rows {@code [0, active)} by moving the last into
+     * holes, and the prefilling one right after them.
+     */
     private void retireFinished() {
         for (int row = active.size() - 1; row >= 0; row--) {
             Sequence s = active.get(row);
@@ -378,27 +581,36 @@ public final class InferenceEngine implements AutoCloseable {
             slots.release(s.slot);
             complete(s.source, s, s.finished);
         }
+        keepPrefillingNextToActive();
+    }
+
+    private void keepPrefillingNextToActive() {
+        if (prefilling != null && prefilling.row != active.size()) {
+            session.kvCache().moveRow(prefilling.row, active.size(), prefilling.length);
+            rowMoves++;
+            prefilling.row = active.size();
+        }
     }
 
     private void complete(Pending p, Sequence s, FinishReason reason) {
         String held = s.text.flush();
         Completion c = new Completion(s.generated.stream().mapToInt(Integer::intValue).toArray(), s.text.text(),
-                reason, p.request().promptTokens().length, s.tokens, held);
+                reason, p.request.promptTokens().length, s.tokens, held);
         try {
-            p.listener().onComplete(c);
+            p.listener.onComplete(c);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "a generation listener failed in onComplete", e);
         }
-        p.handle().result().complete(c);
+        p.handle.result().complete(c);
     }
 
     private static void fail(Pending p, Throwable error) {
         try {
-            p.listener().onError(error);
+            p.listener.onError(error);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "a generation listener failed in onError", e);
         }
-        p.handle().result().completeExceptionally(error);
+        p.handle.result().completeExceptionally(error);
     }
 
     /** Stops the loop, fails queued and running requests, and releases the native session. */
@@ -419,13 +631,15 @@ public final class InferenceEngine implements AutoCloseable {
             pending.forEach(p -> fail(p, closed));
             pending.clear();
         }
-        Set<Pending> seen = new HashSet<>();
         for (Sequence s : active) {
-            if (seen.add(s.source)) {
-                fail(s.source, closed);
-            }
+            fail(s.source, closed);
         }
         active.clear();
+        if (prefilling != null) {
+            fail(prefilling.source, closed);
+            prefilling = null;
+        }
+        loader.close();
         try {
             session.close();
         } catch (OrtException e) {

@@ -51,6 +51,14 @@ public record StepBatch(int firstRow, int[][] tokens, int[] pastLengths, int[] s
         return new StepBatch(row, new int[][] {tokens}, new int[] {pastLength}, new int[] {slot}, new int[][] {pos});
     }
 
+    /**
+     * A prefill chunk of one row that asks for no logits: a long prompt's chunks before its last only fill
+     * the KV row, and skipping the LM head saves {@code vocab x hidden} multiply-adds per chunk.
+     */
+    public static StepBatch prefillWithoutLogits(int row, int[] tokens, int pastLength, int slot) {
+        return new StepBatch(row, new int[][] {tokens}, new int[] {pastLength}, new int[] {slot}, new int[][] {{}});
+    }
+
     public int rows() {
         return tokens.length;
     }

@@ -76,6 +76,19 @@ class AdapterSlotsTest {
     }
 
     @Test
+    void tryAcquireNeverLoadsAndAcquireWithHostWeightsOnlyCopies() throws Exception {
+        assertThat(slots.tryAcquire("a")).isEmpty();
+        assertThat(slots.resident()).isEmpty();
+        int s = slots.acquire("a", registry.load("a"));
+        assertThat(slots.tryAcquire("a")).hasValue(s);
+        assertThat(slots.tryAcquire(null)).hasValue(LoraLayout.BASE_SLOT);
+        slots.release(s);
+        assertThat(slots.evict("a")).as("still used once").isFalse();
+        slots.release(s);
+        assertThat(slots.evict("a")).isTrue();
+    }
+
+    @Test
     void aSecondUserSharesTheSlot() throws Exception {
         int first = slots.acquire("a");
         assertThat(slots.acquire("a")).isEqualTo(first);
@@ -101,6 +114,15 @@ class AdapterSlotsTest {
                 .hasMessageContaining("rank 16");
         assertThat(pools.misfits("wide", wide)).first().asString().contains("adapter 'wide' has rank 16",
                 "model.layers.0.self_attn.q_proj", "max rank 8");
+    }
+
+    @Test
+    void refusesAnAdapterWithNaNWeightsBecauseABatchReadsEveryBoundSlot() {
+        PeftAdapter broken = TestModels.randomAdapter(CONFIG, 4, 5);
+        broken.weights().get("model.layers.1.mlp.down_proj").b()[3] = Float.NaN;
+        assertThat(pools.misfits("broken", broken)).singleElement().asString()
+                .contains("adapter 'broken'", "model.layers.1.mlp.down_proj lora_B", "NaN");
+        assertThatThrownBy(() -> pools.write(1, "broken", broken)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
