@@ -33,10 +33,10 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Adapter directory to create.")
     Path out;
 
-    @Option(names = "--rank", description = "LoRA rank (default 8).")
+    @Option(names = "--rank", description = "LoRA rank (default 16).")
     Integer rank;
 
-    @Option(names = "--alpha", description = "LoRA alpha (default 16).")
+    @Option(names = "--alpha", description = "LoRA alpha (default: twice the rank).")
     Double alpha;
 
     @Option(names = "--rslora", description = "Scale by alpha/sqrt(rank) (rsLoRA).")

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "quiver", mixinStandardHelpOptions = true, versionProvider = QuiverCli.Version.class,
         description = "Specialised small models: one base model, many LoRA adapters, each a tool an agent can call.",
         subcommands = {ServerCommand.class, ControlPlaneCommand.class, ServeCommand.class, FinetuneCommand.class,
-                TrainCommand.class, KeysCommand.class, ModelCommand.class, AdapterCommand.class,
+                TrainCommand.class, KeysCommand.class, ModelCommand.class, AdapterCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class QuiverCli {
 

@@ -7,8 +7,8 @@ import java.util.List;
 
 /**
  * What a fine-tuning job asks for. {@code nEpochs}, {@code batchSize}, {@code learningRate},
- * {@code maxSeqLength} and {@code evalInterval} are null for {@code auto}: chosen from the dataset by
- * {@link AutoHyperparameters} and reported when training starts.
+ * {@code loraAlpha}, {@code maxSeqLength} and {@code evalInterval} are null for {@code auto}: chosen from
+ * the dataset and model by {@link AutoHyperparameters} and reported when training starts.
  *
  * @param batchSize        examples per optimizer step; split into micro-batches of at most
  *                         {@code microBatchTokens} tokens whose gradients are accumulated
@@ -22,7 +22,7 @@ public record Hyperparameters(
         Integer batchSize,
         Double learningRate,
         int loraRank,
-        double loraAlpha,
+        Double loraAlpha,
         double loraDropout,
         boolean useRslora,
         List<String> targetModules,
@@ -46,7 +46,7 @@ public record Hyperparameters(
         if (loraRank <= 0 || loraRank > 256) {
             problems.add("lora_rank must be in 1..256, got " + loraRank);
         }
-        if (!(loraAlpha > 0)) {
+        if (loraAlpha != null && !(loraAlpha > 0)) {
             problems.add("lora_alpha must be positive, got " + loraAlpha);
         }
         if (loraDropout < 0 || loraDropout >= 1) {
@@ -115,8 +115,8 @@ public record Hyperparameters(
         private Integer nEpochs;
         private Integer batchSize;
         private Double learningRate;
-        private int loraRank = 8;
-        private double loraAlpha = 16;
+        private int loraRank = 16;
+        private Double loraAlpha;
         private double loraDropout = 0.05;
         private boolean useRslora;
         private List<String> targetModules = List.of(LoraConfig.ALL_LINEAR);
@@ -150,13 +150,13 @@ public record Hyperparameters(
             return this;
         }
 
-        /** LoRA rank, default 8. */
+        /** LoRA rank, default 16. */
         public Builder optLoraRank(int rank) {
             this.loraRank = rank;
             return this;
         }
 
-        /** LoRA alpha, default 16. */
+        /** LoRA alpha; unset for auto (twice the rank). */
         public Builder optLoraAlpha(double alpha) {
             this.loraAlpha = alpha;
             return this;

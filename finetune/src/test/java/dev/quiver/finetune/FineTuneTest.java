@@ -2,6 +2,7 @@ package dev.quiver.finetune;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.adapters.peft.PeftAdapter;
@@ -63,11 +64,12 @@ class FineTuneTest {
         assertThat(started.train().examples()).isEqualTo(36);
         assertThat(started.validation().examples()).isEqualTo(4);
         assertThat(started.train().droppedLines()).containsExactly(41);
-        assertThat(hp.batchSize()).isEqualTo(1);
-        assertThat(hp.learningRate()).isEqualTo(1e-4);
+        assertThat(hp.batchSize()).isEqualTo(8);
+        // the tiny model is 64 wide: LoRA's 2e-4 for width 4096, times sqrt(4096 / 64)
+        assertThat(hp.learningRate()).isCloseTo(1.6e-3, within(1e-12));
         assertThat(hp.autoChosen()).containsKeys("batch_size", "learning_rate", "eval_interval")
-                .doesNotContainKeys("n_epochs", "max_seq_length");
-        assertThat(hp.totalSteps()).isEqualTo(36);
+                .doesNotContainKeys("n_epochs", "max_seq_length", "lora_alpha");
+        assertThat(hp.totalSteps()).isEqualTo(5);
         assertThat(events).filteredOn(e -> e instanceof TrainingEvent.Warning)
                 .extracting(e -> ((TrainingEvent.Warning) e).message())
                 .anySatisfy(m -> assertThat(m).contains("truncated (lines 41)"))
@@ -88,16 +90,40 @@ class FineTuneTest {
                 "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\":"
                         + " \"yo\"}]}",
                 "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
-                "not json"));
+                "not json",
+                "{\"text\": \"a pretraining-style line\"}",
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\":"
+                        + " \"\"}]}"));
         List<TrainingEvent> events = new ArrayList<>();
         FineTuneSpec spec = FineTuneSpec.builder().setBaseModel(modelDir).setTrainFile(data)
                 .setOutputDir(tmp.resolve("never")).build();
         DatasetException e = catchThrowableOfType(DatasetException.class,
                 () -> new FineTune(spec, events::add).run(model));
-        assertThat(e.problems()).extracting(DatasetException.Problem::line).containsExactly(2, 3);
+        assertThat(e.problems()).extracting(DatasetException.Problem::line).containsExactly(2, 3, 4, 5);
         assertThat(e.getMessage()).contains("bad.jsonl:2: has no assistant message")
-                .contains("bad.jsonl:3: not valid JSON");
+                .contains("bad.jsonl:3: not valid JSON")
+                .contains("bad.jsonl:4: missing \"messages\" (chat form) or \"prompt\" and \"completion\"")
+                .contains("bad.jsonl:5: messages[1].content is empty");
         assertThat(events).isEmpty();
         assertThat(tmp.resolve("never")).doesNotExist();
+    }
+
+    @Test
+    void dataWhereNoExampleSurvivesTruncationFailsWithTheLinesThatLostTheirAnswer() throws IOException {
+        Path data = Files.write(tmp.resolve("long.jsonl"), List.of(
+                "{\"prompt\": \"" + "very long ".repeat(20) + "\", \"completion\": \" a\"}",
+                "",
+                "{\"prompt\": \"" + "longer still ".repeat(20) + "\", \"completion\": \" b\"}"));
+        List<TrainingEvent> events = new ArrayList<>();
+        FineTuneSpec spec = FineTuneSpec.builder().setBaseModel(modelDir).setTrainFile(data)
+                .setOutputDir(tmp.resolve("never-long"))
+                .optHyperparameters(Hyperparameters.builder().optMaxSeqLength(8).build()).build();
+        DatasetException e = catchThrowableOfType(DatasetException.class,
+                () -> new FineTune(spec, events::add).run(model));
+        assertThat(e.problems()).extracting(DatasetException.Problem::line).containsExactly(1, 3);
+        assertThat(e.getMessage()).contains("long.jsonl:1: no assistant or completion token is left within"
+                + " max_seq_length 8 tokens").contains("long.jsonl:3:");
+        assertThat(events).isEmpty();
+        assertThat(tmp.resolve("never-long")).doesNotExist();
     }
 }

@@ -26,10 +26,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Trains a LoRA classifier on the tiny Qwen3 once, then checks what training did and did not change. */
+/**
+ * Trains a LoRA classifier on the tiny Qwen3 once, every hyperparameter on auto, then checks what training
+ * did and did not change.
+ */
 class LearningTest {
-    private static final int EPOCHS = 20;
-    private static final int STEPS = EPOCHS * 10;
+    /** What auto picks for 50 examples: 25 epochs (the cap) of 7 batches of at most 8. */
+    private static final int EPOCHS = 25;
+    private static final int STEPS = EPOCHS * 7;
     private static final int[] PROBE = {5, 300, 17, 1000, 42, 7, 512, 64};
 
     @TempDir
@@ -53,8 +57,6 @@ class LearningTest {
                 .setTrainFile(ClassifierData.write(tmp.resolve("train.jsonl")))
                 .setOutputDir(tmp.resolve("adapter"))
                 .optValidationFile(ClassifierData.writeValidation(tmp.resolve("validation.jsonl")))
-                .optHyperparameters(Hyperparameters.builder().optEpochs(EPOCHS).optBatchSize(5).optLearningRate(5e-3)
-                        .build())
                 .build();
         long began = System.nanoTime();
         result = new FineTune(spec, events::add).run(model);
@@ -123,8 +125,8 @@ class LearningTest {
     void writtenAdapterRereadsAndValidatesAgainstTheBase() throws IOException {
         PeftAdapter adapter = PeftAdapter.read(result.adapterDir());
         adapter.validateAgainst(directory.config(), PeftAdapter.MAX_RANK);
-        assertThat(adapter.config().r()).isEqualTo(8);
-        assertThat(adapter.config().loraAlpha()).isEqualTo(16.0);
+        assertThat(adapter.config().r()).isEqualTo(16);
+        assertThat(adapter.config().loraAlpha()).isEqualTo(32.0);
         assertThat(adapter.config().targetModules()).containsExactly("q_proj", "k_proj", "v_proj", "o_proj",
                 "gate_proj", "up_proj", "down_proj");
         assertThat(adapter.weights()).hasSize(2 * 7);
@@ -158,7 +160,7 @@ class LearningTest {
                 .map(e -> ((TrainingEvent.EvalCompleted) e).step()).toList();
         int interval = result.metrics().hyperparameters().evalInterval();
         assertThat(interval).isEqualTo(STEPS / 10);
-        assertThat(evalSteps).containsExactly(20, 40, 60, 80, 100, 120, 140, 160, 180, 200);
+        assertThat(evalSteps).containsExactly(17, 34, 51, 68, 85, 102, 119, 136, 153, 170, STEPS);
         TrainingEvent.StepCompleted last = events.stream().filter(e -> e instanceof TrainingEvent.StepCompleted)
                 .map(e -> (TrainingEvent.StepCompleted) e).reduce((a, b) -> b).orElseThrow();
         assertThat(last.step()).isEqualTo(STEPS);

@@ -147,6 +147,10 @@ public final class DatasetReader {
                 }
             }
             boolean target = assistant && (weight == null || ((Number) weight).doubleValue() == 1);
+            if (target && !hasToolCalls && message.get("content") instanceof String text && text.isBlank()) {
+                throw new BadLine(where + ".content is empty; a learned assistant turn must hold the answer the"
+                        + " model should give (or tool_calls), else it would teach the model to say nothing");
+            }
             learnable |= target;
             targets.add(target);
             out.add(message);

@@ -68,8 +68,13 @@ public final class ExampleEncoder {
             throw new DatasetException(problems);
         }
         if (kept.isEmpty()) {
-            throw new DatasetException(file, 0, "no example has a target token within the maximum sequence length"
-                    + " of " + maxLength + "; raise max_seq_length or shorten the prompts");
+            // every line is reported: each one lost its answer to truncation, and each can be fixed on its own
+            for (int line : dropped) {
+                problems.add(new DatasetException.Problem(file, line, "no assistant or completion token is left"
+                        + " within max_seq_length " + maxLength + " tokens, and no other example has one either;"
+                        + " raise max_seq_length or shorten the prompt"));
+            }
+            throw new DatasetException(problems);
         }
         return new EncodedDataset(kept, truncated, dropped);
     }

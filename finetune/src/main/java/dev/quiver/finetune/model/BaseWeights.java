@@ -46,7 +46,10 @@ final class BaseWeights {
 
     /**
      * Copies every weight the config expects into {@code manager}. BF16 and F16 are widened to fp32 in
-     * Java first: a BF16 array reaching DJL's PyTorch engine aborts the JVM.
+     * Java first: a BF16 array reaching DJL's PyTorch engine aborts the JVM. Each weight is then copied once
+     * more into memory libtorch owns: DJL keeps an array made from Java data in a direct buffer, and direct
+     * buffers are capped by {@code -XX:MaxDirectMemorySize} (by default the maximum heap), which a model of a
+     * few billion fp32 parameters exceeds. Only one weight at a time is staged that way.
      */
     static BaseWeights load(ModelDirectory dir, NDManager manager) throws IOException {
         ModelConfig config = dir.config();
@@ -54,7 +57,10 @@ final class BaseWeights {
         Map<String, NDArray> byName = new LinkedHashMap<>();
         for (Map.Entry<String, long[]> e : config.expectedWeights().entrySet()) {
             Tensor t = checkpoint.tensor(e.getKey());
-            NDArray array = manager.create(t.toFloats(), new Shape(e.getValue()));
+            NDArray array;
+            try (NDArray staged = manager.create(t.toFloats(), new Shape(e.getValue()))) {
+                array = staged.duplicate();
+            }
             array.setName(e.getKey());
             byName.put(e.getKey(), array);
         }

@@ -83,7 +83,9 @@ public final class CausalLm implements AutoCloseable {
 
     /** Logits of every position, {@code [rows, length, vocab]}, in the caller's scope. */
     public NDArray logits(Tokens tokens, LoraTensors lora) {
-        return decoder.logits(decoder.hidden(tokens, lora, false));
+        try (NDArray hidden = decoder.hidden(tokens, lora, false)) {
+            return decoder.logits(hidden);
+        }
     }
 
     /**
@@ -108,14 +110,25 @@ public final class CausalLm implements AutoCloseable {
         if (n == 0) {
             throw new IllegalArgumentException("batch has no target tokens");
         }
-        NDArray hidden = decoder.hidden(tokens, lora, training);
-        NDArray flat = hidden.reshape(-1, config.hiddenSize());
-        NDArray selected = flat.get(new NDIndex("{}", manager.create(Arrays.copyOf(where, n))));
-        NDArray logits = decoder.logits(selected);
+        // intermediates are closed as soon as they are used: autograd keeps what backward needs by itself
+        NDArray logits;
+        try (NDArray hidden = decoder.hidden(tokens, lora, training);
+             NDArray flat = hidden.reshape(-1, config.hiddenSize());
+             NDArray index = manager.create(Arrays.copyOf(where, n));
+             NDArray selected = flat.get(new NDIndex("{}", index))) {
+            logits = decoder.logits(selected);
+        }
         NDArray labels = manager.create(Arrays.copyOf(expected, n), new Shape(n, 1));
-        NDArray nll = logits.logSoftmax(1).gather(labels, 1).neg();
-        long correct = logits.argMax(1).eq(labels.squeeze(1)).toType(DataType.INT64, false).sum().getLong();
-        return new TargetLoss(nll.sum(), correct, n);
+        long correct;
+        try (NDArray predicted = logits.argMax(1); NDArray column = labels.squeeze(1);
+             NDArray hits = predicted.eq(column); NDArray counted = hits.toType(DataType.INT64, false);
+             NDArray total = counted.sum()) {
+            correct = total.getLong();
+        }
+        try (logits; NDArray logProbs = logits.logSoftmax(1); NDArray picked = logProbs.gather(labels, 1);
+             NDArray nll = picked.neg()) {
+            return new TargetLoss(nll.sum(), correct, n);
+        }
     }
 
     /** A manager on this model's device for arrays that outlive one forward (trainable factors, optimizer state). */

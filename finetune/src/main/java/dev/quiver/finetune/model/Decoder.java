@@ -17,8 +17,8 @@ import java.util.Map;
 /**
  * The decoder forward pass of llama, qwen2 and qwen3 in transformers' fp32 math, with LoRA on its
  * linear layers. Families differ only in switches read from {@link ModelConfig}: q/k/v bias and per-head
- * q/k RMSNorm. Arrays it creates belong to the caller's {@code NDScope}, which must stay open until
- * after the backward pass.
+ * q/k RMSNorm. The arrays it returns belong to the caller's {@code NDScope}, which must stay open until
+ * after the backward pass; intermediates are closed as soon as they are used (see {@link #closing}).
  */
 final class Decoder {
     private final ModelConfig config;
@@ -44,9 +44,9 @@ final class Decoder {
         Pass pass = new Pass(rope(tokens), mask, lora, training, new Scalars(manager));
         NDArray x = Embedding.embedding(ids, weights.embed(), SparseFormat.DENSE).singletonOrThrow();
         for (int l = 0; l < config.numLayers(); l++) {
-            x = block(x, l, pass);
+            x = closing(x, block(x, l, pass));
         }
-        return rmsNorm(x, weights.finalNorm(), pass);
+        return closing(x, rmsNorm(x, weights.finalNorm(), pass));
     }
 
     /** Logits of hidden states, {@code [..., vocab]}. */
@@ -54,12 +54,29 @@ final class Decoder {
         return Linear.linear(hidden, weights.lmHead()).singletonOrThrow();
     }
 
+    /**
+     * Returns {@code next} and closes {@code previous}, an intermediate that {@code next} was computed from.
+     * Autograd keeps the tensors its backward pass needs by itself; without this the pass's scope would hold
+     * every intermediate until the step ends, about twice the memory of an eager PyTorch step.
+     */
+    private static NDArray closing(NDArray previous, NDArray next) {
+        if (previous != next) {
+            previous.close();
+        }
+        return next;
+    }
+
     private NDArray block(NDArray x, int layer, Pass pass) {
         LayerWeights w = weights.layer(layer);
-        NDArray attention = attention(rmsNorm(x, w.inputNorm(), pass), layer, w, pass);
-        NDArray h = x.add(attention);
-        NDArray mlp = mlp(rmsNorm(h, w.postAttentionNorm(), pass), layer, pass);
-        return h.add(mlp);
+        NDArray h;
+        try (NDArray normed = rmsNorm(x, w.inputNorm(), pass);
+             NDArray attention = attention(normed, layer, w, pass)) {
+            h = x.add(attention);
+        }
+        try (NDArray normed = rmsNorm(h, w.postAttentionNorm(), pass);
+             NDArray mlp = mlp(normed, layer, pass)) {
+            return closing(h, h.add(mlp));
+        }
     }
 
     private NDArray attention(NDArray x, int layer, LayerWeights w, Pass pass) {
@@ -68,28 +85,48 @@ final class Decoder {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int d = config.headDim();
-        NDArray q = project(x, layer, "q_proj", w.qBias(), pass).reshape(rows, len, heads, d);
-        NDArray k = project(x, layer, "k_proj", w.kBias(), pass).reshape(rows, len, kvHeads, d);
-        NDArray v = project(x, layer, "v_proj", w.vBias(), pass).reshape(rows, len, kvHeads, d);
+        NDArray q = project(x, layer, "q_proj", w.qBias(), pass);
+        q = closing(q, q.reshape(rows, len, heads, d));
+        NDArray k = project(x, layer, "k_proj", w.kBias(), pass);
+        k = closing(k, k.reshape(rows, len, kvHeads, d));
+        NDArray v = project(x, layer, "v_proj", w.vBias(), pass);
+        v = closing(v, v.reshape(rows, len, kvHeads, d));
         if (config.qkNorm()) {
             // Qwen3 normalises each head before rotating it
-            q = rmsNorm(q, w.qNorm(), pass);
-            k = rmsNorm(k, w.kNorm(), pass);
+            q = closing(q, rmsNorm(q, w.qNorm(), pass));
+            k = closing(k, rmsNorm(k, w.kNorm(), pass));
         }
-        q = pass.rope().apply(q.transpose(0, 2, 1, 3));
-        k = repeatKv(pass.rope().apply(k.transpose(0, 2, 1, 3)), heads / kvHeads);
-        v = repeatKv(v.transpose(0, 2, 1, 3), heads / kvHeads);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(pass.scalar(attentionScale)).add(pass.mask());
-        NDArray context = scores.softmax(-1).matMul(v);
-        NDArray merged = context.transpose(0, 2, 1, 3).reshape(rows, len, (long) heads * d);
-        return project(merged, layer, "o_proj", null, pass);
+        q = closing(q, q.transpose(0, 2, 1, 3));
+        q = closing(q, pass.rope().apply(q));
+        k = closing(k, k.transpose(0, 2, 1, 3));
+        k = closing(k, pass.rope().apply(k));
+        k = closing(k, repeatKv(k, heads / kvHeads));
+        v = closing(v, v.transpose(0, 2, 1, 3));
+        v = closing(v, repeatKv(v, heads / kvHeads));
+        NDArray scores;
+        try (NDArray keysT = k.transpose(0, 1, 3, 2)) {
+            scores = q.matMul(keysT);
+        }
+        q.close();
+        k.close();
+        scores = closing(scores, scores.mul(pass.scalar(attentionScale)));
+        scores = closing(scores, scores.add(pass.mask()));
+        NDArray context = closing(scores, scores.softmax(-1));
+        context = closing(context, context.matMul(v));
+        v.close();
+        context = closing(context, context.transpose(0, 2, 1, 3));
+        context = closing(context, context.reshape(rows, len, (long) heads * d));
+        return closing(context, project(context, layer, "o_proj", null, pass));
     }
 
     private NDArray mlp(NDArray x, int layer, Pass pass) {
-        NDArray gate = project(x, layer, "gate_proj", null, pass);
-        NDArray up = project(x, layer, "up_proj", null, pass);
-        NDArray silu = gate.mul(Activation.sigmoid(gate));
-        return project(silu.mul(up), layer, "down_proj", null, pass);
+        try (NDArray gate = project(x, layer, "gate_proj", null, pass);
+             NDArray up = project(x, layer, "up_proj", null, pass);
+             NDArray sigmoid = Activation.sigmoid(gate);
+             NDArray silu = gate.mul(sigmoid);
+             NDArray product = silu.mul(up)) {
+            return project(product, layer, "down_proj", null, pass);
+        }
     }
 
     /** A frozen linear layer plus its LoRA branch, if the adapter has one: PEFT's {@code lora.Linear.forward}. */
@@ -102,16 +139,29 @@ final class Decoder {
         if (f == null) {
             return y;
         }
-        NDArray in = pass.training() && lora.dropout() > 0
-                ? Dropout.dropout(x, lora.dropout(), true).singletonOrThrow() : x;
-        NDArray delta = Linear.linear(Linear.linear(in, f.a()).singletonOrThrow(), f.b()).singletonOrThrow();
-        return y.add(delta.mul(pass.scalar(f.scale())));
+        boolean dropout = pass.training() && lora.dropout() > 0;
+        NDArray in = dropout ? Dropout.dropout(x, lora.dropout(), true).singletonOrThrow() : x;
+        NDArray delta = Linear.linear(in, f.a()).singletonOrThrow();
+        if (dropout) {
+            in.close();
+        }
+        delta = closing(delta, Linear.linear(delta, f.b()).singletonOrThrow());
+        delta = closing(delta, delta.mul(pass.scalar(f.scale())));
+        y = closing(y, y.add(delta));
+        delta.close();
+        return y;
     }
 
     /** transformers' LlamaRMSNorm in fp32: {@code w * x / sqrt(mean(x^2) + eps)} over the last axis. */
     private NDArray rmsNorm(NDArray x, NDArray weight, Pass pass) {
-        NDArray variance = x.square().mean(new int[] {-1}, true);
-        return x.div(variance.add(pass.scalar((float) config.rmsNormEps())).sqrt()).mul(weight);
+        NDArray rms = x.square();
+        rms = closing(rms, rms.mean(new int[] {-1}, true));
+        rms = closing(rms, rms.add(pass.scalar((float) config.rmsNormEps())));
+        rms = closing(rms, rms.sqrt());
+        try (NDArray normalised = x.div(rms)) {
+            rms.close();
+            return normalised.mul(weight);
+        }
     }
 
     /** GQA: each key/value head serves {@code groups} consecutive query heads, as transformers' repeat_kv. */
@@ -120,8 +170,10 @@ final class Decoder {
             return kv;
         }
         Shape s = kv.getShape();
-        return kv.expandDims(2).broadcast(s.get(0), s.get(1), groups, s.get(2), s.get(3))
-                .reshape(s.get(0), s.get(1) * groups, s.get(2), s.get(3));
+        try (NDArray expanded = kv.expandDims(2);
+             NDArray broadcast = expanded.broadcast(s.get(0), s.get(1), groups, s.get(2), s.get(3))) {
+            return broadcast.reshape(s.get(0), s.get(1) * groups, s.get(2), s.get(3));
+        }
     }
 
     private Rope rope(Tokens tokens) {
@@ -159,9 +211,13 @@ final class Decoder {
     private record Rope(NDArray cos, NDArray sin) {
         /** {@code x * cos + rotate_half(x) * sin} for {@code x} of shape {@code [rows, heads, length, headDim]}. */
         NDArray apply(NDArray x) {
-            NDList halves = x.split(2, 3);
-            NDArray rotated = NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), 3);
-            return x.mul(cos).add(rotated.mul(sin));
+            try (NDList halves = x.split(2, 3);
+                 NDArray negated = halves.get(1).neg();
+                 NDArray rotated = NDArrays.concat(new NDList(negated, halves.get(0)), 3);
+                 NDArray xCos = x.mul(cos);
+                 NDArray rotatedSin = rotated.mul(sin)) {
+                return xCos.add(rotatedSin);
+            }
         }
     }
 }

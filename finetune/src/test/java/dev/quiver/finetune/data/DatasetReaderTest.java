@@ -66,6 +66,27 @@ class DatasetReaderTest {
     }
 
     @Test
+    void reportsEmptyAssistantTurnWithItsLineNumber() {
+        DatasetException e = failure(CHAT,
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\","
+                        + " \"content\": \"\"}]}",
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\","
+                        + " \"content\": \"  \"}]}");
+        assertThat(e.problems()).extracting(DatasetException.Problem::line).containsExactly(2, 3);
+        assertThat(e.problems()).allSatisfy(p -> assertThat(p.message())
+                .startsWith("messages[1].content is empty; a learned assistant turn must hold the answer"));
+    }
+
+    @Test
+    void acceptsEmptyAssistantTurnsThatAreNotLearnedOrCallTools() throws IOException {
+        List<RawExample> examples = read("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"},"
+                + " {\"role\": \"assistant\", \"content\": \"\", \"weight\": 0},"
+                + " {\"role\": \"user\", \"content\": \"weather?\"}, {\"role\": \"assistant\", \"content\": null,"
+                + " \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"w\", \"arguments\": \"{}\"}}]}]}");
+        assertThat(((RawExample.Chat) examples.get(0)).targets()).containsExactly(false, false, false, true);
+    }
+
+    @Test
     void reportsMixedForms() {
         DatasetException e = failure(CHAT, CHAT, "{\"prompt\": \"a\", \"completion\": \"b\"}");
         assertThat(e.problems()).singleElement().satisfies(p -> {

@@ -1,6 +1,7 @@
 package dev.quiver.finetune.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.quiver.adapters.tokenizer.ChatTemplate;
 import dev.quiver.adapters.tokenizer.Tokenizer;
@@ -91,6 +92,19 @@ class ExampleEncoderTest {
         assertThat(d.examples()).extracting(EncodedExample::line).containsExactly(1, 2);
         assertThat(d.examples().get(1).length()).isEqualTo(16);
         assertThat(d.examples().get(1).truncated()).isTrue();
+    }
+
+    @Test
+    void fileWhereNoExampleSurvivesTruncationNamesEveryLine() {
+        String longPrompt = "word ".repeat(200);
+        List<RawExample> raw = List.of(new RawExample.Completion(2, longPrompt, " lost"),
+                new RawExample.Completion(5, longPrompt + "more", " also lost"));
+        DatasetException e = catchThrowableOfType(DatasetException.class,
+                () -> encoder(16).encodeAll(Path.of("train.jsonl"), raw));
+        assertThat(e.problems()).extracting(DatasetException.Problem::line).containsExactly(2, 5);
+        assertThat(e.problems()).allSatisfy(p -> assertThat(p.message())
+                .contains("no assistant or completion token is left within max_seq_length 16"));
+        assertThat(e).hasMessageStartingWith("2 problems: train.jsonl:2: no assistant or completion token");
     }
 
     @Test
