@@ -2,6 +2,8 @@ package dev.quiver.jobs;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.auth.AuthFilter;
+import dev.quiver.serving.http.ApiException;
+import dev.quiver.tasks.TaskService;
 import dev.quiver.serving.http.ListView;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
@@ -33,15 +35,21 @@ public class JobController {
 
     private final JobService jobs;
     private final Launcher launcher;
+    private final TaskService tasks;
 
-    public JobController(JobService jobs, Launcher launcher) {
+    public JobController(JobService jobs, Launcher launcher, TaskService tasks) {
         this.jobs = jobs;
         this.launcher = launcher;
+        this.tasks = tasks;
     }
 
     @Post
     public JobViews.Job create(@RequestAttribute(AuthFilter.PROJECT) String project,
                                @Body JobViews.CreateJob request) {
+        if (request.task() != null && tasks.find(project, request.task()).isEmpty()) {
+            throw ApiException.invalid("task", "task '" + request.task() + "' does not exist; create it with POST"
+                    + " /v1/tasks first (or create the task with a training_file to fine-tune it in one step)");
+        }
         return JobViews.Job.of(jobs.create(project, request));
     }
 
@@ -137,7 +145,7 @@ public class JobController {
         try {
             return Long.parseLong(after.replace("ftevent-", ""));
         } catch (NumberFormatException e) {
-            throw dev.quiver.serving.http.ApiException.invalid("after", "after must be an event id like ftevent-12");
+            throw ApiException.invalid("after", "after must be an event id like ftevent-12");
         }
     }
 

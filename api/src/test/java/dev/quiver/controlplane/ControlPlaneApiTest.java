@@ -171,6 +171,8 @@ class ControlPlaneApiTest implements TestPropertyProvider {
                 "hyperparameters", Map.of("target_modules", List.of("c_attn"))))).isEqualTo("hyperparameters.target_modules");
         assertThat(createError(Map.of("model", "qwen3-tiny", "training_file", id, "suffix", "no spaces!")))
                 .isEqualTo("suffix");
+        assertThat(createError(Map.of("model", "qwen3-tiny", "training_file", id, "task", "no-such-task")))
+                .isEqualTo("task");
     }
 
     @Test
