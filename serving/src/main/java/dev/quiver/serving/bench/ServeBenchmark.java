@@ -1,5 +1,6 @@
 package dev.quiver.serving.bench;
 
+import dev.quiver.adapters.bench.ProcessMemory;
 import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelConfig;

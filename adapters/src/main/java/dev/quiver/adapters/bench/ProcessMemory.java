@@ -1,4 +1,4 @@
-package dev.quiver.serving.bench;
+package dev.quiver.adapters.bench;
 
 import java.io.IOException;
 import java.lang.management.BufferPoolMXBean;
@@ -10,19 +10,19 @@ import java.nio.file.Path;
  * This process's memory: resident set as Linux reports it in {@code /proc/self/status} (-1 where
  * unavailable), and the Java side of it, which is exact where RSS is blurred by the heap's own growth.
  */
-final class ProcessMemory {
+public final class ProcessMemory {
     private static final Path STATUS = Path.of("/proc/self/status");
 
     private ProcessMemory() {
     }
 
     /** Resident set size now, in bytes. */
-    static long residentBytes() {
+    public static long residentBytes() {
         return field("VmRSS:");
     }
 
     /** The peak resident set size since start or since {@link #resetPeak()}, in bytes. */
-    static long peakResidentBytes() {
+    public static long peakResidentBytes() {
         return field("VmHWM:");
     }
 
@@ -30,7 +30,7 @@ final class ProcessMemory {
      * Starts a new peak measurement (Linux 4.0+), so generating the benchmark's model and adapters does
      * not count as serving memory. Returns whether the kernel accepted it.
      */
-    static boolean resetPeak() {
+    public static boolean resetPeak() {
         try {
             Files.writeString(Path.of("/proc/self/clear_refs"), "5");
             return true;
@@ -40,7 +40,7 @@ final class ProcessMemory {
     }
 
     /** Live Java heap after a full collection, in bytes: the adapters' host copies live here. */
-    static long liveHeapBytes() {
+    public static long liveHeapBytes() {
         settle();
         Runtime rt = Runtime.getRuntime();
         return rt.totalMemory() - rt.freeMemory();
@@ -67,7 +67,7 @@ final class ProcessMemory {
     }
 
     /** Direct buffers in use, in bytes: the KV cache and the adapter pools. */
-    static long directBytes() {
+    public static long directBytes() {
         for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
             if (pool.getName().equals("direct")) {
                 return pool.getMemoryUsed();
