@@ -110,11 +110,13 @@ public final class CausalLm implements AutoCloseable {
         if (n == 0) {
             throw new IllegalArgumentException("batch has no target tokens");
         }
-        // intermediates are closed as soon as they are used: autograd keeps what backward needs by itself
+        // intermediates are closed as soon as they are used: autograd keeps what backward needs by itself.
+        // Not the index: it wraps a Java buffer that backward reads, so it lives as long as the step's scope
+        // (closing it early gave out-of-bounds garbage indices in backward, as with DJL's scalar operands).
+        NDArray index = manager.create(Arrays.copyOf(where, n));
         NDArray logits;
         try (NDArray hidden = decoder.hidden(tokens, lora, training);
              NDArray flat = hidden.reshape(-1, config.hiddenSize());
-             NDArray index = manager.create(Arrays.copyOf(where, n));
              NDArray selected = flat.get(new NDIndex("{}", index))) {
             logits = decoder.logits(selected);
         }
