@@ -5,10 +5,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.quiver.adapters.demo.DemoModelMaker;
-import dev.quiver.adapters.demo.DemoSize;
-import dev.quiver.adapters.model.ModelFamily;
-import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.auth.ApiKeyService;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.MediaType;
@@ -16,7 +12,6 @@ import io.micronaut.http.MutableHttpRequest;
 import io.micronaut.http.client.HttpClient;
 import io.micronaut.http.client.annotation.Client;
 import io.micronaut.http.client.exceptions.HttpClientResponseException;
-import io.micronaut.http.client.multipart.MultipartBody;
 import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
@@ -28,12 +23,7 @@ import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import jakarta.inject.Inject;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,34 +55,24 @@ class TaskEndToEndTest implements TestPropertyProvider {
     PrometheusMeterRegistry prometheus;
 
     private String key;
+    private ApiClient api;
 
     @Override
     public Map<String, String> getProperties() {
-        try {
-            Path root = Files.createTempDirectory("quiver-e2e-tasks");
-            Path model = root.resolve("qwen3-tiny");
-            DemoModelMaker.write(model, new DemoModelMaker.Spec(ModelFamily.QWEN3, DemoSize.TINY, 7, DType.F32));
-            return Map.of("quiver.base-model.path", model.toString(),
-                    "quiver.data-dir", root.resolve("data").toString(),
-                    "quiver.jobs.poll-interval", "200ms",
-                    "quiver.jobs.runner-threads", "1",
-                    "quiver.jobs.runner-heap", "1g",
-                    "micronaut.http.client.read-timeout", "300s");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return TinyModelServer.properties("quiver-e2e-tasks");
     }
 
     @Test
     void aTaskLearnsFromItsTrainingFileAndAnswersOverHttpAndMcp() throws Exception {
         key = keys.create("e2e-tasks", "test").key();
-        String file = upload(TicketData.jsonl()).path("id").asText();
+        api = new ApiClient(client, key);
+        String file = api.upload("tickets.jsonl", TicketData.jsonl()).path("id").asText();
 
         JsonNode created = send(HttpRequest.POST("/v1/tasks", json(taskWithTrainingFile(file))));
         String jobId = created.path("training_job").asText();
         assertThat(created.path("status").asText()).isEqualTo("training");
         assertThat(created.path("adapter").isNull()).isTrue();
-        assertThat(get("/v1/fine_tuning/jobs/" + jobId).path("task").asText()).isEqualTo(TASK);
+        assertThat(api.get("/v1/fine_tuning/jobs/" + jobId).path("task").asText()).isEqualTo(TASK);
 
         HttpClientResponseException notReady = error(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke",
                 json(input("my invoice is wrong"))));
@@ -103,11 +83,11 @@ class TaskEndToEndTest implements TestPropertyProvider {
         assertThat(notReadyError.path("job").path("id").asText()).isEqualTo(jobId);
         assertThat(notReadyError.path("job").path("status").asText()).isIn("queued", "running");
 
-        List<JsonNode> events = streamEvents(jobId);
+        List<JsonNode> events = api.events(jobId);
         String adapter = "ft:qwen3-tiny:" + TASK + ":" + jobId + "@1";
         assertThat(events).anyMatch(e -> e.path("message").asText().startsWith("Task '" + TASK + "' now runs on "
                 + adapter));
-        JsonNode ready = get("/v1/tasks/" + TASK);
+        JsonNode ready = api.get("/v1/tasks/" + TASK);
         assertThat(ready.path("status").asText()).as(events.toString()).isEqualTo("ready");
         assertThat(ready.path("adapter").asText()).isEqualTo(adapter);
         assertThat(ready.path("revision").asInt()).isEqualTo(1);
@@ -175,10 +155,10 @@ class TaskEndToEndTest implements TestPropertyProvider {
         String billing = TicketData.TICKETS.get("billing").get(1);
         assertThat(send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(input(billing))))
                 .path("output").asText()).isEqualTo("billing");
-        assertThat(get("/v1/tasks/" + TASK + "/versions").path("data").findValuesAsText("reason"))
+        assertThat(api.get("/v1/tasks/" + TASK + "/versions").path("data").findValuesAsText("reason"))
                 .containsExactly("fine_tuned", "updated");
 
-        JsonNode stats = get("/v1/tasks/" + TASK + "/stats");
+        JsonNode stats = api.get("/v1/tasks/" + TASK + "/stats");
         assertThat(stats.path("calls").asLong()).isEqualTo(2 * TicketData.TICKETS.size() + 5);
         assertThat(stats.path("errors").asLong()).isEqualTo(4);
         assertThat(stats.path("errors_by_code").path("task_not_ready").asLong()).isEqualTo(1);
@@ -214,33 +194,12 @@ class TaskEndToEndTest implements TestPropertyProvider {
         return Map.of("input", Map.of("ticket", ticket));
     }
 
-    private List<JsonNode> streamEvents(String jobId) throws IOException {
-        String sse = client.toBlocking().retrieve(HttpRequest.GET("/v1/fine_tuning/jobs/" + jobId
-                + "/events?stream=true").accept(MediaType.TEXT_EVENT_STREAM_TYPE).bearerAuth(key));
-        List<JsonNode> events = new ArrayList<>();
-        for (String line : sse.split("\n")) {
-            if (line.startsWith("data:")) {
-                events.add(JSON.readTree(line.substring(5).trim()));
-            }
-        }
-        return events;
-    }
 
-    private JsonNode upload(String content) throws IOException {
-        MultipartBody body = MultipartBody.builder().addPart("purpose", "fine-tune")
-                .addPart("file", "tickets.jsonl", MediaType.APPLICATION_OCTET_STREAM_TYPE,
-                        content.getBytes(StandardCharsets.UTF_8)).build();
-        return JSON.readTree(client.toBlocking().retrieve(HttpRequest.POST("/v1/files", body)
-                .contentType(MediaType.MULTIPART_FORM_DATA_TYPE).bearerAuth(key)));
-    }
 
     private static String json(Object value) throws IOException {
         return JSON.writeValueAsString(value);
     }
 
-    private JsonNode get(String path) throws IOException {
-        return JSON.readTree(client.toBlocking().retrieve(HttpRequest.GET(path).bearerAuth(key)));
-    }
 
     private JsonNode send(MutableHttpRequest<?> request) throws IOException {
         return JSON.readTree(client.toBlocking().retrieve(request.contentType(MediaType.APPLICATION_JSON_TYPE)

@@ -9,23 +9,19 @@ import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.auth.ApiKeyService;
+import dev.quiver.e2e.ApiClient;
 import dev.quiver.e2e.TicketData;
 import dev.quiver.jobs.Launcher;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.micronaut.context.ApplicationContext;
-import io.micronaut.http.HttpRequest;
-import io.micronaut.http.MediaType;
 import io.micronaut.http.client.HttpClient;
-import io.micronaut.http.client.multipart.MultipartBody;
 import io.micronaut.runtime.Micronaut;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,7 +72,7 @@ class KubernetesEndToEndTest {
              // from the context, so that the read timeout above lets an event stream last the whole fine-tune
              HttpClient http = context.createBean(HttpClient.class, context.getBean(EmbeddedServer.class).getURL())) {
             assertThat(context.getBean(Launcher.class)).isInstanceOf(KubernetesLauncher.class);
-            Api api = new Api(http, context.getBean(ApiKeyService.class).create("k8s-e2e", "test").key());
+            ApiClient api = new ApiClient(http, context.getBean(ApiKeyService.class).create("k8s-e2e", "test").key());
 
             JsonNode file = api.upload("tickets.jsonl", TicketData.jsonl());
             JsonNode created = api.post("/v1/fine_tuning/jobs", Map.of("model", "qwen3-tiny", "training_file",
@@ -120,41 +116,6 @@ class KubernetesEndToEndTest {
             return Files.exists(kubelet.log(job)) ? Files.readString(kubelet.log(job)) : "(no pod log)";
         } catch (IOException e) {
             return e.toString();
-        }
-    }
-
-
-
-    /** The public API, called the way a client calls it. */
-    private record Api(HttpClient http, String key) {
-        JsonNode upload(String name, String content) throws IOException {
-            MultipartBody body = MultipartBody.builder().addPart("purpose", "fine-tune")
-                    .addPart("file", name, MediaType.APPLICATION_OCTET_STREAM_TYPE,
-                            content.getBytes(StandardCharsets.UTF_8)).build();
-            return JSON.readTree(http.toBlocking().retrieve(HttpRequest.POST("/v1/files", body)
-                    .contentType(MediaType.MULTIPART_FORM_DATA_TYPE).bearerAuth(key)));
-        }
-
-        JsonNode get(String path) throws IOException {
-            return JSON.readTree(http.toBlocking().retrieve(HttpRequest.GET(path).bearerAuth(key)));
-        }
-
-        JsonNode post(String path, Object body) throws IOException {
-            return JSON.readTree(http.toBlocking().retrieve(HttpRequest.POST(path, JSON.writeValueAsString(body))
-                    .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key)));
-        }
-
-        /** The job's events, streamed until the job ends. */
-        List<JsonNode> events(String jobId) throws IOException {
-            String sse = http.toBlocking().retrieve(HttpRequest.GET("/v1/fine_tuning/jobs/" + jobId
-                    + "/events?stream=true").accept(MediaType.TEXT_EVENT_STREAM_TYPE).bearerAuth(key));
-            List<JsonNode> events = new ArrayList<>();
-            for (String line : sse.split("\n")) {
-                if (line.startsWith("data:")) {
-                    events.add(JSON.readTree(line.substring(5).trim()));
-                }
-            }
-            return events;
         }
     }
 }
