@@ -202,8 +202,12 @@ public class KubernetesLauncher implements Launcher, AutoCloseable {
         return RunnerState.of(job, job == null ? List.of() : pods(job));
     }
 
-    /** Reports a phase change of a Job to its fine-tuning job's log, once per phase, and ends stuck runners. */
-    private void observe(Job job) {
+    /**
+     * Reports a phase change of a Job to its fine-tuning job's log, once per phase, and ends stuck runners.
+     * Synchronized: the pod and the Job informers call it from their own threads, and the check-then-report
+     * must not interleave (it did: one phase reported twice).
+     */
+    private synchronized void observe(Job job) {
         String name = job.getMetadata().getName();
         RunnerState state = state(job);
         RunnerState.Phase before = reported.get(name);
