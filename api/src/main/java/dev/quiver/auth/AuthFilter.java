@@ -1,6 +1,6 @@
 package dev.quiver.auth;
 
-import dev.quiver.serving.http.ErrorBody;
+import dev.quiver.http.ErrorBody;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;

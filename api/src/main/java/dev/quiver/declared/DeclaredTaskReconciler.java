@@ -2,7 +2,7 @@ package dev.quiver.declared;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import dev.quiver.tasks.Task;
 import dev.quiver.tasks.TaskDefinition;
 import dev.quiver.tasks.TaskRequests;

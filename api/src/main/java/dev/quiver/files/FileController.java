@@ -1,8 +1,8 @@
 package dev.quiver.files;
 
 import dev.quiver.auth.AuthFilter;
-import dev.quiver.serving.http.ApiException;
-import dev.quiver.serving.http.ListView;
+import dev.quiver.http.ApiException;
+import dev.quiver.http.ListView;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Consumes;

@@ -3,7 +3,7 @@ package dev.quiver.files;
 import dev.quiver.adapters.blob.BlobRef;
 import dev.quiver.adapters.blob.BlobStore;
 import dev.quiver.adapters.blob.BlobTooLargeException;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.transaction.annotation.ReadOnly;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.adapters.model.ModelConfig;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

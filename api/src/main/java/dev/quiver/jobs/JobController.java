@@ -2,9 +2,9 @@ package dev.quiver.jobs;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.auth.AuthFilter;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import dev.quiver.tasks.TaskService;
-import dev.quiver.serving.http.ListView;
+import dev.quiver.http.ListView;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;

@@ -9,7 +9,7 @@ import dev.quiver.files.FileService;
 import dev.quiver.files.StoredFile;
 import dev.quiver.registry.AdapterRecord;
 import dev.quiver.registry.AdapterService;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import dev.quiver.serving.BaseModel;
 import dev.quiver.server.Hashes;
 import io.micronaut.core.annotation.Nullable;

@@ -3,7 +3,7 @@ package dev.quiver.registry;
 import dev.quiver.adapters.blob.DataDir;
 import dev.quiver.adapters.peft.LoraConfig;
 import dev.quiver.adapters.peft.PeftAdapter;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import dev.quiver.serving.BaseModel;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.transaction.annotation.ReadOnly;

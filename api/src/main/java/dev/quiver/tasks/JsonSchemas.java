@@ -8,7 +8,7 @@ import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import com.networknt.schema.path.NodePath;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.Collections;

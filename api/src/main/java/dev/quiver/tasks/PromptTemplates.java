@@ -7,7 +7,7 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import dev.quiver.adapters.tokenizer.ChatTemplate;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,7 +1,7 @@
 package dev.quiver.tasks;
 
 import dev.quiver.auth.AuthFilter;
-import dev.quiver.serving.http.ListView;
+import dev.quiver.http.ListView;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;

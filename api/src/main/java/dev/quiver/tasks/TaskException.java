@@ -1,6 +1,6 @@
 package dev.quiver.tasks;
 
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import io.micronaut.http.HttpStatus;
 import java.util.Map;
 

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import dev.quiver.serving.http.ChatRunner;
 import io.micronaut.http.HttpStatus;
 import jakarta.inject.Singleton;

@@ -7,7 +7,7 @@ import dev.quiver.jobs.JobViews;
 import dev.quiver.registry.AdapterRecord;
 import dev.quiver.registry.AdapterService;
 import dev.quiver.serving.BaseModel;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.transaction.annotation.ReadOnly;

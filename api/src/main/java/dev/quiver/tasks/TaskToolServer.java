@@ -2,7 +2,7 @@ package dev.quiver.tasks;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.quiver.serving.http.ApiException;
+import dev.quiver.http.ApiException;
 import io.micronaut.core.annotation.Nullable;
 import io.modelcontextprotocol.common.McpTransportContext;
 import io.modelcontextprotocol.json.McpJsonMapper;

@@ -1,7 +1,7 @@
 package dev.quiver.tasks;
 
 import dev.quiver.auth.AuthFilter;
-import dev.quiver.serving.http.ListView;
+import dev.quiver.http.ListView;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;

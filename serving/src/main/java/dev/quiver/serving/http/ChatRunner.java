@@ -1,5 +1,6 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.http.ApiException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.serving.runtime.Completion;
 import dev.quiver.serving.runtime.GenerationHandle;

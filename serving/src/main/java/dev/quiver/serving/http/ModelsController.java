@@ -1,5 +1,7 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.http.ListView;
+import dev.quiver.http.ApiException;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.annotation.Controller;

@@ -1,5 +1,6 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.http.ApiException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

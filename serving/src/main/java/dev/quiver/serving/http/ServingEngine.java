@@ -1,5 +1,6 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.http.ApiException;
 import dev.quiver.adapters.tokenizer.ChatTemplate;
 import dev.quiver.adapters.tokenizer.Tokenizer;
 import dev.quiver.serving.BaseModel;

@@ -1,4 +1,4 @@
-package dev.quiver.serving.http;
+package dev.quiver.http;
 
 import io.micronaut.context.annotation.Replaces;
 import io.micronaut.http.HttpStatus;

@@ -1,4 +1,4 @@
-package dev.quiver.serving.http;
+package dev.quiver.http;
 
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.http.HttpRequest;
