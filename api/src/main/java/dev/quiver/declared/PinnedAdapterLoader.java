@@ -1,12 +1,10 @@
 package dev.quiver.declared;
 
-import dev.quiver.serving.http.ServingEngine;
-import dev.quiver.serving.lora.AdapterSlots;
-import dev.quiver.serving.lora.NoFreeSlotException;
+import dev.quiver.serving.Serving;
+import dev.quiver.serving.http.LocalServing;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.inject.Singleton;
-import java.io.IOException;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -24,12 +22,12 @@ import org.slf4j.LoggerFactory;
  */
 @Singleton
 @Requires(property = "quiver.declared.file")
-@Requires(beans = ServingEngine.class)
+@Requires(beans = LocalServing.class)
 public class PinnedAdapterLoader {
     private static final Logger LOG = LoggerFactory.getLogger(PinnedAdapterLoader.class);
 
     private final DeclaredFile file;
-    private final ServingEngine serving;
+    private final Serving serving;
     private final DeclaredAdapterStateRepository states;
     private DeclaredConfig declared = DeclaredConfig.EMPTY;
     private String sha256;
@@ -39,7 +37,7 @@ public class PinnedAdapterLoader {
     private final Map<String, String> problems = new HashMap<>();
     private String fileProblem;
 
-    public PinnedAdapterLoader(DeclaredFile file, ServingEngine serving, DeclaredAdapterStateRepository states) {
+    public PinnedAdapterLoader(DeclaredFile file, LocalServing serving, DeclaredAdapterStateRepository states) {
         this.file = file;
         this.serving = serving;
         this.states = states;
@@ -91,7 +89,7 @@ public class PinnedAdapterLoader {
                 continue;
             }
             try {
-                wanted.put(adapter.name(), serving.adapterFor(reference, project));
+                wanted.put(adapter.name(), serving.resolve(reference, project));
                 references.put(adapter.name(), reference);
             } catch (RuntimeException e) {
                 problem(adapter.name(), "cannot pin declared adapter '" + adapter.name() + "' (" + reference + "): "
@@ -99,10 +97,9 @@ public class PinnedAdapterLoader {
                 keep(wanted, adapter.name(), before);
             }
         }
-        AdapterSlots slots = serving.engine().slots();
         for (Map.Entry<String, String> e : pinned.entrySet()) {
             if (!wanted.containsValue(e.getValue())) {
-                slots.unpin(e.getValue());
+                serving.unpin(e.getValue());
                 LOG.info("unpinned declared adapter '{}': {}", e.getKey(), wanted.containsKey(e.getKey())
                         ? "another version is declared" : "no longer declared pinned");
             }
@@ -112,22 +109,22 @@ public class PinnedAdapterLoader {
             String name = e.getKey();
             String before = pinned.get(name);
             try {
-                int slot = slots.pin(e.getValue());
+                serving.pin(e.getValue());
                 now.put(name, e.getValue());
                 if (!e.getValue().equals(before)) {
-                    LOG.info("pinned declared adapter '{}' ({}) in slot {}", name, references.get(name), slot);
+                    LOG.info("pinned declared adapter '{}' ({})", name, references.get(name));
                 }
                 if (references.containsKey(name)) {
                     problems.remove(name);
                 }
-            } catch (IOException | NoFreeSlotException | RuntimeException ex) {
+            } catch (RuntimeException ex) {
                 problem(name, "cannot pin declared adapter '" + name + "' (" + references.get(name) + "): "
                         + message(ex));
                 if (before != null && !before.equals(e.getValue())) {
                     try {
-                        slots.pin(before); // the version pinned so far serves on, if it is still resident
+                        serving.pin(before); // the version pinned so far serves on, if it is still resident
                         now.put(name, before);
-                    } catch (IOException | NoFreeSlotException | RuntimeException ignored) {
+                    } catch (RuntimeException ignored) {
                         // nothing of it is pinned now; the next poll tries again
                     }
                 }

@@ -8,7 +8,8 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.quiver.http.ApiException;
-import dev.quiver.serving.http.ChatRunner;
+import dev.quiver.serving.Serving;
+import io.micronaut.context.BeanProvider;
 import io.micronaut.http.HttpStatus;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
@@ -33,15 +34,16 @@ public class TaskInvoker {
     private final TaskService tasks;
     private final JsonSchemas schemas;
     private final PromptTemplates templates;
-    private final ChatRunner chat;
+    private final BeanProvider<Serving> serving;
     private final TaskStats stats;
 
-    public TaskInvoker(TaskService tasks, JsonSchemas schemas, PromptTemplates templates, ChatRunner chat,
-                       TaskStats stats) {
+    /** {@code serving} is absent on a control plane configured without a serving tier: invokes are then a 503. */
+    public TaskInvoker(TaskService tasks, JsonSchemas schemas, PromptTemplates templates,
+                       BeanProvider<Serving> serving, TaskStats stats) {
         this.tasks = tasks;
         this.schemas = schemas;
         this.templates = templates;
-        this.chat = chat;
+        this.serving = serving;
         this.stats = stats;
     }
 
@@ -86,12 +88,22 @@ public class TaskInvoker {
         body.set("messages", JSON.valueToTree(templates.messages(definition, input)));
         body.put("temperature", definition.temperature());
         body.put("max_tokens", definition.maxTokens());
-        ChatRunner.Result answer = chat.chat(body, task.getProjectId());
-        usage[0] = answer.promptTokens();
-        usage[1] = answer.completionTokens();
-        Object output = output(task, definition, answer.text());
-        return new Invocation(task.getName(), output, answer.text(), model, answer.promptTokens(),
-                answer.completionTokens(), (System.nanoTime() - start) / 1_000_000);
+        JsonNode answer = serving().complete(Serving.Endpoint.CHAT, body, task.getProjectId());
+        usage[0] = answer.path("usage").path("prompt_tokens").asInt();
+        usage[1] = answer.path("usage").path("completion_tokens").asInt();
+        String text = answer.path("choices").path(0).path("message").path("content").asText("");
+        Object output = output(task, definition, text);
+        return new Invocation(task.getName(), output, text, model, usage[0], usage[1],
+                (System.nanoTime() - start) / 1_000_000);
+    }
+
+    private Serving serving() {
+        if (!serving.isPresent()) {
+            throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "server_error", "this control plane has no serving"
+                    + " tier to run tasks on: start it with quiver.serving.url (QUIVER_SERVING_URL) pointing at the"
+                    + " serving replicas", null, "serving_unavailable");
+        }
+        return serving.get();
     }
 
     /**

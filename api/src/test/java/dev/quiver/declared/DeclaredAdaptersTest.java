@@ -231,7 +231,7 @@ class DeclaredAdaptersTest implements TestPropertyProvider {
         assertThat(pinned.get("alpha")).isEqualTo(adapters.get(PROJECT, "alpha@1").getId());
         assertThat(slots.resident().values()).containsExactlyInAnyOrderElementsOf(pinned.values());
         // both slots hold pinned adapters: nothing may take their place
-        String beta = serving.adapterFor("beta", PROJECT);
+        String beta = serving.resolve("beta", PROJECT);
         assertThatThrownBy(() -> slots.acquire(beta)).isInstanceOf(NoFreeSlotException.class);
         assertThat(loader.poll()).isEqualTo(pinned);
     }
@@ -260,7 +260,7 @@ class DeclaredAdaptersTest implements TestPropertyProvider {
 
         assertThat(pinned).containsOnlyKeys("beta");
         AdapterSlots slots = serving.engine().slots();
-        String gamma = serving.adapterFor("gamma", PROJECT);
+        String gamma = serving.resolve("gamma", PROJECT);
         // alpha is no longer pinned, so gamma may take its slot
         int slot = slots.acquire(gamma);
         slots.release(slot);

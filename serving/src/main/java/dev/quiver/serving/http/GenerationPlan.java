@@ -1,15 +1,17 @@
 package dev.quiver.serving.http;
 
 import dev.quiver.serving.runtime.SamplingParams;
+import io.micronaut.core.annotation.Nullable;
 
 /**
  * A parsed completion request, ready for the engine.
  *
- * @param adapter       the engine's adapter key, null for the base model
+ * @param adapter       the adapter as its source describes it, null for the base model (registered with
+ *                      the engine only once the request is admitted)
  * @param echoPrompt    text to prepend to each choice (legacy completions' {@code echo})
  * @param topLogprobs   -1 when log-probabilities were not requested
  */
-public record GenerationPlan(String model, String adapter, int[] promptTokens, String echoPrompt, int n,
+public record GenerationPlan(String model, @Nullable AdapterSource.Entry adapter, int[] promptTokens, String echoPrompt, int n,
                              SamplingParams params, boolean stream, boolean includeUsage, int topLogprobs) {
 
     /** A copy for choice {@code i}: seeded requests give each choice its own, still reproducible, seed. */

@@ -1,6 +1,7 @@
 package dev.quiver.serving.http;
 
 import dev.quiver.http.ListView;
+import dev.quiver.http.RequestAttributes;
 import dev.quiver.http.ApiException;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.http.HttpRequest;
@@ -50,6 +51,6 @@ public class ModelsController {
     }
 
     private static String project(HttpRequest<?> request) {
-        return request.getAttribute(CompletionsController.PROJECT, String.class).orElse(null);
+        return RequestAttributes.project(request);
     }
 }

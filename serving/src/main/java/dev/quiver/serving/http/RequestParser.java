@@ -4,6 +4,7 @@ import dev.quiver.http.ApiException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.serving.runtime.SamplingParams;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,13 +27,13 @@ final class RequestParser {
         this.serving = serving;
     }
 
-    static JsonNode body(String text) {
+    static ObjectNode body(String text) {
         try {
             JsonNode node = JSON.readTree(text == null ? "" : text);
             if (node == null || !node.isObject()) {
                 throw ApiException.invalid(null, "the request body must be a JSON object");
             }
-            return node;
+            return (ObjectNode) node;
         } catch (JsonProcessingException e) {
             throw ApiException.invalid(null, "the request body is not valid JSON: " + e.getOriginalMessage());
         }
@@ -63,7 +64,7 @@ final class RequestParser {
             throw ApiException.invalid("response_format", "response_format " + body.get("response_format").path("type")
                     + " is not supported yet; only {\"type\": \"text\"}");
         }
-        String adapter = serving.adapterFor(model, project);
+        AdapterSource.Entry adapter = serving.find(model, project);
         String prompt;
         try {
             prompt = serving.template().render(list, tools, true);
@@ -116,14 +117,14 @@ final class RequestParser {
             throw ApiException.invalid("prompt", "prompt must be a string or an array of token ids (batches of"
                     + " prompts: send one request each)");
         }
-        String adapter = serving.adapterFor(model, project);
+        AdapterSource.Entry adapter = serving.find(model, project);
         int top = body.hasNonNull("logprobs") ? integer(body, "logprobs", 0, 0, SamplingParams.MAX_TOP_LOGPROBS) : -1;
         Integer maxTokens = body.hasNonNull("max_tokens") ? integer(body, "max_tokens", 16, 1, Integer.MAX_VALUE) : 16;
         String echo = bool(body, "echo", false) ? promptText : "";
         return plan(body, model, adapter, tokens, echo, maxTokens, top);
     }
 
-    private GenerationPlan plan(JsonNode body, String model, String adapter, int[] tokens, String echo,
+    private GenerationPlan plan(JsonNode body, String model, AdapterSource.Entry adapter, int[] tokens, String echo,
                                 Integer maxTokens, int topLogprobs) {
         if (tokens.length == 0) {
             throw ApiException.invalid("prompt", "the prompt is empty");

@@ -4,6 +4,7 @@ import dev.quiver.http.ApiException;
 import dev.quiver.adapters.tokenizer.ChatTemplate;
 import dev.quiver.adapters.tokenizer.Tokenizer;
 import dev.quiver.serving.BaseModel;
+import dev.quiver.serving.ServingLimits;
 import dev.quiver.serving.runtime.EngineSettings;
 import dev.quiver.serving.runtime.InferenceEngine;
 import io.micronaut.context.annotation.Requires;
@@ -14,7 +15,9 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 
@@ -33,7 +36,9 @@ public class ServingEngine {
     private final List<AdapterSource> sources;
     private final Semaphore admissions;
     private final int maxSequenceLength;
-    private final Set<String> registered = ConcurrentHashMap.newKeySet();
+    private final EngineSettings settings;
+    // engine key -> its registration, done or under way; a failed one is removed so that the next call retries
+    private final Map<String, CompletableFuture<Void>> registrations = new ConcurrentHashMap<>();
 
     public ServingEngine(BaseModel base, ServingConfig config, List<AdapterSource> sources) {
         this.base = base;
@@ -43,7 +48,7 @@ public class ServingEngine {
             this.tokenizer = Tokenizer.load(base.path());
             this.template = ChatTemplate.load(base.path());
             int threads = config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors();
-            EngineSettings settings = EngineSettings.builder()
+            this.settings = EngineSettings.builder()
                     .optMaxBatch(config.maxBatch())
                     .optMaxSequenceLength(config.maxSequenceLength())
                     .optLoraSlots(config.loraSlots())
@@ -80,10 +85,12 @@ public class ServingEngine {
     }
 
     /**
-     * The engine's adapter key for {@code model} (null for the base model), registering the adapter with
-     * the engine on first use; an unknown model is a 404.
+     * The adapter a client means by {@code model} as {@code project} sees it, or null for the base model;
+     * an unknown model is a 404. Looks the name up only: nothing is read from disk here, so a request that
+     * admission then refuses has cost no I/O.
      */
-    public String adapterFor(String model, @Nullable String project) {
+    @Nullable
+    public AdapterSource.Entry find(String model, @Nullable String project) {
         if (model == null || model.isBlank()) {
             throw ApiException.invalid("model", "model is required: the base model '" + base.name()
                     + "' or an adapter name (GET /v1/models lists them)");
@@ -91,20 +98,6 @@ public class ServingEngine {
         if (model.equals(base.name())) {
             return null;
         }
-        AdapterSource.Entry entry = find(model, project);
-        if (registered.add(entry.key())) {
-            try {
-                engine.registerAdapter(entry.key(), entry.dir());
-            } catch (IOException | RuntimeException e) {
-                registered.remove(entry.key());
-                throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "adapter '" + model
-                        + "' cannot be loaded: " + e.getMessage(), "model", "adapter_invalid");
-            }
-        }
-        return entry.key();
-    }
-
-    private AdapterSource.Entry find(String model, String project) {
         for (AdapterSource source : sources) {
             var entry = source.find(model, project);
             if (entry.isPresent()) {
@@ -113,6 +106,50 @@ public class ServingEngine {
         }
         throw new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", "The model '" + model
                 + "' does not exist or you do not have access to it.", "model", "model_not_found");
+    }
+
+    /**
+     * Registers {@code entry} with the engine unless it already is, and returns its engine key (null for the
+     * base model). Concurrent callers for the same adapter wait for the one registration, which reads the
+     * adapter from disk once; a failed registration is a 422 for all of them and is tried afresh next time.
+     */
+    @Nullable
+    public String register(@Nullable AdapterSource.Entry entry) {
+        if (entry == null) {
+            return null;
+        }
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> registration = registrations.putIfAbsent(entry.key(), mine);
+        if (registration == null) {
+            registration = mine;
+            try {
+                engine.registerAdapter(entry.key(), entry.dir());
+                mine.complete(null);
+            } catch (IOException | RuntimeException e) {
+                registrations.remove(entry.key(), mine);
+                mine.completeExceptionally(e);
+            }
+        }
+        try {
+            registration.join();
+        } catch (CompletionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "adapter '"
+                    + entry.model() + "' cannot be loaded: " + cause.getMessage(), "model", "adapter_invalid");
+        }
+        return entry.key();
+    }
+
+    /** {@link #find} then {@link #register}: the engine key of {@code model}, registered, or null for the base. */
+    @Nullable
+    public String resolve(String model, @Nullable String project) {
+        return register(find(model, project));
+    }
+
+    /** What this engine holds, as {@link dev.quiver.serving.Serving#limits()} reports it. */
+    public ServingLimits limits() {
+        return new ServingLimits(base.name(), settings.maxLoraRank(), settings.loraTargets(), maxSequenceLength,
+                settings.loraSlots(), settings.maxBatch());
     }
 
     /** Every adapter visible to {@code project}. */
