@@ -42,7 +42,8 @@ public interface Serving {
 
     /**
      * Runs a streaming completion: the publisher emits each server-sent event's data in order (JSON chunks,
-     * then {@code [DONE]}). A request refused before it starts fails the publisher with the ApiException.
+     * then {@code [DONE]}). A request refused before it starts (bad field, 429, unknown model) throws the
+     * ApiException at once, so that it can still be answered as an HTTP status.
      */
     Publisher<String> stream(Endpoint endpoint, ObjectNode body, @Nullable String project);
 
