@@ -102,6 +102,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/* The serving Service as the control plane reaches it (QUIVER_SERVING_URL). */}}
+{{- define "quiver.servingUrl" -}}
+{{- printf "http://%s.%s.svc:%v" (include "quiver.componentName" (dict "root" . "component" "serving")) .Release.Namespace .Values.serving.service.port -}}
+{{- end -}}
+
+{{/* The Secret and key holding the internal token both tiers share: a given existing one, else the chart's own. */}}
+{{- define "quiver.internalToken.secretName" -}}
+{{- default (include "quiver.componentName" (dict "root" . "component" "internal-token")) .Values.internalToken.existingSecret -}}
+{{- end -}}
+
+{{- define "quiver.internalToken.secretKey" -}}
+{{- if .Values.internalToken.existingSecret -}}{{- .Values.internalToken.secretKey -}}{{- else -}}token{{- end -}}
+{{- end -}}
+
 {{/* Database connection. */}}
 {{- define "quiver.postgresql.fullname" -}}
 {{- include "quiver.componentName" (dict "root" . "component" "postgresql") -}}
@@ -228,6 +242,13 @@ securityContext:
     secretKeyRef:
       name: {{ include "quiver.database.secretName" . }}
       key: {{ include "quiver.database.secretKey" . }}
+- name: QUIVER_INTERNAL_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "quiver.internalToken.secretName" . }}
+      key: {{ include "quiver.internalToken.secretKey" . }}
+- name: QUIVER_SHUTDOWN_GRACE_PERIOD
+  value: {{ printf "%vs" .Values.shutdown.gracePeriodSeconds | quote }}
 - name: MICRONAUT_CONFIG_FILES
   value: /etc/quiver/config/quiver.yml
 - name: DJL_CACHE_DIR
@@ -325,6 +346,9 @@ Every inconsistency in the values, reported at once (the schema checks each valu
 {{- end -}}
 {{- if and (eq .Values.jobs.launcher "kubernetes") .Values.rbac.create (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) -}}
 {{- $messages = append $messages "serviceAccount: jobs.launcher=kubernetes needs the control plane's own ServiceAccount for its Role; set serviceAccount.create=true or serviceAccount.name" -}}
+{{- end -}}
+{{- if ge (int .Values.shutdown.gracePeriodSeconds) (int .Values.shutdown.terminationGracePeriodSeconds) -}}
+{{- $messages = append $messages (printf "shutdown.gracePeriodSeconds (%v) must be less than shutdown.terminationGracePeriodSeconds (%v), or Kubernetes kills pods before in-flight work has finished" .Values.shutdown.gracePeriodSeconds .Values.shutdown.terminationGracePeriodSeconds) -}}
 {{- end -}}
 {{- range $name, $a := .Values.adapters -}}
 {{- $source := toString $a.source -}}

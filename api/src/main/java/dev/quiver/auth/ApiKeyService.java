@@ -17,8 +17,11 @@ public class ApiKeyService {
     public record CreatedKey(String id, String projectId, String key) {
     }
 
+    /** What every Quiver key starts with, so a Quiver key is told apart from another service's. */
+    public static final String KEY_PREFIX = "qk-";
+
     /** The shape of a pre-provisioned key (as the Helm chart's schema requires it). */
-    private static final String PROVISIONED_KEY = "qk-[A-Za-z0-9_-]{20,}";
+    private static final String PROVISIONED_KEY = KEY_PREFIX + "[A-Za-z0-9_-]{20,}";
 
     private final ProjectRepository projects;
     private final ApiKeyRepository keys;
@@ -40,16 +43,13 @@ public class ApiKeyService {
     /** Creates a key for {@code projectId}, creating the project if it is new. */
     @Transactional
     public CreatedKey create(String projectId, String name) {
-        if (!projectId.matches("[a-zA-Z0-9_-]{1,60}")) {
-            throw new IllegalArgumentException("project id '" + projectId
-                    + "' must be 1-60 letters, digits, '-' or '_'");
-        }
+        checkProjectId(projectId);
         if (projects.findById(projectId).isEmpty()) {
             projects.save(new Project(projectId, projectId, Instant.now()));
         }
         byte[] secret = new byte[32];
         random.nextBytes(secret);
-        String key = "qk-" + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        String key = KEY_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         String id = "key-" + HexFormat.of().formatHex(secret, 0, 6);
         keys.save(new ApiKey(id, projectId, name, key.substring(0, 10), Hashes.sha256(key), Instant.now()));
         return new CreatedKey(id, projectId, key);
@@ -89,11 +89,27 @@ public class ApiKeyService {
         return true;
     }
 
+    /** Whether {@code projectId} has the shape of a project id: 1-60 letters, digits, '-' or '_'. */
+    public static boolean isProjectId(String projectId) {
+        return projectId != null && projectId.matches("[a-zA-Z0-9_-]{1,60}");
+    }
+
     private static void checkProjectId(String projectId) {
-        if (projectId == null || !projectId.matches("[a-zA-Z0-9_-]{1,60}")) {
+        if (!isProjectId(projectId)) {
             throw new IllegalArgumentException("project id '" + projectId
                     + "' must be 1-60 letters, digits, '-' or '_'");
         }
+    }
+
+    /** Whether {@code credential} has the shape of a Quiver key (valid or not). */
+    public static boolean looksLikeKey(String credential) {
+        return credential.startsWith(KEY_PREFIX);
+    }
+
+    /** Whether project {@code projectId} exists. */
+    @ReadOnly
+    public boolean projectExists(String projectId) {
+        return projects.existsById(projectId);
     }
 
     /** The project of a valid, unrevoked key. */

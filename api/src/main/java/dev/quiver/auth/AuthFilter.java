@@ -16,21 +16,26 @@ import java.net.UnknownHostException;
 import java.util.Optional;
 
 /**
- * Resolves the caller's project from {@code Authorization: Bearer <key>} for every API route. Keys are
- * mandatory whenever the server listens beyond loopback; on loopback a request without a key acts in
- * the default project.
+ * Resolves the caller's project for every API route: from a Quiver key ({@code Authorization: Bearer qk-...}),
+ * or, for the other tier holding the internal token, from {@code X-Quiver-Project}. Keys are mandatory
+ * whenever the server listens beyond loopback; on loopback a request without a Quiver key acts in the
+ * default project.
  */
 @ServerFilter({"/v1/**", "/mcp", "/mcp/**"})
 public class AuthFilter {
     /** Request attribute holding the caller's project id. */
     public static final String PROJECT = "quiver.project";
+    /** Header naming the project an internal-token caller acts for (default project when absent). */
+    public static final String PROJECT_HEADER = "X-Quiver-Project";
 
     private final ApiKeyService keys;
+    private final InternalToken internalToken;
     private final boolean required;
 
-    public AuthFilter(ApiKeyService keys, AuthConfig config,
+    public AuthFilter(ApiKeyService keys, InternalToken internalToken, AuthConfig config,
                       @Value("${micronaut.server.host:}") String host) {
         this.keys = keys;
+        this.internalToken = internalToken;
         this.required = config.required().isBlank() ? !isLoopback(host) : Boolean.parseBoolean(config.required());
     }
 
@@ -58,19 +63,51 @@ public class AuthFilter {
                 return unauthorized("Missing API key: send 'Authorization: Bearer <key>' (create one with"
                         + " `quiver keys create`).");
             }
-            request.setAttribute(PROJECT, Project.DEFAULT_ID);
-            return null;
+            return actAs(request, Project.DEFAULT_ID);
         }
         String value = header.get();
         if (!value.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return unauthorized("Authorization header must be 'Bearer <key>'.");
         }
-        Optional<String> project = keys.projectOf(value.substring(7).trim());
+        String credential = value.substring(7).trim();
+        if (internalToken.matches(credential)) {
+            return actForNamedProject(request);
+        }
+        if (!required && !ApiKeyService.looksLikeKey(credential)) {
+            // SDKs always send some key (the OpenAI SDK refuses to run without one); like vLLM and Ollama,
+            // a keyless loopback server ignores what is not one of its own keys
+            return actAs(request, Project.DEFAULT_ID);
+        }
+        Optional<String> project = keys.projectOf(credential);
         if (project.isEmpty()) {
             return unauthorized("Incorrect API key provided.");
         }
-        request.setAttribute(PROJECT, project.get());
-        return null;
+        return actAs(request, project.get());
+    }
+
+    /** The other tier acts for a tenant: the project is the one it names, which must exist. */
+    private MutableHttpResponse<?> actForNamedProject(HttpRequest<?> request) {
+        String project = request.getHeaders().get(PROJECT_HEADER);
+        if (project == null || project.isBlank()) {
+            return actAs(request, Project.DEFAULT_ID);
+        }
+        if (!ApiKeyService.isProjectId(project)) {
+            return HttpResponse.<ErrorBody>status(HttpStatus.BAD_REQUEST).body(ErrorBody.of(PROJECT_HEADER
+                    + " must be a project id: 1-60 letters, digits, '-' or '_'.", "invalid_request_error",
+                    PROJECT_HEADER, "invalid_project"));
+        }
+        if (!keys.projectExists(project)) {
+            return HttpResponse.<ErrorBody>status(HttpStatus.FORBIDDEN).body(ErrorBody.of("Project '" + project
+                    + "' named by " + PROJECT_HEADER + " does not exist; check that both tiers use the same"
+                    + " database.", "permission_error", PROJECT_HEADER, "project_not_found"));
+        }
+        return actAs(request, project);
+    }
+
+    @Nullable
+    private static MutableHttpResponse<?> actAs(HttpRequest<?> request, String project) {
+        request.setAttribute(PROJECT, project);
+        return null; // go on to the route
     }
 
     private static MutableHttpResponse<ErrorBody> unauthorized(String message) {

@@ -3,6 +3,7 @@ package dev.quiver.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.marcnuri.helm.DryRun;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
@@ -97,6 +98,74 @@ class HelmChartTest {
     }
 
     @Test
+    void theControlPlaneReachesServingThroughItsServiceWithTheSharedInternalToken() throws Exception {
+        List<HasMetadata> manifests = render(Map.of());
+
+        Container controlPlane = container(manifests, "rel-quiver-control-plane");
+        Container serving = container(manifests, "rel-quiver-serving");
+        Service servingService = find(manifests, Service.class, "rel-quiver-serving");
+        assertThat(env(controlPlane, "QUIVER_SERVING_URL").getValue()).isEqualTo("http://"
+                + servingService.getMetadata().getName() + "." + NS + ".svc:"
+                + servingService.getSpec().getPorts().get(0).getPort());
+        assertThat(env(controlPlane, "QUIVER_SERVING_URL").getValue()).isEqualTo("http://rel-quiver-serving.ml.svc:8080");
+        for (Container c : List.of(controlPlane, serving)) {
+            var token = env(c, "QUIVER_INTERNAL_TOKEN").getValueFrom().getSecretKeyRef();
+            assertThat(token.getName()).isEqualTo("rel-quiver-internal-token");
+            assertThat(token.getKey()).isEqualTo("token");
+        }
+        assertThat(serving.getEnv()).noneMatch(e -> e.getName().equals("QUIVER_SERVING_URL"));
+        Secret secret = find(manifests, Secret.class, "rel-quiver-internal-token");
+        String token = new String(Base64.getDecoder().decode(secret.getData().get("token")), StandardCharsets.US_ASCII);
+        assertThat(token).matches("[A-Za-z0-9]{48}");
+        // rendered without a cluster there is nothing to keep: each render generates a new one
+        assertThat(find(render(Map.of()), Secret.class, "rel-quiver-internal-token").getData().get("token"))
+                .isNotEqualTo(secret.getData().get("token"));
+        assertThat(env(container(render(Map.of("serving.service.port", "9000")), "rel-quiver-control-plane"),
+                "QUIVER_SERVING_URL").getValue()).isEqualTo("http://rel-quiver-serving.ml.svc:9000");
+    }
+
+    @Test
+    void anExistingInternalTokenSecretReplacesTheGeneratedOne() throws Exception {
+        List<HasMetadata> manifests = render(Map.of("internalToken.existingSecret", "tier-token",
+                "internalToken.secretKey", "value"));
+
+        for (String deployment : List.of("rel-quiver-control-plane", "rel-quiver-serving")) {
+            var token = env(container(manifests, deployment), "QUIVER_INTERNAL_TOKEN").getValueFrom().getSecretKeyRef();
+            assertThat(token.getName()).isEqualTo("tier-token");
+            assertThat(token.getKey()).isEqualTo("value");
+        }
+        assertThat(manifests).noneMatch(m -> m.getMetadata().getName().equals("rel-quiver-internal-token"));
+    }
+
+    @Test
+    void podsDrainWithinTheirGracePeriodBeforeKubernetesKillsThem() throws Exception {
+        List<HasMetadata> manifests = render(Map.of("shutdown.gracePeriodSeconds", "50",
+                "shutdown.terminationGracePeriodSeconds", "70"));
+
+        for (String deployment : List.of("rel-quiver-control-plane", "rel-quiver-serving")) {
+            Deployment d = find(manifests, Deployment.class, deployment);
+            assertThat(d.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds()).isEqualTo(70L);
+            assertThat(env(container(manifests, deployment), "QUIVER_SHUTDOWN_GRACE_PERIOD").getValue())
+                    .isEqualTo("50s");
+        }
+        assertThat(env(container(render(Map.of()), "rel-quiver-serving"), "QUIVER_SHUTDOWN_GRACE_PERIOD").getValue())
+                .isEqualTo("30s");
+        assertThatThrownBy(() -> template(Map.of("shutdown.gracePeriodSeconds", "60")))
+                .hasMessageContaining("shutdown.gracePeriodSeconds (60) must be less than"
+                        + " shutdown.terminationGracePeriodSeconds (45)");
+    }
+
+    @Test
+    void theNotesNameTheServiceForEachKindOfClient() {
+        String notes = new Helm(CHART).install().withName(RELEASE).withNamespace(NS).withKubeVersion("v1.31.0")
+                .clientOnly().withDryRunOption(DryRun.CLIENT).call().getOutput();
+
+        assertThat(notes).contains("http://rel-quiver-control-plane.ml.svc:8080/mcp")
+                .contains("POST http://rel-quiver-control-plane.ml.svc:8080/v1/tasks/{name}/invoke")
+                .contains("http://rel-quiver-serving.ml.svc:8080/v1");
+    }
+
+    @Test
     void servingAsksForGpusOnlyWhenEnabled() throws Exception {
         Path values = values("""
                 serving:
@@ -137,7 +206,7 @@ class HelmChartTest {
         assertThat(password.getKey()).isEqualTo("pw");
         assertThat(manifests).noneMatch(m -> m instanceof StatefulSet)
                 .noneMatch(m -> m.getMetadata().getName().contains("postgresql"))
-                .noneMatch(m -> m instanceof Secret);
+                .noneMatch(m -> m instanceof Secret && m.getMetadata().getName().equals("rel-quiver-database"));
     }
 
     @Test
