@@ -1,6 +1,7 @@
 package dev.quiver.auth;
 
 import dev.quiver.http.ErrorBody;
+import dev.quiver.http.RequestAttributes;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
@@ -24,9 +25,8 @@ import java.util.Optional;
 @ServerFilter({"/v1/**", "/mcp", "/mcp/**"})
 public class AuthFilter {
     /** Request attribute holding the caller's project id. */
-    public static final String PROJECT = "quiver.project";
-    /** Header naming the project an internal-token caller acts for (default project when absent). */
-    public static final String PROJECT_HEADER = "X-Quiver-Project";
+    public static final String PROJECT = RequestAttributes.PROJECT;
+    private static final String PROJECT_HEADER = RequestAttributes.PROJECT_HEADER;
 
     private final ApiKeyService keys;
     private final InternalToken internalToken;
@@ -87,6 +87,7 @@ public class AuthFilter {
 
     /** The other tier acts for a tenant: the project is the one it names, which must exist. */
     private MutableHttpResponse<?> actForNamedProject(HttpRequest<?> request) {
+        request.setAttribute(RequestAttributes.INTERNAL, true);
         String project = request.getHeaders().get(PROJECT_HEADER);
         if (project == null || project.isBlank()) {
             return actAs(request, Project.DEFAULT_ID);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.e2e.ApiClient;
+import dev.quiver.http.RequestAttributes;
 import dev.quiver.e2e.TinyModelServer;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.MutableHttpRequest;
@@ -69,9 +70,9 @@ class InternalTokenAuthTest implements TestPropertyProvider {
 
     @Test
     void theInternalTokenActsForTheNamedProject() throws IOException {
-        assertThat(fileIds(files().bearerAuth(TOKEN).header(AuthFilter.PROJECT_HEADER, "alice")))
+        assertThat(fileIds(files().bearerAuth(TOKEN).header(RequestAttributes.PROJECT_HEADER, "alice")))
                 .contains(aliceFile);
-        assertThat(fileIds(files().bearerAuth(TOKEN).header(AuthFilter.PROJECT_HEADER, "bob")))
+        assertThat(fileIds(files().bearerAuth(TOKEN).header(RequestAttributes.PROJECT_HEADER, "bob")))
                 .doesNotContain(aliceFile);
         // no header: the default project, not alice's
         assertThat(fileIds(files().bearerAuth(TOKEN))).doesNotContain(aliceFile);
@@ -80,22 +81,22 @@ class InternalTokenAuthTest implements TestPropertyProvider {
     @Test
     void theInternalTokenCannotNameAProjectThatDoesNotExist() {
         HttpClientResponseException unknown = error(files().bearerAuth(TOKEN)
-                .header(AuthFilter.PROJECT_HEADER, "nobody"));
+                .header(RequestAttributes.PROJECT_HEADER, "nobody"));
         assertThat(unknown.getStatus().getCode()).isEqualTo(403);
         assertThat(body(unknown).path("error").path("message").asText()).contains("'nobody'")
                 .doesNotContain(TOKEN);
         HttpClientResponseException malformed = error(files().bearerAuth(TOKEN)
-                .header(AuthFilter.PROJECT_HEADER, "../etc"));
+                .header(RequestAttributes.PROJECT_HEADER, "../etc"));
         assertThat(malformed.getStatus().getCode()).isEqualTo(400);
     }
 
     @Test
     void theProjectHeaderFromAnyoneElseIsIgnored() throws IOException {
         String bobKey = keys.create("bob", "second").key();
-        assertThat(fileIds(files().bearerAuth(bobKey).header(AuthFilter.PROJECT_HEADER, "alice")))
+        assertThat(fileIds(files().bearerAuth(bobKey).header(RequestAttributes.PROJECT_HEADER, "alice")))
                 .doesNotContain(aliceFile);
         HttpClientResponseException almostTheToken = error(files().bearerAuth(TOKEN + "x")
-                .header(AuthFilter.PROJECT_HEADER, "alice"));
+                .header(RequestAttributes.PROJECT_HEADER, "alice"));
         assertThat(almostTheToken.getStatus().getCode()).isEqualTo(401);
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.http.ApiException;
+import dev.quiver.http.RequestAttributes;
 import dev.quiver.serving.Serving;
 import dev.quiver.serving.ServingLimits;
 import io.micronaut.context.annotation.Requires;
@@ -39,9 +40,6 @@ import reactor.core.scheduler.Schedulers;
 @Requires(property = "quiver.serving.url")
 @Requires(property = "quiver.serving.enabled", value = "false")
 public class RemoteServing implements Serving {
-    /** The header naming the project the other tier acts for (trusted only with the internal token). */
-    public static final String PROJECT_HEADER = "X-Quiver-Project";
-
     private static final Logger LOG = LoggerFactory.getLogger(RemoteServing.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -148,7 +146,7 @@ public class RemoteServing implements Serving {
         if (!token.isBlank()) {
             request.header("Authorization", "Bearer " + token);
             if (project != null) {
-                request.header(PROJECT_HEADER, project);
+                request.header(RequestAttributes.PROJECT_HEADER, project);
             }
         }
         try {
