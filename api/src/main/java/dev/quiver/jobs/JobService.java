@@ -3,6 +3,7 @@ package dev.quiver.jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.files.FileService;
 import dev.quiver.files.StoredFile;
+import dev.quiver.finetune.runner.RunnerSpec;
 import dev.quiver.registry.AdapterRecord;
 import dev.quiver.registry.AdapterService;
 import dev.quiver.http.ApiException;
@@ -69,11 +70,11 @@ public class JobService {
         if (task != null && !task.matches("[a-zA-Z0-9_-]{1,64}")) {
             throw ApiException.invalid("task", "task must be a tool-safe name (letters, digits, '-', '_')");
         }
-        String hyper = Hyperparameters.validate(request.hyperparameters());
+        RunnerSpec.Hyperparameters hyper = Hyperparameters.validate(request.hyperparameters());
         long seed = request.seed() != null ? request.seed() : ThreadLocalRandom.current().nextInt(Integer.MAX_VALUE);
         String id = "ftjob-" + HexFormat.of().formatHex(random(12));
         FineTuningJob job = jobs.save(new FineTuningJob(id, projectId, request.model(), request.trainingFile(),
-                request.validationFile(), suffix, seed, task, hyper, Instant.now()));
+                request.validationFile(), suffix, seed, task, Hyperparameters.store(hyper), Instant.now()));
         event(job.getId(), "info", "message", "Validating training file: " + training.getId() + " ("
                 + training.getExamples() + " examples, " + training.getTokens() + " tokens)", null);
         job.setStatus(JobStatus.QUEUED);
