@@ -2,8 +2,12 @@ package dev.quiver.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.adapters.model.ModelConfig;
+import dev.quiver.adapters.peft.LoraConfig;
+import dev.quiver.finetune.HyperparameterLimits;
+import dev.quiver.finetune.runner.RunnerSpec;
 import dev.quiver.http.ApiException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,19 +15,23 @@ import java.util.Map;
 
 /**
  * Requested hyperparameters of a job: each is {@code "auto"} (the trainer chooses from the dataset)
- * or a value, validated at job creation so that a bad value is a 400 naming the field.
+ * or a value, validated at job creation with the trainer's own {@link HyperparameterLimits}, so that a bad
+ * value is a 400 naming the field instead of a job that fails when it starts. Stored as JSON with
+ * {@code "auto"} spelled out, as the job view shows it.
  */
 public final class Hyperparameters {
     public static final String AUTO = "auto";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper SNAKE_CASE =
+            new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
     private static final List<String> NAMES =
             List.of("n_epochs", "batch_size", "learning_rate", "lora_rank", "lora_alpha", "target_modules");
 
     private Hyperparameters() {
     }
 
-    /** Validates a request's {@code hyperparameters} object and returns it as canonical JSON (missing = auto). */
-    public static String validate(Map<String, Object> requested) {
+    /** Validates a request's {@code hyperparameters} object (missing = auto); a bad value is a 400 naming it. */
+    public static RunnerSpec.Hyperparameters validate(Map<String, Object> requested) {
         Map<String, Object> in = requested == null ? Map.of() : requested;
         for (String key : in.keySet()) {
             if (!NAMES.contains(key)) {
@@ -31,25 +39,39 @@ public final class Hyperparameters {
                         + "'; supported: " + NAMES);
             }
         }
+        Number epochs = number(in, HyperparameterLimits.N_EPOCHS);
+        Number batch = number(in, HyperparameterLimits.BATCH_SIZE);
+        Number rate = number(in, HyperparameterLimits.LEARNING_RATE);
+        Number rank = number(in, HyperparameterLimits.LORA_RANK);
+        Number alpha = number(in, HyperparameterLimits.LORA_ALPHA);
+        Object targets = in.getOrDefault("target_modules", AUTO);
+        return new RunnerSpec.Hyperparameters(epochs == null ? null : epochs.intValue(),
+                batch == null ? null : batch.intValue(), rate == null ? null : rate.doubleValue(),
+                rank == null ? null : rank.intValue(), alpha == null ? null : alpha.doubleValue(),
+                AUTO.equals(targets) ? null : targets("hyperparameters.target_modules", targets));
+    }
+
+    /** The validated hyperparameters as stored with the job. */
+    public static String store(RunnerSpec.Hyperparameters h) {
         ObjectNode out = JSON.createObjectNode();
-        for (String name : NAMES) {
-            Object v = in.getOrDefault(name, AUTO);
-            String field = "hyperparameters." + name;
-            if (AUTO.equals(v)) {
-                out.put(name, AUTO);
-                continue;
-            }
-            switch (name) {
-                case "n_epochs" -> out.put(name, integer(field, v, 1, 100));
-                case "batch_size" -> out.put(name, integer(field, v, 1, 512));
-                case "lora_rank" -> out.put(name, integer(field, v, 1, 256));
-                case "learning_rate" -> out.put(name, number(field, v, 1e-7, 1.0));
-                case "lora_alpha" -> out.put(name, number(field, v, 1e-3, 10_000));
-                case "target_modules" -> out.set(name, JSON.valueToTree(targets(field, v)));
-                default -> throw new IllegalStateException(name);
-            }
-        }
+        out.set("n_epochs", orAuto(h.nEpochs()));
+        out.set("batch_size", orAuto(h.batchSize()));
+        out.set("learning_rate", orAuto(h.learningRate()));
+        out.set("lora_rank", orAuto(h.loraRank()));
+        out.set("lora_alpha", orAuto(h.loraAlpha()));
+        out.set("target_modules", orAuto(h.targetModules()));
         return out.toString();
+    }
+
+    /** A job's stored hyperparameters, typed for its runner's spec. */
+    public static RunnerSpec.Hyperparameters read(String json) {
+        try {
+            Map<String, Object> stored = parse(json);
+            stored.replaceAll((name, value) -> AUTO.equals(value) ? null : value);
+            return SNAKE_CASE.convertValue(stored, RunnerSpec.Hyperparameters.class);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("stored hyperparameters do not fit the runner spec: " + json, e);
+        }
     }
 
     /** The stored JSON as a map, e.g. for the job view. */
@@ -64,28 +86,24 @@ public final class Hyperparameters {
         }
     }
 
-    private static int integer(String field, Object v, int min, int max) {
-        if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
-            throw ApiException.invalid(field, field + " must be an integer or \"auto\", got " + v);
+    private static Number number(Map<String, Object> in, HyperparameterLimits.Range range) {
+        Object v = in.getOrDefault(range.name(), AUTO);
+        if (AUTO.equals(v)) {
+            return null;
         }
-        if (n.intValue() < min || n.intValue() > max) {
-            throw ApiException.invalid(field, field + " must be between " + min + " and " + max + ", got " + v);
-        }
-        return n.intValue();
+        String field = "hyperparameters." + range.name();
+        range.problem(field, v).ifPresent(problem -> {
+            throw ApiException.invalid(field, problem + "; or \"auto\" to let the trainer choose");
+        });
+        return (Number) v;
     }
 
-    private static double number(String field, Object v, double min, double max) {
-        if (!(v instanceof Number n)) {
-            throw ApiException.invalid(field, field + " must be a number or \"auto\", got " + v);
-        }
-        if (n.doubleValue() < min || n.doubleValue() > max) {
-            throw ApiException.invalid(field, field + " must be between " + min + " and " + max + ", got " + v);
-        }
-        return n.doubleValue();
+    private static JsonNode orAuto(Object value) {
+        return value == null ? JSON.getNodeFactory().textNode(AUTO) : JSON.valueToTree(value);
     }
 
     private static List<String> targets(String field, Object v) {
-        if ("all-linear".equals(v)) {
+        if (LoraConfig.ALL_LINEAR.equals(v)) {
             return ModelConfig.LINEAR_MODULES;
         }
         if (!(v instanceof List<?> list) || list.isEmpty()) {

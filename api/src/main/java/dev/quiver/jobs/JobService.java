@@ -3,10 +3,14 @@ package dev.quiver.jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.files.FileService;
 import dev.quiver.files.StoredFile;
+import dev.quiver.finetune.runner.RunnerSpec;
 import dev.quiver.registry.AdapterRecord;
 import dev.quiver.registry.AdapterService;
 import dev.quiver.http.ApiException;
 import dev.quiver.serving.BaseModel;
+import dev.quiver.serving.Serving;
+import dev.quiver.serving.ServingLimits;
+import io.micronaut.context.BeanProvider;
 import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;
 import jakarta.transaction.Transactional;
@@ -33,10 +37,12 @@ public class JobService {
     private final BaseModel baseModel;
     private final AdapterService adapters;
     private final List<FineTunedAdapterListener> listeners;
+    private final BeanProvider<Serving> serving;
 
     public JobService(JobRepository jobs, JobEventRepository events, JobCheckpointRepository checkpoints,
                       FileService files, BaseModel baseModel, AdapterService adapters,
-                      List<FineTunedAdapterListener> listeners) {
+                      List<FineTunedAdapterListener> listeners, BeanProvider<Serving> serving) {
+        this.serving = serving;
         this.adapters = adapters;
         this.listeners = listeners;
         this.jobs = jobs;
@@ -69,16 +75,46 @@ public class JobService {
         if (task != null && !task.matches("[a-zA-Z0-9_-]{1,64}")) {
             throw ApiException.invalid("task", "task must be a tool-safe name (letters, digits, '-', '_')");
         }
-        String hyper = Hyperparameters.validate(request.hyperparameters());
+        RunnerSpec.Hyperparameters hyper = Hyperparameters.validate(request.hyperparameters());
+        requireServable(hyper);
         long seed = request.seed() != null ? request.seed() : ThreadLocalRandom.current().nextInt(Integer.MAX_VALUE);
         String id = "ftjob-" + HexFormat.of().formatHex(random(12));
         FineTuningJob job = jobs.save(new FineTuningJob(id, projectId, request.model(), request.trainingFile(),
-                request.validationFile(), suffix, seed, task, hyper, Instant.now()));
+                request.validationFile(), suffix, seed, task, Hyperparameters.store(hyper), Instant.now()));
         event(job.getId(), "info", "message", "Validating training file: " + training.getId() + " ("
                 + training.getExamples() + " examples, " + training.getTokens() + " tokens)", null);
         job.setStatus(JobStatus.QUEUED);
         event(job.getId(), "info", "message", "Files validated, moving job to queued state", null);
         return jobs.update(job);
+    }
+
+    /**
+     * Refuses a job whose adapter the serving tier could not hold, with serving's own limits, before it
+     * trains: otherwise it would succeed and register, and every completion on it would fail. The check uses
+     * what the trainer will train (its defaults for auto). Without a serving tier to ask there is nothing to
+     * check against.
+     */
+    private void requireServable(RunnerSpec.Hyperparameters requested) {
+        if (!serving.isPresent()) {
+            return;
+        }
+        ServingLimits limits = serving.get().limits();
+        dev.quiver.finetune.Hyperparameters trained = requested.toTrainer();
+        String rank = requested.loraRank() == null ? "\"auto\" (rank " + trained.loraRank() + ")"
+                : Integer.toString(trained.loraRank());
+        if (trained.loraRank() > limits.maxLoraRank()) {
+            throw ApiException.invalid("hyperparameters.lora_rank", "hyperparameters.lora_rank " + rank
+                    + " is above " + limits.maxLoraRank() + ", the largest LoRA rank the serving tier holds"
+                    + " (quiver.serving.max-lora-rank); set lora_rank to at most " + limits.maxLoraRank());
+        }
+        List<String> unserved = trained.resolvedTargetModules().stream()
+                .filter(m -> !limits.loraTargets().contains(m)).toList();
+        if (!unserved.isEmpty()) {
+            throw ApiException.invalid("hyperparameters.target_modules", "hyperparameters.target_modules "
+                    + (requested.targetModules() == null ? "\"auto\" (all-linear) " : "")
+                    + "includes " + unserved + ", which the serving tier has no LoRA branch for; it serves "
+                    + limits.loraTargets() + ", so set target_modules to some of those");
+        }
     }
 
     private StoredFile file(String projectId, String field, String id) {

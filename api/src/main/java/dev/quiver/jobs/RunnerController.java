@@ -1,11 +1,11 @@
 package dev.quiver.jobs;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.adapters.blob.BlobRef;
 import dev.quiver.adapters.blob.BlobStore;
 import dev.quiver.adapters.peft.LoraConfig;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.files.FileService;
+import dev.quiver.finetune.runner.RunnerSpec;
 import dev.quiver.files.StoredFile;
 import dev.quiver.registry.AdapterRecord;
 import dev.quiver.registry.AdapterService;
@@ -27,6 +27,7 @@ import io.micronaut.http.multipart.CompletedFileUpload;
 import io.micronaut.http.server.types.files.StreamedFile;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.micronaut.serde.annotation.SerdeImport;
 import io.micronaut.serde.annotation.Serdeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,13 +38,13 @@ import java.util.Map;
 /**
  * The API a job's runner talks to ({@code quiver train}): fetch the spec and data, report events,
  * upload checkpoints and the resulting adapter. Each call carries the job's own runner token, valid
- * only while the job is running.
+ * only while the job is running. The spec is finetune's {@link RunnerSpec}, the type the runner reads.
  */
+@SerdeImport(RunnerSpec.class)
+@SerdeImport(RunnerSpec.Hyperparameters.class)
 @Controller("/v1/internal/jobs/{id}")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class RunnerController {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final JobService jobs;
     private final FileService files;
     private final AdapterService adapters;
@@ -59,13 +60,6 @@ public class RunnerController {
         this.baseModel = baseModel;
     }
 
-    /** Everything the runner needs to train. */
-    @Serdeable
-    public record Spec(String jobId, int attempt, String baseModelPath, String baseModelName, String trainingFile,
-                       @Nullable String validationFile, Map<String, Object> hyperparameters, long seed,
-                       @Nullable Integer resumeStep) {
-    }
-
     /** An event the runner reports. */
     @Serdeable
     public record RunnerEvent(String level, String type, String message, @Nullable Object data) {
@@ -77,12 +71,13 @@ public class RunnerController {
     }
 
     @Get("/spec")
-    public Spec spec(HttpRequest<?> request, @PathVariable String id) {
+    public RunnerSpec spec(HttpRequest<?> request, @PathVariable String id) {
         FineTuningJob job = authorize(request, id);
         Integer resume = jobs.checkpoints(job.getProjectId(), id).stream().findFirst().map(JobCheckpoint::getStep)
                 .orElse(null);
-        return new Spec(id, job.getAttempt(), baseModel.path().toString(), baseModel.name(), job.getTrainingFile(),
-                job.getValidationFile(), Hyperparameters.parse(job.getHyperparameters()), job.getSeed(), resume);
+        return new RunnerSpec(id, job.getAttempt(), baseModel.path().toString(), baseModel.name(),
+                job.getTrainingFile(), job.getValidationFile(), Hyperparameters.read(job.getHyperparameters()),
+                job.getSeed(), resume);
     }
 
     @Get(value = "/files/{fileId}", produces = MediaType.APPLICATION_OCTET_STREAM)

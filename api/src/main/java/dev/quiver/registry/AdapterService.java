@@ -5,6 +5,8 @@ import dev.quiver.adapters.peft.LoraConfig;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.http.ApiException;
 import dev.quiver.serving.BaseModel;
+import dev.quiver.serving.Serving;
+import io.micronaut.context.BeanProvider;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;
@@ -41,9 +43,12 @@ public class AdapterService {
     private final DataDir dataDir;
     private final BaseModel baseModel;
     private final int maxRank;
+    private final BeanProvider<Serving> serving;
 
     public AdapterService(AdapterRecordRepository records, DataDir dataDir, BaseModel baseModel,
-                          @Value("${quiver.adapters.max-rank:" + PeftAdapter.MAX_RANK + "}") int maxRank) {
+                          @Value("${quiver.adapters.max-rank:" + PeftAdapter.MAX_RANK + "}") int maxRank,
+                          BeanProvider<Serving> serving) {
+        this.serving = serving;
         this.records = records;
         this.dataDir = dataDir;
         this.baseModel = baseModel;
@@ -75,6 +80,10 @@ public class AdapterService {
             deleteTree(staged);
             throw ApiException.invalid("file", "invalid adapter: " + e.getMessage());
         }
+        servingProblem(adapter).ifPresent(problem -> {
+            deleteTree(staged);
+            throw ApiException.invalid("adapter_config", problem);
+        });
         String id = "adapter-" + HexFormat.of().formatHex(random(10));
         Path target = dir(id);
         try {
@@ -100,6 +109,20 @@ public class AdapterService {
             deleteTree(target);
             throw new IllegalStateException("could not store adapter " + name + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Why the serving tier could not hold {@code adapter}, when there is a serving tier to ask: such an adapter
+     * would register, and every completion on it would fail.
+     */
+    private Optional<String> servingProblem(PeftAdapter adapter) {
+        if (!serving.isPresent()) {
+            return Optional.empty();
+        }
+        int limit = serving.get().limits().maxLoraRank();
+        return adapter.maxRank() <= limit ? Optional.empty() : Optional.of("adapter rank " + adapter.maxRank()
+                + " is above " + limit + ", the largest LoRA rank the serving tier holds"
+                + " (quiver.serving.max-lora-rank); retrain it with r (and every rank_pattern entry) at most " + limit);
     }
 
     /** Imports an uploaded PEFT adapter (its two files) as a new version of {@code name}. */

@@ -35,20 +35,17 @@ public record Hyperparameters(
         double validationSplit,
         Integer evalInterval) {
 
+    /** The LoRA rank when a job leaves it on auto. */
+    public static final int DEFAULT_LORA_RANK = 16;
+
     public Hyperparameters {
         targetModules = List.copyOf(targetModules);
         List<String> problems = new ArrayList<>();
-        positiveOrAuto(problems, "n_epochs", nEpochs);
-        positiveOrAuto(problems, "batch_size", batchSize);
-        if (learningRate != null && !(learningRate > 0 && learningRate < 1)) {
-            problems.add("learning_rate must be in (0, 1), got " + learningRate);
-        }
-        if (loraRank <= 0 || loraRank > 256) {
-            problems.add("lora_rank must be in 1..256, got " + loraRank);
-        }
-        if (loraAlpha != null && !(loraAlpha > 0)) {
-            problems.add("lora_alpha must be positive, got " + loraAlpha);
-        }
+        check(problems, HyperparameterLimits.N_EPOCHS, nEpochs);
+        check(problems, HyperparameterLimits.BATCH_SIZE, batchSize);
+        check(problems, HyperparameterLimits.LEARNING_RATE, learningRate);
+        check(problems, HyperparameterLimits.LORA_RANK, loraRank);
+        check(problems, HyperparameterLimits.LORA_ALPHA, loraAlpha);
         if (loraDropout < 0 || loraDropout >= 1) {
             problems.add("lora_dropout must be in [0, 1), got " + loraDropout);
         }
@@ -87,9 +84,10 @@ public record Hyperparameters(
         }
     }
 
-    private static void positiveOrAuto(List<String> problems, String name, Integer value) {
-        if (value != null && value <= 0) {
-            problems.add(name + " must be positive or auto, got " + value);
+    /** Null is auto, which the trainer chooses within the limits itself. */
+    private static void check(List<String> problems, HyperparameterLimits.Range range, Number value) {
+        if (value != null) {
+            range.problem(range.name(), value).ifPresent(problems::add);
         }
     }
 
@@ -115,7 +113,7 @@ public record Hyperparameters(
         private Integer nEpochs;
         private Integer batchSize;
         private Double learningRate;
-        private int loraRank = 16;
+        private int loraRank = DEFAULT_LORA_RANK;
         private Double loraAlpha;
         private double loraDropout = 0.05;
         private boolean useRslora;
@@ -150,7 +148,7 @@ public record Hyperparameters(
             return this;
         }
 
-        /** LoRA rank, default 16. */
+        /** LoRA rank, default {@link #DEFAULT_LORA_RANK}. */
         public Builder optLoraRank(int rank) {
             this.loraRank = rank;
             return this;

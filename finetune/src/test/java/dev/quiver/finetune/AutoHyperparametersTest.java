@@ -95,10 +95,10 @@ class AutoHyperparametersTest {
         assertThatThrownBy(() -> Hyperparameters.builder().optEpochs(0).optLoraRank(0)
                 .optTargetModules(List.of("q_proj", "embed_tokens")).optLearningRate(2.0).build())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("n_epochs must be positive")
-                .hasMessageContaining("lora_rank must be in 1..256")
+                .hasMessageContaining("n_epochs must be at least 1 and at most 100, got 0")
+                .hasMessageContaining("lora_rank must be at least 1 and at most 256, got 0")
                 .hasMessageContaining("target module 'embed_tokens'")
-                .hasMessageContaining("learning_rate must be in (0, 1)");
+                .hasMessageContaining("learning_rate must be greater than 0 and less than 1, got 2.0");
         assertThatThrownBy(() -> AutoHyperparameters.resolve(Hyperparameters.builder().optMaxSeqLength(50_000).build(),
                 10, MODEL)).hasMessageContaining("exceeds the model's max_position_embeddings 40960");
     }

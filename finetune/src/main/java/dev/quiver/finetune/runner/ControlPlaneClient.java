@@ -44,8 +44,8 @@ public final class ControlPlaneClient {
         this.token = token;
     }
 
-    public JsonNode spec() throws IOException {
-        return JSON.readTree(send(request("/spec").GET(), HttpResponse.BodyHandlers.ofString()).body());
+    public RunnerSpec spec() throws IOException {
+        return RunnerSpec.fromJson(send(request("/spec").GET(), HttpResponse.BodyHandlers.ofString()).body());
     }
 
     /** Downloads {@code path} (relative to the job) into {@code target}. */

@@ -1,10 +1,8 @@
 package dev.quiver.finetune.runner;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.finetune.FineTune;
 import dev.quiver.finetune.FineTuneResult;
 import dev.quiver.finetune.FineTuneSpec;
-import dev.quiver.finetune.Hyperparameters;
 import dev.quiver.finetune.TrainingCancelledException;
 import dev.quiver.finetune.event.TrainingEvent;
 import dev.quiver.adapters.peft.LoraConfig;
@@ -15,9 +13,7 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -49,35 +45,34 @@ public final class JobRunner {
     /** Runs the job to its end; returns the process exit code (0 success, 1 failure, 2 cancelled). */
     public int run() {
         try {
-            JsonNode spec = client.spec();
+            RunnerSpec spec = client.spec();
             Files.createDirectories(workDir);
             Path train = workDir.resolve("train.jsonl");
-            client.download("/files/" + spec.get("training_file").asText(), train);
+            client.download("/files/" + spec.trainingFile(), train);
             Path validation = null;
-            if (spec.hasNonNull("validation_file")) {
+            if (spec.validationFile() != null) {
                 validation = workDir.resolve("validation.jsonl");
-                client.download("/files/" + spec.get("validation_file").asText(), validation);
+                client.download("/files/" + spec.validationFile(), validation);
             }
             Path checkpoints = workDir.resolve("checkpoints");
-            boolean resume = spec.hasNonNull("resume_step");
+            boolean resume = spec.resumeStep() != null;
             if (resume) {
                 restoreCheckpoint(checkpoints);
-                client.event("info", "message", "Resuming from checkpoint at step " + spec.get("resume_step").asInt(),
-                        null);
+                client.event("info", "message", "Resuming from checkpoint at step " + spec.resumeStep(), null);
             }
-            Path out = workDir.resolve("adapter-attempt-" + spec.path("attempt").asInt());
+            Path out = workDir.resolve("adapter-attempt-" + spec.attempt());
             FineTuneSpec fineTuneSpec = FineTuneSpec.builder()
-                    .setBaseModel(Path.of(spec.get("base_model_path").asText()))
+                    .setBaseModel(Path.of(spec.baseModelPath()))
                     .setTrainFile(train)
                     .setOutputDir(out)
                     .optValidationFile(validation)
-                    .optHyperparameters(hyperparameters(spec.get("hyperparameters")))
-                    .optSeed(spec.get("seed").asLong())
+                    .optHyperparameters(spec.hyperparameters().toTrainer())
+                    .optSeed(spec.seed())
                     .optCheckpointDir(checkpoints)
                     .optCheckpointInterval(checkpointInterval)
                     .optResume(resume)
                     .optDevice(device)
-                    .optBaseModelName(spec.get("base_model_name").asText())
+                    .optBaseModelName(spec.baseModelName())
                     .build();
             Forwarder forwarder = new Forwarder();
             FineTune fineTune = new FineTune(fineTuneSpec, forwarder);
@@ -104,35 +99,6 @@ public final class JobRunner {
         } finally {
             log.flush();
         }
-    }
-
-    /** Maps the control plane's hyperparameters ({@code "auto"} or a value) onto the trainer's. */
-    static Hyperparameters hyperparameters(JsonNode h) {
-        Hyperparameters.Builder b = Hyperparameters.builder();
-        if (h == null) {
-            return b.build();
-        }
-        if (h.path("n_epochs").isNumber()) {
-            b.optEpochs(h.get("n_epochs").asInt());
-        }
-        if (h.path("batch_size").isNumber()) {
-            b.optBatchSize(h.get("batch_size").asInt());
-        }
-        if (h.path("learning_rate").isNumber()) {
-            b.optLearningRate(h.get("learning_rate").asDouble());
-        }
-        if (h.path("lora_rank").isNumber()) {
-            b.optLoraRank(h.get("lora_rank").asInt());
-        }
-        if (h.path("lora_alpha").isNumber()) {
-            b.optLoraAlpha(h.get("lora_alpha").asDouble());
-        }
-        if (h.path("target_modules").isArray()) {
-            List<String> modules = new ArrayList<>();
-            h.get("target_modules").forEach(m -> modules.add(m.asText()));
-            b.optTargetModules(modules);
-        }
-        return b.build();
     }
 
     private void restoreCheckpoint(Path checkpoints) throws IOException {
