@@ -68,7 +68,9 @@ class JobLimitsApiTest implements TestPropertyProvider {
         model = Path.of(p.get("quiver.base-model.path"));
         // no runner is ever started here
         p.put("quiver.jobs.max-concurrent", "0");
-        p.put("test.fixed-serving", "true");
+        // the real engine, compiled with LoRA branches on the attention projections only
+        p.put("quiver.serving.max-lora-rank", "64");
+        p.put("quiver.serving.lora-targets", "q_proj,k_proj,v_proj,o_proj");
         return p;
     }
 

@@ -1,9 +1,11 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.adapters.model.ModelConfig;
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.core.bind.annotation.Bindable;
 import jakarta.validation.constraints.Min;
+import java.util.List;
 
 /**
  * {@code quiver.serving.*}: engine sizes and admission limits.
@@ -13,6 +15,8 @@ import jakarta.validation.constraints.Min;
  * @param adaptersDir       a directory of PEFT adapters served by directory name (standalone serving)
  * @param prefillChunkTokens prompt tokens prefilled between two decode steps, so a long prompt never stalls
  *                          the running sequences for long
+ * @param loraTargets       the linear modules that get a LoRA branch (default: all of them); adapters and jobs
+ *                          that target others are refused
  */
 @ConfigurationProperties("quiver.serving")
 public record ServingConfig(
@@ -24,5 +28,10 @@ public record ServingConfig(
         @Bindable(defaultValue = "32") @Min(1) int hostCacheSize,
         @Bindable(defaultValue = "64") @Min(1) int maxQueuedRequests,
         @Nullable String adaptersDir,
-        @Bindable(defaultValue = "128") @Min(1) int prefillChunkTokens) {
+        @Bindable(defaultValue = "128") @Min(1) int prefillChunkTokens,
+        @Nullable List<String> loraTargets) {
+
+    public ServingConfig {
+        loraTargets = loraTargets == null || loraTargets.isEmpty() ? ModelConfig.LINEAR_MODULES : List.copyOf(loraTargets);
+    }
 }

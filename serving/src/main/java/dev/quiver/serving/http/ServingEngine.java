@@ -53,6 +53,7 @@ public class ServingEngine {
                     .optMaxSequenceLength(config.maxSequenceLength())
                     .optLoraSlots(config.loraSlots())
                     .optMaxLoraRank(config.maxLoraRank())
+                    .optLoraTargets(config.loraTargets())
                     .optThreads(threads)
                     .optHostCacheSize(config.hostCacheSize())
                     .optPrefillChunkTokens(config.prefillChunkTokens())
