@@ -11,6 +11,7 @@ import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The adapters this server knows, by name, and an LRU cache of the ones loaded into host memory.
@@ -25,6 +26,8 @@ public final class AdapterRegistry {
     private final int hostCacheCapacity;
     private final Map<String, Source> known = new LinkedHashMap<>();
     private final LinkedHashMap<String, PeftAdapter> hostCache = new LinkedHashMap<>(16, 0.75f, true);
+    // outside the lock like the reads themselves, so a metrics scrape never waits on a disk
+    private final AtomicLong reads = new AtomicLong();
 
     /** Where an adapter's weights come from. */
     private record Source(Path dir, PeftAdapter resident) {
@@ -126,7 +129,13 @@ public final class AdapterRegistry {
         return new java.util.LinkedHashSet<>(hostCache.keySet());
     }
 
+    /** How many times an adapter directory was read from disk (failed reads too), since this registry began. */
+    public long reads() {
+        return reads.get();
+    }
+
     private PeftAdapter read(String name, Path dir) throws IOException {
+        reads.incrementAndGet();
         PeftAdapter adapter;
         try {
             adapter = PeftAdapter.read(dir);

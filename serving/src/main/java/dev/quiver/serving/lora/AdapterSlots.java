@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The fixed set of active LoRA slots: which adapter each slot holds, how many running sequences use
@@ -22,6 +23,8 @@ public final class AdapterSlots {
     private final boolean[] pinned;
     private final long[] lastUsed;
     private long clock;
+    // read without the lock: pin(String) holds it across a disk read, and a metrics scrape must not wait on that
+    private final AtomicLong evictions = new AtomicLong();
 
     public AdapterSlots(LoraPools pools, AdapterRegistry registry) {
         this.pools = pools;
@@ -161,6 +164,11 @@ public final class AdapterSlots {
         return true;
     }
 
+    /** How many times a resident adapter was pushed out of its slot to make room for another one. */
+    public long evictions() {
+        return evictions.get();
+    }
+
     /** Whether a running sequence uses adapter {@code name}. */
     public synchronized boolean inUse(String name) {
         OptionalInt slot = slotOf(name);
@@ -213,6 +221,9 @@ public final class AdapterSlots {
     // LoraPools.write refuses misfits (naming adapter and module) before it touches the slot
     private void write(int slot, String name, PeftAdapter weights) {
         pools.write(slot, name, weights);
+        if (adapter[slot] != null && !adapter[slot].equals(name)) {
+            evictions.incrementAndGet();
+        }
         adapter[slot] = name;
         lastUsed[slot] = ++clock;
     }

@@ -1,0 +1,179 @@
+package dev.quiver.serving.runtime;
+
+import ai.onnxruntime.OrtException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The engine thread. Each iteration prefills within a budget of prompt tokens (the rest of the prompt being
+ * prefilled, then requests the {@link Scheduler} lets start, a long prompt in chunks over several iterations),
+ * then decodes one token for every decoding sequence in one batch, whatever adapter each uses, and retires the
+ * finished ones; so a long prompt delays the running batch by one chunk, never by its whole prefill. It sleeps
+ * only when nothing is running and nothing could start.
+ */
+final class EngineLoop implements Runnable {
+    private static final Logger LOG = Logger.getLogger(EngineLoop.class.getName());
+
+    private final DecoderSession session;
+    private final Scheduler scheduler;
+    private final AdapterSlotAssigner slots;
+    private final OutputProcessor output;
+    private final RunningBatch batch;
+    private final EngineCounters counters;
+    private final Sampler sampler = new Sampler();
+    private final int prefillChunkTokens;
+    private final int sampleableVocab;
+
+    EngineLoop(DecoderSession session, Scheduler scheduler, AdapterSlotAssigner slots, OutputProcessor output,
+               RunningBatch batch, EngineCounters counters, int prefillChunkTokens, int sampleableVocab) {
+        this.session = session;
+        this.scheduler = scheduler;
+        this.slots = slots;
+        this.output = output;
+        this.batch = batch;
+        this.counters = counters;
+        this.prefillChunkTokens = prefillChunkTokens;
+        this.sampleableVocab = sampleableVocab;
+    }
+
+    @Override
+    public void run() {
+        while (scheduler.isOpen()) {
+            try {
+                boolean prefilled = prefillWithinBudget();
+                if (batch.hasDecoding()) {
+                    decodeOneStep();
+                } else if (!prefilled) {
+                    scheduler.awaitSignal();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (Throwable t) {
+                // a failed step leaves the KV rows in an unknown state: end every decoding sequence with the error
+                LOG.log(Level.SEVERE, "decode step failed", t);
+                for (RunningSequence s : batch.clearDecoding()) {
+                    slots.release(s.slot);
+                    output.fail(s.source, t);
+                }
+            }
+        }
+    }
+
+    /** Ends every started sequence with {@code error}; call once this loop has stopped. */
+    void failStarted(Throwable error) {
+        for (RunningSequence s : batch.drain()) {
+            output.fail(s.source, error);
+        }
+    }
+
+    /** Spends up to {@code prefillChunkTokens} prompt tokens on prefill; returns whether it changed anything. */
+    private boolean prefillWithinBudget() {
+        int budget = prefillChunkTokens;
+        boolean changed = false;
+        while (budget > 0) {
+            if (batch.prefilling() == null) {
+                RunningSequence next = scheduler.next(batch);
+                if (next == null) {
+                    break;
+                }
+                batch.startPrefill(next);
+            }
+            budget -= prefillChunk(batch.prefilling(), budget);
+            changed = true;
+        }
+        return changed;
+    }
+
+    /**
+     * Runs the next chunk (at most {@code budget} tokens) of prefilling sequence {@code s}; after its last chunk
+     * {@code s} samples its first token and joins the decoding batch. Returns the tokens consumed.
+     */
+    private int prefillChunk(RunningSequence s, int budget) {
+        if (s.isCancelled()) {
+            batch.dropPrefilling();
+            end(s, FinishReason.CANCELLED);
+            return 0;
+        }
+        int[] prompt = s.prompt();
+        int n = Math.min(budget, prompt.length - s.length);
+        boolean last = s.length + n == prompt.length;
+        int[] chunk = Arrays.copyOfRange(prompt, s.length, s.length + n);
+        float[][][] logits;
+        long t0 = System.nanoTime();
+        try {
+            // a prefill writes only its own KV row, so a failure here leaves the decoding sequences intact
+            logits = session.run(last ? StepBatch.prefill(s.row, chunk, s.length, s.slot, false)
+                    : StepBatch.prefillWithoutLogits(s.row, chunk, s.length, s.slot));
+        } catch (OrtException | RuntimeException e) {
+            batch.dropPrefilling();
+            slots.release(s.slot);
+            output.fail(s.source, e);
+            return n;
+        }
+        counters.prefillChunk(n, System.nanoTime() - t0);
+        s.length += n;
+        if (last) {
+            counters.prefillDone();
+            output.accept(s, sample(s, logits[0][0]));
+            if (s.finished == null) {
+                batch.promotePrefilling();
+            } else {
+                batch.dropPrefilling();
+                end(s, s.finished);
+            }
+        }
+        return n;
+    }
+
+    /** One token for every decoding sequence, in one batch; cancelled and finished sequences retire around it. */
+    private void decodeOneStep() throws OrtException {
+        for (RunningSequence s : batch.decoding()) {
+            if (s.isCancelled()) {
+                s.finished = FinishReason.CANCELLED;
+            }
+        }
+        retireFinished();
+        if (!batch.hasDecoding()) {
+            return;
+        }
+        List<RunningSequence> rows = batch.decoding();
+        int b = rows.size();
+        int[] tokens = new int[b];
+        int[] past = new int[b];
+        int[] rowSlots = new int[b];
+        for (int r = 0; r < b; r++) {
+            RunningSequence s = rows.get(r);
+            tokens[r] = s.lastToken;
+            past[r] = s.length;
+            rowSlots[r] = s.slot;
+        }
+        long t0 = System.nanoTime();
+        float[][][] logits = session.run(StepBatch.decode(tokens, past, rowSlots));
+        counters.decodeStep(b, System.nanoTime() - t0);
+        for (int r = 0; r < b; r++) {
+            RunningSequence s = rows.get(r);
+            s.length++;
+            output.accept(s, sample(s, logits[r][0]));
+        }
+        retireFinished();
+    }
+
+    private SampledToken sample(RunningSequence s, float[] logits) {
+        // checkpoints pad the embedding past the tokenizer (Qwen: 151936 rows, 151665 tokens); never pick a pad row
+        float[] sampleable = logits.length > sampleableVocab ? Arrays.copyOf(logits, sampleableVocab) : logits;
+        return sampler.sample(sampleable, s.params(), s.rng);
+    }
+
+    private void retireFinished() {
+        for (RunningSequence s : batch.retireFinished()) {
+            end(s, s.finished);
+        }
+    }
+
+    private void end(RunningSequence s, FinishReason reason) {
+        slots.release(s.slot);
+        output.complete(s, reason);
+    }
+}
