@@ -1,12 +1,12 @@
 package dev.quiver.cli;
 
+import dev.quiver.lifecycle.StopSignal;
 import dev.quiver.server.QuiverServer;
 import io.micronaut.context.ApplicationContext;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Option;
 
 /** Options shared by the server roles ({@code server}, {@code control-plane}, {@code serve}), and their run loop. */
@@ -27,7 +27,7 @@ final class ServerOptions {
             description = "Hugging Face model directory to fine-tune and serve.")
     Path baseModel;
 
-    /** Starts the application with the role's properties and blocks until the JVM is asked to stop. */
+    /** Starts the application with the role's properties, serves until SIGTERM or SIGINT, then stops gracefully. */
     int run(String role, Map<String, Object> roleProperties, boolean demoModelIfMissing, PrintWriter out)
             throws Exception {
         Path model = baseModel;
@@ -39,16 +39,18 @@ final class ServerOptions {
         }
         Map<String, Object> props = new HashMap<>(roleProperties);
         props.put("quiver.base-model.path", model.toAbsolutePath().toString());
+        // before the start, so a signal during startup stops the server as soon as it is up
+        StopSignal stop = StopSignal.install();
         ApplicationContext context = QuiverServer.start(new QuiverServer.Options(dataDir, host, port, props));
         out.println("quiver " + role + " listening on " + QuiverServer.url(context) + " (base model "
                 + model.toAbsolutePath().normalize() + ", data dir " + dataDir.toAbsolutePath().normalize() + ")");
         out.flush();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            context.close();
-            stopped.countDown();
-        }));
-        stopped.await();
+        stop.await();
+        out.println("quiver " + role + " stopping");
+        out.flush();
+        QuiverServer.stop(context);
+        out.println("quiver " + role + " stopped");
+        out.flush();
         return 0;
     }
 }

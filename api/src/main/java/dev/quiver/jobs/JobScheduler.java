@@ -8,6 +8,7 @@ import io.micronaut.context.ApplicationContext;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.scheduling.annotation.Scheduled;
+import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.security.SecureRandom;
 import java.util.Base64;
@@ -17,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Reconciles jobs with their runners and starts queued jobs within the concurrency limit. Each tick
  * is safe to run twice and after a restart: a running job whose runner is gone is re-queued (it
- * resumes from its last checkpoint) until its attempts are used up, then failed with the reason.
+ * resumes from its last checkpoint) until its attempts are used up, then failed with the reason. Stopping
+ * leaves running runners alone: after the restart the first tick adopts or re-queues them, as after a crash.
  */
 @Singleton
 @Requires(property = "quiver.jobs.scheduler.enabled", notEquals = "false")
@@ -30,6 +32,8 @@ public class JobScheduler {
     private final int maxConcurrent;
     private final int maxAttempts;
     private final SecureRandom random = new SecureRandom();
+    /** Set once the context closes; guarded by this, like every tick. */
+    private boolean stopped;
 
     public JobScheduler(JobService jobs, Launcher launcher, ApplicationContext context, MeterRegistry metrics,
                         @Value("${quiver.jobs.max-concurrent:1}") int maxConcurrent,
@@ -49,12 +53,24 @@ public class JobScheduler {
 
     @Scheduled(fixedDelay = "${quiver.jobs.poll-interval:1s}", initialDelay = "1s")
     public synchronized void tick() {
+        if (stopped) {
+            return;
+        }
         try {
             reconcile();
             launchQueued();
         } catch (RuntimeException e) {
             LOG.warn("job scheduler tick failed: {}", e.getMessage(), e);
         }
+    }
+
+    /**
+     * Waits for a running tick and turns later ones into no-ops. Micronaut destroys this bean before the
+     * database it uses, so no tick can reach a closed EntityManagerFactory, whatever the executor still runs.
+     */
+    @PreDestroy
+    public synchronized void stop() {
+        stopped = true;
     }
 
     private void reconcile() {

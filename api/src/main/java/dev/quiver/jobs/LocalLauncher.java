@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs each job's runner as a child JVM of this process, from the same classpath, so the local and the
- * Kubernetes paths execute the same code. The reference is {@code pid:<pid>}.
+ * Kubernetes paths execute the same code. The reference is {@code pid:<pid>}. Stopping the server stops
+ * no runner on purpose: like a Kubernetes Job, a runner outlives a control-plane restart, and the
+ * scheduler's first tick after the restart adopts it by pid or, if it is gone, re-queues its job.
  */
 @Singleton
 @Requires(property = "quiver.jobs.launcher", value = "local", defaultValue = "local")

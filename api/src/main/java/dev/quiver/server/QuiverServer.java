@@ -1,7 +1,7 @@
 package dev.quiver.server;
 
+import dev.quiver.lifecycle.ShutdownHealthIndicator;
 import io.micronaut.context.ApplicationContext;
-import io.micronaut.runtime.Micronaut;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -16,13 +16,32 @@ public final class QuiverServer {
     public record Options(Path dataDir, String host, int port, Map<String, Object> extra) {
     }
 
-    /** Starts the HTTP server and returns its running context; close it to stop. */
+    /**
+     * Starts the HTTP server and returns its running context; {@link #stop} it. Not {@code Micronaut.start()}:
+     * that registers a JVM shutdown hook, and the caller owns the one way this process stops.
+     */
     public static ApplicationContext start(Options options) {
-        return Micronaut.build(new String[0])
+        ApplicationContext context = ApplicationContext.builder()
                 .mainClass(QuiverServer.class)
-                .banner(false)
                 .properties(properties(options))
                 .start();
+        try {
+            context.getBean(EmbeddedServer.class).start();
+            return context;
+        } catch (RuntimeException e) {
+            context.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Stops gracefully: readiness DOWN, then closing the context runs Micronaut's graceful shutdown (the
+     * server stops accepting and drains in-flight requests within {@code quiver.shutdown.grace-period},
+     * scheduled tasks end), and only then are the beans (scheduler, launchers, database) destroyed.
+     */
+    public static void stop(ApplicationContext context) {
+        context.getBean(ShutdownHealthIndicator.class).shutdownBegan();
+        context.close();
     }
 
     /** Starts the application without an HTTP server, for CLI commands that only need the database. */
