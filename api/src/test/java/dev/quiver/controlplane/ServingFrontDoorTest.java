@@ -46,6 +46,8 @@ class ServingFrontDoorTest {
     void start() {
         Map<String, Object> shared = new HashMap<>(TinyModelServer.properties("quiver-front-door"));
         shared.put("micronaut.server.host", "127.0.0.1");
+        // one database for the three, as the chart runs the tiers
+        shared.put("datasources.default.url", "jdbc:h2:mem:front-door-" + System.nanoTime() + ";DB_CLOSE_DELAY=-1");
         Map<String, Object> servingProps = new HashMap<>(shared);
         servingProps.put("quiver.jobs.scheduler.enabled", false);
         serving = ApplicationContext.run(EmbeddedServer.class, servingProps, "test");
