@@ -19,6 +19,7 @@ public interface ApiKeyRepository extends JpaRepository<ApiKey, String> {
     List<ApiKey> findByDeclaredTrueAndRevokedFalse();
 
     /** Records a use unless one was recorded after {@code since}; returns the rows changed (0 or 1). */
-    @Query("UPDATE ApiKey k SET k.lastUsedAt = :now WHERE k.id = :id AND (k.lastUsedAt IS NULL OR k.lastUsedAt < :since)")
+    @Query("UPDATE ApiKey k SET k.lastUsedAt = :now"
+            + " WHERE k.id = :id AND (k.lastUsedAt IS NULL OR k.lastUsedAt < :since)")
     int recordUse(String id, Instant now, Instant since);
 }

@@ -74,7 +74,8 @@ final class KeysCommand {
                 description = "Project the key acts in; created if new (default: ${DEFAULT-VALUE}).")
         String project;
 
-        @Option(names = "--name", defaultValue = "cli", description = "A label for the key (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--name", defaultValue = "cli",
+                description = "A label for the key (default: ${DEFAULT-VALUE}).")
         String name;
 
         @Option(names = "--admin", description = "An admin key: it may use the admin API (keys of every project)"

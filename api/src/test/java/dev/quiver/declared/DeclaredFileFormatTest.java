@@ -76,7 +76,8 @@ class DeclaredFileFormatTest {
         String keysText = new String(Base64.getDecoder().decode(data(manifests, "Secret", "rel-quiver-api-keys")
                 .get(Path.of(keysPath).getFileName().toString())), StandardCharsets.UTF_8);
         assertThat(ApiKeysFile.parse(keysText, keysPath)).containsExactly(
-                new ApiKeysFile.Entry("ci", "team-a", KEY, false), new ApiKeysFile.Entry("ops", "operators", KEY + "ops", true));
+                new ApiKeysFile.Entry("ci", "team-a", KEY, false),
+                new ApiKeysFile.Entry("ops", "operators", KEY + "ops", true));
     }
 
     @Test
@@ -124,7 +125,8 @@ class DeclaredFileFormatTest {
     void aBrokenKeysFileNeverQuotesAKey() {
         assertThatThrownBy(() -> ApiKeysFile.parse("keys:\n  ci: {project: p, key: \"" + KEY + "\", extra: 1}\n", "k"))
                 .hasMessage("k: keys.ci must be {project: PROJECT, key: qk-...} with an optional admin: true|false");
-        assertThatThrownBy(() -> ApiKeysFile.parse("keys:\n  ci: {project: p, key: \"" + KEY + "\", admin: \"true\"}\n", "k"))
+        String adminAsText = "keys:\n  ci: {project: p, key: \"" + KEY + "\", admin: \"true\"}\n";
+        assertThatThrownBy(() -> ApiKeysFile.parse(adminAsText, "k"))
                 .hasMessageContaining("keys.ci must be").message().doesNotContain(KEY);
         assertThatThrownBy(() -> ApiKeysFile.parse("keys: {ci: {project: p, key: \"" + KEY + "\"\n", "k"))
                 .hasMessageStartingWith("k: not valid YAML").message().doesNotContain(KEY);
