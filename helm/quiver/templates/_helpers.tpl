@@ -116,6 +116,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.internalToken.existingSecret -}}{{- .Values.internalToken.secretKey -}}{{- else -}}token{{- end -}}
 {{- end -}}
 
+{{/* The Secret and key holding the metrics token: a given existing one, else the chart's own. */}}
+{{- define "quiver.metricsToken.secretName" -}}
+{{- default (include "quiver.componentName" (dict "root" . "component" "metrics-token")) .Values.metrics.token.existingSecret -}}
+{{- end -}}
+
+{{- define "quiver.metricsToken.secretKey" -}}
+{{- if .Values.metrics.token.existingSecret -}}{{- .Values.metrics.token.secretKey -}}{{- else -}}token{{- end -}}
+{{- end -}}
+
 {{/* Database connection. */}}
 {{- define "quiver.postgresql.fullname" -}}
 {{- include "quiver.componentName" (dict "root" . "component" "postgresql") -}}
@@ -247,6 +256,13 @@ securityContext:
     secretKeyRef:
       name: {{ include "quiver.internalToken.secretName" . }}
       key: {{ include "quiver.internalToken.secretKey" . }}
+{{- if .Values.metrics.enabled }}
+- name: QUIVER_METRICS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "quiver.metricsToken.secretName" . }}
+      key: {{ include "quiver.metricsToken.secretKey" . }}
+{{- end }}
 - name: QUIVER_SHUTDOWN_GRACE_PERIOD
   value: {{ printf "%vs" .Values.shutdown.gracePeriodSeconds | quote }}
 - name: MICRONAUT_CONFIG_FILES

@@ -22,17 +22,40 @@ public class ApiKey {
     @Column(name = "created_at")
     private Instant createdAt;
     private boolean revoked;
+    @Column(name = "revoked_at")
+    private Instant revokedAt;
+    @Column(name = "last_used_at")
+    private Instant lastUsedAt;
+    private boolean admin;
+    private boolean declared;
 
     protected ApiKey() {
     }
 
-    public ApiKey(String id, String projectId, String name, String keyPrefix, String keyHash, Instant createdAt) {
+    public ApiKey(String id, String projectId, String name, String keyPrefix, String keyHash, Instant createdAt,
+                  boolean admin, boolean declared) {
         this.id = id;
         this.projectId = projectId;
         this.name = name;
         this.keyPrefix = keyPrefix;
         this.keyHash = keyHash;
         this.createdAt = createdAt;
+        this.admin = admin;
+        this.declared = declared;
+    }
+
+    /** Revokes the key for good; revoking twice keeps the first time. */
+    public void revoke(Instant now) {
+        if (!revoked) {
+            revoked = true;
+            revokedAt = now;
+        }
+    }
+
+    /** Marks the key as one the keys file declares, with the admin flag the file gives it. */
+    public void declare(boolean admin) {
+        this.declared = true;
+        this.admin = admin;
     }
 
     public String getId() {
@@ -61,5 +84,21 @@ public class ApiKey {
 
     public boolean isRevoked() {
         return revoked;
+    }
+
+    public Instant getRevokedAt() {
+        return revokedAt;
+    }
+
+    public Instant getLastUsedAt() {
+        return lastUsedAt;
+    }
+
+    public boolean isAdmin() {
+        return admin;
+    }
+
+    public boolean isDeclared() {
+        return declared;
     }
 }

@@ -10,15 +10,16 @@ import java.util.Map;
 
 /**
  * The pre-provisioned API keys as the Helm chart renders them ({@code quiver.auth.keys-file}):
- * {@code keys: {NAME: {project: PROJECT, key: qk-...}}}. Messages never quote a key.
+ * {@code keys: {NAME: {project: PROJECT, key: qk-..., admin: false}}} ({@code admin} optional). Messages never
+ * quote a key.
  */
 public final class ApiKeysFile {
     /** One key to provision. */
-    public record Entry(String name, String project, String key) {
+    public record Entry(String name, String project, String key, boolean admin) {
         @Override
         public String toString() {
             return "Entry[name=" + name + ", project=" + project + ", key=" + key.substring(0, Math.min(6, key.length()))
-                    + "…]";
+                    + "…, admin=" + admin + "]";
         }
     }
 
@@ -47,16 +48,19 @@ public final class ApiKeysFile {
             return entries;
         }
         if (!keys.isObject()) {
-            throw new DeclaredFileException(where + ": keys must be a mapping of name to {project, key}");
+            throw new DeclaredFileException(where + ": keys must be a mapping of name to {project, key, admin}");
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = keys.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             JsonNode k = e.getValue();
-            if (!k.isObject() || !k.path("project").isTextual() || !k.path("key").isTextual() || k.size() != 2) {
+            boolean hasAdmin = k.has("admin");
+            if (!k.isObject() || !k.path("project").isTextual() || !k.path("key").isTextual()
+                    || (hasAdmin && !k.get("admin").isBoolean()) || k.size() != (hasAdmin ? 3 : 2)) {
                 throw new DeclaredFileException(where + ": keys." + e.getKey() + " must be {project: PROJECT,"
-                        + " key: qk-...}");
+                        + " key: qk-...} with an optional admin: true|false");
             }
-            entries.add(new Entry(e.getKey(), k.get("project").asText(), k.get("key").asText()));
+            entries.add(new Entry(e.getKey(), k.get("project").asText(), k.get("key").asText(),
+                    hasAdmin && k.get("admin").asBoolean()));
         }
         return entries;
     }

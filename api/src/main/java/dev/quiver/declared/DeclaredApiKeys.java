@@ -1,6 +1,8 @@
 package dev.quiver.declared;
 
 import dev.quiver.auth.ApiKeyService;
+import dev.quiver.auth.KeyView;
+import dev.quiver.server.Hashes;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.context.event.StartupEvent;
@@ -9,14 +11,18 @@ import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Provisions the API keys of the keys file ({@code quiver.auth.keys-file}, the chart's Secret) in the
- * control plane: stored hashed, at start and whenever the file's content changes. Keys are only added;
- * one removed from the file stays valid until revoked.
+ * control plane: stored hashed, at start and whenever the file's content changes. The file is the desired
+ * state: a key removed from it is revoked when the changed file is applied. A file that is missing or does not
+ * parse changes nothing (a broken mount must not lock everyone out).
  */
 @Singleton
 @Requires(property = "quiver.auth.keys-file")
@@ -39,7 +45,10 @@ public class DeclaredApiKeys {
         poll();
     }
 
-    /** Provisions the file's keys if its content changed since the last time; returns how many were added. */
+    /**
+     * Provisions the file's keys and revokes the declared keys it no longer has, if its content changed since the
+     * last time; returns how many keys were added.
+     */
     @Scheduled(fixedDelay = "${quiver.declared.poll-interval:5s}", initialDelay = "${quiver.declared.poll-interval:5s}")
     public synchronized int poll() {
         Optional<WatchedFile.Content> content;
@@ -59,16 +68,21 @@ public class DeclaredApiKeys {
         int added = 0;
         int failed = 0;
         try {
-            for (ApiKeysFile.Entry e : ApiKeysFile.parse(content.get().text(), file.path().toString())) {
+            List<ApiKeysFile.Entry> entries = ApiKeysFile.parse(content.get().text(), file.path().toString());
+            // every key the file names stays, even one refused below: a typo elsewhere must not revoke it
+            Set<String> declared = new HashSet<>();
+            for (ApiKeysFile.Entry e : entries) {
+                declared.add(Hashes.sha256(e.key()));
                 try {
-                    if (keys.ensure(e.project(), e.name(), e.key())) {
-                        added++;
-                        LOG.info("provisioned API key '{}' of project '{}' from {}", e.name(), e.project(), file.path());
-                    }
+                    added += provision(e) ? 1 : 0;
                 } catch (IllegalArgumentException ex) {
                     failed++;
                     LOG.error("cannot provision API key '{}' from {}: {}", e.name(), file.path(), ex.getMessage());
                 }
+            }
+            for (KeyView k : keys.revokeDeclaredExcept(declared)) {
+                LOG.info("revoked API key {} ('{}' of project '{}'): it is no longer in {}", k.id(), k.name(),
+                        k.project(), file.path());
             }
         } catch (DeclaredFileException e) {
             problem(e.getMessage() + "; no keys are provisioned from it until it is fixed");
@@ -83,6 +97,22 @@ public class DeclaredApiKeys {
             LOG.info("API keys file {} applied: {} key(s) added", file.path(), added);
         }
         return added;
+    }
+
+    private boolean provision(ApiKeysFile.Entry e) {
+        switch (keys.ensure(e.project(), e.name(), e.key(), e.admin())) {
+            case ADDED -> {
+                LOG.info("provisioned API key '{}' of project '{}' from {}", e.name(), e.project(), file.path());
+                return true;
+            }
+            case UPDATED -> LOG.info("API key '{}' of project '{}' is now declared by {} (admin: {})", e.name(),
+                    e.project(), file.path(), e.admin());
+            case REVOKED -> LOG.warn("API key '{}' in {} was revoked and stays revoked; put a new key in the file",
+                    e.name(), file.path());
+            case UNCHANGED -> {
+            }
+        }
+        return false;
     }
 
     private void problem(String message) {

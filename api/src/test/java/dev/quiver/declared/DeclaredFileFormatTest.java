@@ -41,7 +41,8 @@ class DeclaredFileFormatTest {
                       required: [text]
                 apiKeys:
                   keys:
-                    ci: {project: team-a, key: "%s"}
+                    ci: {project: team-a, key: "%1$s"}
+                    ops: {project: operators, key: "%1$sops", admin: true}
                 """.formatted(KEY));
         List<Map<String, Object>> manifests = render(values);
 
@@ -74,7 +75,9 @@ class DeclaredFileFormatTest {
 
         String keysText = new String(Base64.getDecoder().decode(data(manifests, "Secret", "rel-quiver-api-keys")
                 .get(Path.of(keysPath).getFileName().toString())), StandardCharsets.UTF_8);
-        assertThat(ApiKeysFile.parse(keysText, keysPath)).containsExactly(new ApiKeysFile.Entry("ci", "team-a", KEY));
+        assertThat(ApiKeysFile.parse(keysText, keysPath)).containsExactly(
+                new ApiKeysFile.Entry("ci", "team-a", KEY, false),
+                new ApiKeysFile.Entry("ops", "operators", KEY + "ops", true));
     }
 
     @Test
@@ -121,10 +124,13 @@ class DeclaredFileFormatTest {
     @Test
     void aBrokenKeysFileNeverQuotesAKey() {
         assertThatThrownBy(() -> ApiKeysFile.parse("keys:\n  ci: {project: p, key: \"" + KEY + "\", extra: 1}\n", "k"))
-                .hasMessage("k: keys.ci must be {project: PROJECT, key: qk-...}");
+                .hasMessage("k: keys.ci must be {project: PROJECT, key: qk-...} with an optional admin: true|false");
+        String adminAsText = "keys:\n  ci: {project: p, key: \"" + KEY + "\", admin: \"true\"}\n";
+        assertThatThrownBy(() -> ApiKeysFile.parse(adminAsText, "k"))
+                .hasMessageContaining("keys.ci must be").message().doesNotContain(KEY);
         assertThatThrownBy(() -> ApiKeysFile.parse("keys: {ci: {project: p, key: \"" + KEY + "\"\n", "k"))
                 .hasMessageStartingWith("k: not valid YAML").message().doesNotContain(KEY);
-        assertThat(new ApiKeysFile.Entry("ci", "p", KEY).toString()).doesNotContain(KEY);
+        assertThat(new ApiKeysFile.Entry("ci", "p", KEY, false).toString()).doesNotContain(KEY);
     }
 
     private static List<Map<String, Object>> render(Path values) {

@@ -317,6 +317,62 @@ class HelmChartTest {
     }
 
     @Test
+    void everyPodGetsTheMetricsTokenAndTheServiceMonitorScrapesWithIt() throws Exception {
+        List<HasMetadata> defaults = render(Map.of());
+        for (String deployment : List.of("rel-quiver-control-plane", "rel-quiver-serving")) {
+            var token = env(container(defaults, deployment), "QUIVER_METRICS_TOKEN").getValueFrom().getSecretKeyRef();
+            assertThat(token.getName()).isEqualTo("rel-quiver-metrics-token");
+            assertThat(token.getKey()).isEqualTo("token");
+        }
+        Secret secret = find(defaults, Secret.class, "rel-quiver-metrics-token");
+        assertThat(new String(Base64.getDecoder().decode(secret.getData().get("token")), StandardCharsets.US_ASCII))
+                .matches("[A-Za-z0-9]{48}");
+        assertThat(defaults).noneMatch(ServiceMonitor.class::isInstance);
+
+        List<HasMetadata> monitored = render(Map.of("metrics.serviceMonitor.enabled", "true",
+                "metrics.serviceMonitor.labels.release", "kube-prometheus"));
+        ServiceMonitor monitor = find(monitored, ServiceMonitor.class, "rel-quiver");
+        assertThat(monitor.getMetadata().getLabels()).containsEntry("release", "kube-prometheus");
+        assertThat(monitor.getSpec().selector().getMatchExpressions().get(0).getValues())
+                .containsExactly("control-plane", "serving");
+        assertThat(find(monitored, Service.class, "rel-quiver-serving").getMetadata().getLabels())
+                .containsAllEntriesOf(monitor.getSpec().selector().getMatchLabels());
+        ServiceMonitor.Endpoint endpoint = monitor.getSpec().endpoints().get(0);
+        assertThat(endpoint.path()).isEqualTo("/prometheus");
+        assertThat(endpoint.port()).isEqualTo("http");
+        assertThat(endpoint.authorization().type()).isEqualTo("Bearer");
+        assertThat(endpoint.authorization().credentials().getName()).isEqualTo("rel-quiver-metrics-token");
+        assertThat(endpoint.authorization().credentials().getKey()).isEqualTo("token");
+
+        List<HasMetadata> existing = render(Map.of("metrics.serviceMonitor.enabled", "true",
+                "metrics.token.existingSecret", "scrape", "metrics.token.secretKey", "bearer"));
+        assertThat(existing).noneMatch(m -> m.getMetadata().getName().equals("rel-quiver-metrics-token"));
+        assertThat(env(container(existing, "rel-quiver-serving"), "QUIVER_METRICS_TOKEN").getValueFrom()
+                .getSecretKeyRef().getName()).isEqualTo("scrape");
+        assertThat(find(existing, ServiceMonitor.class, "rel-quiver").getSpec().endpoints().get(0).authorization()
+                .credentials().getKey()).isEqualTo("bearer");
+        assertThatThrownBy(() -> template(Map.of("metrics.serviceMonitor.interval", "often")))
+                .hasMessageContaining("/metrics/serviceMonitor/interval");
+    }
+
+    @Test
+    void aDeclaredKeyCanBeAnAdminKey() throws Exception {
+        String key = "qk-" + "o".repeat(43);
+
+        List<HasMetadata> manifests = render(Map.of("apiKeys.keys.ops.project", "operators",
+                "apiKeys.keys.ops.key", key, "apiKeys.keys.ops.admin", "true"));
+
+        Map<String, Object> file = new Yaml().load(new String(Base64.getDecoder().decode(
+                find(manifests, Secret.class, "rel-quiver-api-keys").getData().get("api-keys.yaml")),
+                StandardCharsets.UTF_8));
+        assertThat(file).isEqualTo(Map.of("keys", Map.of("ops", Map.of("project", "operators", "key", key,
+                "admin", true))));
+        assertThatThrownBy(() -> template(Map.of("apiKeys.keys.ops.project", "operators",
+                "apiKeys.keys.ops.key", key, "apiKeys.keys.ops.admin", "maybe")))
+                .hasMessageContaining("/apiKeys/keys/ops/admin");
+    }
+
+    @Test
     void valuesThatBreakTheSchemaFailTheRender() {
         assertThatThrownBy(() -> template(Map.of("serving.replicaCount", "two")))
                 .hasMessageContaining("/serving/replicaCount").hasMessageContaining("want integer");

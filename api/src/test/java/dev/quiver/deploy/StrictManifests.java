@@ -38,7 +38,8 @@ final class StrictManifests {
             "apps/v1/Deployment", Deployment.class,
             "apps/v1/StatefulSet", StatefulSet.class,
             "rbac.authorization.k8s.io/v1/Role", Role.class,
-            "rbac.authorization.k8s.io/v1/RoleBinding", RoleBinding.class);
+            "rbac.authorization.k8s.io/v1/RoleBinding", RoleBinding.class,
+            "monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class);
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
