@@ -3,10 +3,9 @@ package dev.quiver.tasks;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.interpret.RenderResult;
-import com.hubspot.jinjava.interpret.TemplateError;
-import dev.quiver.adapters.tokenizer.ChatTemplate;
+import dev.quiver.adapters.tokenizer.jinja.RaisedException;
+import dev.quiver.adapters.tokenizer.jinja.Template;
+import dev.quiver.adapters.tokenizer.jinja.TemplateException;
 import dev.quiver.http.ApiException;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * Renders a task's Jinja templates (with the chat templates' Jinja2 semantics) into the chat messages of
@@ -26,13 +24,12 @@ import java.util.stream.Collectors;
 public class PromptTemplates {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Jinjava jinjava = ChatTemplate.newEnvironment();
-
     /** Rejects a template that does not parse; a 400 naming {@code field}. */
     public void check(String field, String template) {
-        String problem = problem(jinjava.renderForResult(template, Map.of("input", Map.of())));
-        if (problem != null) {
-            throw ApiException.invalid(field, field + " is not a valid Jinja template: " + problem);
+        try {
+            Template.parse(template);
+        } catch (TemplateException e) {
+            throw ApiException.invalid(field, field + " is not a valid Jinja template: " + e.getMessage());
         }
     }
 
@@ -51,25 +48,12 @@ public class PromptTemplates {
     }
 
     private String render(String field, String template, Map<String, Object> vars) {
-        RenderResult result = jinjava.renderForResult(template, vars);
-        String problem = problem(result);
-        if (problem != null) {
+        try {
+            return Template.parse(template).render(vars).strip();
+        } catch (TemplateException | RaisedException e) {
             throw ApiException.invalid("input", "the task's " + field + " failed to render for this input: "
-                    + problem);
+                    + e.getMessage());
         }
-        return result.getOutput().strip();
-    }
-
-    private static String problem(RenderResult result) {
-        List<TemplateError> failures = result.getErrors().stream()
-                .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL
-                        || e.getReason() == TemplateError.ErrorReason.SYNTAX_ERROR)
-                .toList();
-        if (failures.isEmpty()) {
-            return null;
-        }
-        return failures.stream().map(e -> "line " + e.getLineno() + ": " + e.getMessage())
-                .collect(Collectors.joining("; "));
     }
 
     private static Map<String, Object> message(String role, String content) {

@@ -2,31 +2,23 @@ package dev.quiver.adapters.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.LegacyOverrides;
-import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.interpret.RenderResult;
-import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.filter.Filter;
-import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
-import com.hubspot.jinjava.lib.tag.Tag;
-import com.hubspot.jinjava.tree.Node;
-import com.hubspot.jinjava.tree.TagNode;
+import dev.quiver.adapters.tokenizer.jinja.PyCallable;
+import dev.quiver.adapters.tokenizer.jinja.RaisedException;
+import dev.quiver.adapters.tokenizer.jinja.Template;
+import dev.quiver.adapters.tokenizer.jinja.TemplateException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.time.Clock;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.stream.Collectors;
 
 /**
- * A Hugging Face chat template (Jinja) rendered with Jinjava, set up to match transformers'
- * {@code apply_chat_template}: trim_blocks and lstrip_blocks on, {@code raise_exception}, a
- * Python-compatible {@code tojson}, the {@code generation} tag, and template errors as exceptions.
+ * A Hugging Face chat template rendered as transformers' {@code apply_chat_template} renders it (Jinja2 with
+ * trim_blocks, lstrip_blocks, loop controls, {@code raise_exception}, {@code strftime_now}, {@code tojson}).
  */
 public final class ChatTemplate {
 
@@ -107,39 +99,183 @@ public final class ChatTemplate {
             {%- endif %}
             """;
 
+    private static final String JINJA_FILE = "chat_template.jinja";
     private static final String CONFIG_FILE = "tokenizer_config.json";
+    private static final List<String> SPECIAL_TOKENS =
+            List.of("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token");
 
-    private final String template;
-    private final String bosToken;
-    private final String eosToken;
+    private final Map<String, Parsed> templates;
+    private final Map<String, String> specialTokens;
     private final String source;
-    private final Jinjava jinjava;
+    private final Clock clock;
 
-    private ChatTemplate(String template, String bosToken, String eosToken, String source) {
-        this.template = Objects.requireNonNull(template, "template");
-        this.bosToken = bosToken;
-        this.eosToken = eosToken;
+    private ChatTemplate(Map<String, String> sources, Map<String, String> specialTokens, String source, Clock clock) {
+        this.templates = new LinkedHashMap<>();
+        sources.forEach((name, text) -> templates.put(name, Parsed.of(text)));
+        this.specialTokens = specialTokens;
         this.source = source;
-        this.jinjava = newEnvironment();
+        this.clock = clock;
     }
 
     /**
-     * Reads {@code chat_template}, {@code bos_token} and {@code eos_token} from
-     * {@code modelDir/tokenizer_config.json}.
+     * Reads the template as transformers does: {@code chat_template.jinja} if present, else
+     * {@code chat_template} of {@code tokenizer_config.json} (a string, or a list of {@code {name, template}}
+     * entries, of which {@code tool_use} serves requests with tools and {@code default} the others), with
+     * the special tokens ({@code bos_token}, {@code eos_token}, ...) of {@code tokenizer_config.json}.
      *
-     * <p>{@code chat_template} may be a string or a list of {@code {name, template}} entries, of
-     * which the one named {@code default} is used. The tokens may be strings or
-     * {@code {"content": ...}} objects.
-     *
-     * @throws ChatTemplateException if the file is missing, unparsable or has no usable chat_template
+     * @throws ChatTemplateException if there is no template or the files are unreadable; a template that
+     *     does not parse is reported when rendering, so that a server still starts and answers 400
      */
     public static ChatTemplate load(Path modelDir) {
-        Path file = modelDir.resolve(CONFIG_FILE).toAbsolutePath();
-        if (!Files.isRegularFile(file)) {
-            throw new ChatTemplateException("no " + CONFIG_FILE + " at " + file
-                    + ": a model directory needs one holding the chat_template; check the path, or write one "
+        return load(modelDir, Clock.systemDefaultZone());
+    }
+
+    /** As {@link #load(Path)}, with the clock {@code strftime_now} reads (tests fix it). */
+    public static ChatTemplate load(Path modelDir, Clock clock) {
+        Path config = modelDir.resolve(CONFIG_FILE).toAbsolutePath();
+        JsonNode settings = Files.isRegularFile(config) ? readJson(config) : null;
+        Map<String, String> tokens = new HashMap<>();
+        if (settings != null) {
+            for (String name : SPECIAL_TOKENS) {
+                String text = tokenText(settings.get(name));
+                if (text != null) {
+                    tokens.put(name, text);
+                }
+            }
+        }
+        Path jinja = modelDir.resolve(JINJA_FILE).toAbsolutePath();
+        if (Files.isRegularFile(jinja)) {
+            try {
+                return new ChatTemplate(Map.of("default", Files.readString(jinja)), tokens, jinja.toString(), clock);
+            } catch (IOException e) {
+                throw new ChatTemplateException("could not read " + jinja + ": " + e.getMessage(), e);
+            }
+        }
+        if (settings == null) {
+            throw new ChatTemplateException("no " + JINJA_FILE + " or " + CONFIG_FILE + " in " + modelDir.toAbsolutePath()
+                    + ": a model directory needs one holding the chat template; check the path, or write one "
                     + "with \"chat_template\": ChatTemplate.CHATML");
         }
+        return new ChatTemplate(named(settings.get("chat_template"), config), tokens, config.toString(), clock);
+    }
+
+    /** Wraps a template string; the tokens may be null when the template does not use them. */
+    public static ChatTemplate of(String template, String bosToken, String eosToken) {
+        Map<String, String> tokens = new HashMap<>();
+        if (bosToken != null) {
+            tokens.put("bos_token", bosToken);
+        }
+        if (eosToken != null) {
+            tokens.put("eos_token", eosToken);
+        }
+        return new ChatTemplate(Map.of("default", Objects.requireNonNull(template, "template")), tokens,
+                "the given template", Clock.systemDefaultZone());
+    }
+
+    /**
+     * Renders a conversation with the generation prompt or not, and no documents or extra variables.
+     *
+     * @see #render(ChatInput)
+     */
+    public String render(
+            List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
+        return render(new ChatInput(messages, tools, null, addGenerationPrompt, false, Map.of()));
+    }
+
+    /**
+     * Renders a conversation as {@code apply_chat_template(..., tokenize=False)} does.
+     *
+     * <p>Messages, tools and documents reach the template as they are, as Python dicts would. Use
+     * insertion-ordered maps for anything the template serialises with {@code tojson}: key order is part of
+     * the prompt. With {@code continueFinalMessage} the text is cut after the last message's content, so the
+     * model continues it (transformers' {@code continue_final_message}).
+     *
+     * @throws ChatTemplateException if the template does not parse, fails, or calls {@code raise_exception}
+     */
+    public String render(ChatInput input) {
+        Objects.requireNonNull(input.messages(), "messages");
+        Parsed parsed = select(input.tools() != null);
+        if (parsed.error != null) {
+            throw new ChatTemplateException("chat template from " + source + " does not parse: "
+                    + parsed.error.getMessage() + "; Python Jinja2 refuses it too, so fix the template", parsed.error);
+        }
+        Map<String, Object> vars = new HashMap<>(specialTokens);
+        vars.putAll(input.kwargs());
+        vars.put("messages", input.messages());
+        vars.put("tools", input.tools());
+        vars.put("documents", input.documents());
+        vars.put("add_generation_prompt", input.addGenerationPrompt());
+        vars.put("raise_exception", (PyCallable) (args, kwargs) -> {
+            throw new RaisedException(args.isEmpty() ? "" : String.valueOf(args.get(0)));
+        });
+        vars.put("strftime_now", (PyCallable) (args, kwargs) -> Strftime.format(String.valueOf(args.get(0)), clock));
+        String rendered;
+        try {
+            rendered = parsed.template.render(vars);
+        } catch (RaisedException e) {
+            throw new ChatTemplateException("chat template from " + source + " raised an exception: " + e.getMessage());
+        } catch (TemplateException e) {
+            throw new ChatTemplateException("chat template from " + source + " failed to render: " + e.getMessage()
+                    + "; check the messages against what the template expects, or fix the template", e);
+        }
+        return input.continueFinalMessage() ? cutAfterFinalMessage(rendered, input.messages()) : rendered;
+    }
+
+    /** transformers' continue_final_message: keep the text up to the end of the last message's content. */
+    private String cutAfterFinalMessage(String rendered, List<Map<String, Object>> messages) {
+        if (messages.isEmpty() || !(messages.get(messages.size() - 1).get("content") instanceof String last)) {
+            throw new ChatTemplateException("continue_final_message needs a last message with string content");
+        }
+        int at = rendered.lastIndexOf(last);
+        if (at >= 0) {
+            return rendered.substring(0, at + last.length());
+        }
+        String stripped = last.strip();
+        at = rendered.lastIndexOf(stripped);
+        if (at < 0) {
+            throw new ChatTemplateException("continue_final_message is set but the final message does not appear in "
+                    + "the prompt rendered by " + source + "; the template rewrites it, so prefill cannot continue it");
+        }
+        return rendered.substring(0, at + stripped.length());
+    }
+
+    private Parsed select(boolean withTools) {
+        if (withTools && templates.containsKey("tool_use")) {
+            return templates.get("tool_use");
+        }
+        Parsed parsed = templates.get("default");
+        if (parsed == null) {
+            throw new ChatTemplateException(source + " lists chat templates " + templates.keySet()
+                    + " but none named \"default\"" + (withTools ? "" : " for requests without tools")
+                    + "; add a {\"name\": \"default\", \"template\": ...} entry");
+        }
+        return parsed;
+    }
+
+    private static Map<String, String> named(JsonNode node, Path file) {
+        if (node == null || node.isNull()) {
+            throw new ChatTemplateException(file + " has no chat_template and there is no " + JINJA_FILE
+                    + " beside it; add one, e.g. \"chat_template\": ChatTemplate.CHATML");
+        }
+        if (node.isTextual()) {
+            return Map.of("default", node.asText());
+        }
+        if (node.isArray()) {
+            Map<String, String> out = new LinkedHashMap<>();
+            for (JsonNode entry : node) {
+                if (!entry.path("name").isTextual() || !entry.path("template").isTextual()) {
+                    throw new ChatTemplateException(file + " has a chat_template entry without a string name and "
+                            + "template: " + entry);
+                }
+                out.put(entry.path("name").asText(), entry.path("template").asText());
+            }
+            return out;
+        }
+        throw new ChatTemplateException(file + " has a chat_template of type " + node.getNodeType()
+                + "; expected a string or a list of {\"name\", \"template\"} objects");
+    }
+
+    private static JsonNode readJson(Path file) {
         JsonNode config;
         try {
             config = new ObjectMapper().readTree(file.toFile());
@@ -150,92 +286,7 @@ public final class ChatTemplate {
             throw new ChatTemplateException(
                     file + " is not a JSON object; expected tokenizer settings with a chat_template");
         }
-        String template = chatTemplate(config.get("chat_template"), file);
-        return new ChatTemplate(
-                template, tokenText(config.get("bos_token")), tokenText(config.get("eos_token")), file.toString());
-    }
-
-    /** Wraps a template string; the tokens may be null when the template does not use them. */
-    public static ChatTemplate of(String template, String bosToken, String eosToken) {
-        return new ChatTemplate(template, bosToken, eosToken, "the given template");
-    }
-
-    /**
-     * Renders a conversation.
-     *
-     * <p>Messages and tools are passed to the template as they are, as Python dicts would be. Use
-     * insertion-ordered maps ({@code LinkedHashMap}) for anything the template serialises with
-     * {@code tojson}: key order is part of the prompt, and {@code Map.of} has none.
-     *
-     * @param messages the turns, each with at least {@code role} and, usually, {@code content}
-     * @param tools function schemas, or null or empty for none
-     * @param addGenerationPrompt whether to end with the header that opens the assistant's turn
-     * @throws ChatTemplateException if the template has an error or calls {@code raise_exception}
-     */
-    public String render(
-            List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
-        Objects.requireNonNull(messages, "messages");
-        Map<String, Object> vars = new HashMap<>();
-        vars.put("messages", messages);
-        // A missing variable is Jinja's None; an empty list stays a (falsy) list, as in transformers.
-        if (tools != null) {
-            vars.put("tools", tools);
-        }
-        vars.put("add_generation_prompt", addGenerationPrompt);
-        if (bosToken != null) {
-            vars.put("bos_token", bosToken);
-        }
-        if (eosToken != null) {
-            vars.put("eos_token", eosToken);
-        }
-        RenderResult result = jinjava.renderForResult(template, vars);
-        List<TemplateError> failures = result.getErrors().stream()
-                .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL
-                        || e.getReason() == TemplateError.ErrorReason.SYNTAX_ERROR)
-                .toList();
-        if (failures.isEmpty()) {
-            return result.getOutput();
-        }
-        for (TemplateError failure : failures) {
-            for (Throwable t = failure.getException(); t != null; t = t.getCause()) {
-                if (t instanceof RaisedByTemplate raised) {
-                    throw new ChatTemplateException("chat template from " + source + " raised an exception: "
-                            + raised.getMessage());
-                }
-            }
-        }
-        String details = failures.stream()
-                .map(e -> "line " + e.getLineno() + ": " + e.getMessage())
-                .collect(Collectors.joining("; "));
-        String hint = details.contains("Cannot find method")
-                ? "; Jinjava runs Java's String methods, so Python-only ones such as startswith or upper "
-                        + "are missing: use filters (upper, trim) or the 'in' operator instead"
-                : "; fix the template";
-        throw new ChatTemplateException("chat template from " + source + " failed to render: " + details + hint);
-    }
-
-    private static String chatTemplate(JsonNode node, Path file) {
-        if (node == null || node.isNull()) {
-            throw new ChatTemplateException(file + " has no chat_template; add one, e.g. "
-                    + "\"chat_template\": ChatTemplate.CHATML");
-        }
-        if (node.isTextual()) {
-            return node.asText();
-        }
-        if (node.isArray()) {
-            List<String> names = new ArrayList<>();
-            for (JsonNode entry : node) {
-                String name = entry.path("name").asText();
-                if ("default".equals(name) && entry.path("template").isTextual()) {
-                    return entry.path("template").asText();
-                }
-                names.add(name);
-            }
-            throw new ChatTemplateException(file + " lists chat templates " + names
-                    + " but none named \"default\"; add a {\"name\": \"default\", \"template\": ...} entry");
-        }
-        throw new ChatTemplateException(file + " has a chat_template of type " + node.getNodeType()
-                + "; expected a string or a list of {\"name\", \"template\"} objects");
+        return config;
     }
 
     private static String tokenText(JsonNode node) {
@@ -246,90 +297,14 @@ public final class ChatTemplate {
         return node.isObject() ? node.path("content").asText(null) : node.asText();
     }
 
-    /**
-     * A Jinjava with Jinja2's semantics as transformers sets them up (also for other prompt templates, such
-     * as a task's, so that they render as the chat template does).
-     */
-    public static Jinjava newEnvironment() {
-        // Jinjava keeps several pre-Jinja2 behaviours unless told otherwise; the one that matters most is
-        // that it ignores {{- and -}}, which every HF template relies on to strip its own layout.
-        LegacyOverrides jinja2Semantics = LegacyOverrides.newBuilder()
-                .withUseTrimmingForNotesAndExpressions(true)
-                .withParseWhitespaceControlStrictly(true)
-                .withUseNaturalOperatorPrecedence(true)
-                .withEvaluateMapKeys(true)
-                .withIterateOverMapKeys(true)
-                .withKeepNullableLoopValues(true)
-                .withUsePyishObjectMapper(true)
-                .build();
-        Jinjava jinjava = new Jinjava(JinjavaConfig.newBuilder()
-                .withTrimBlocks(true)
-                .withLstripBlocks(true)
-                .withLegacyOverrides(jinja2Semantics)
-                .build());
-        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
-                "", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
-        jinjava.getGlobalContext().registerFilter(new PythonToJson());
-        jinjava.getGlobalContext().registerTag(new GenerationTag());
-        return jinjava;
-    }
-
-    /** Backs the template function {@code raise_exception(message)}; Jinjava calls functions statically. */
-    static String raiseException(Object message) {
-        throw new RaisedByTemplate(String.valueOf(message));
-    }
-
-    /** Marks a failure the template asked for, so render() can report its message verbatim. */
-    private static final class RaisedByTemplate extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        RaisedByTemplate(String message) {
-            super(message);
-        }
-    }
-
-    /**
-     * transformers' {@code tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)}:
-     * Jinjava's own filter writes compact Jackson JSON ({@code {"a":1}}), which is not what models saw in training.
-     */
-    private static final class PythonToJson implements Filter {
-        @Override
-        public String getName() {
-            return "tojson";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            return filter(var, interpreter, args, Map.of());
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object indent = kwargs.containsKey("indent") ? kwargs.get("indent") : args.length > 0 ? args[0] : null;
-            Object sortKeys = kwargs.get("sort_keys");
-            return PythonJson.dumps(
-                    var,
-                    indent == null ? null : Integer.valueOf(indent.toString()),
-                    sortKeys != null && Boolean.parseBoolean(sortKeys.toString()));
-        }
-    }
-
-    /** transformers' {@code {% generation %}} marks assistant text for masks; rendering only needs its body. */
-    private static final class GenerationTag implements Tag {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public String getName() {
-            return "generation";
-        }
-
-        @Override
-        public String interpret(TagNode tagNode, JinjavaInterpreter interpreter) {
-            StringBuilder out = new StringBuilder();
-            for (Node child : tagNode.getChildren()) {
-                out.append(child.render(interpreter));
+    /** A template parsed once, or the reason it does not parse. */
+    private record Parsed(Template template, TemplateException error) {
+        static Parsed of(String text) {
+            try {
+                return new Parsed(Template.parse(text), null);
+            } catch (TemplateException e) {
+                return new Parsed(null, e);
             }
-            return out.toString();
         }
     }
 }

@@ -155,28 +155,42 @@ class ChatTemplateTest {
     }
 
     @Test
-    void brokenTemplateIsAnError() {
-        assertThatThrownBy(() -> ChatTemplate.of("{% for m in messages %}{{ m.content }}", null, null)
+    void templateThatDoesNotParseIsAnErrorNamingTheLine() {
+        assertThatThrownBy(() -> ChatTemplate.of("{% for m in messages %}\n{{ m.content }}", null, null)
                         .render(List.of(message("user", "hi")), null, false))
                 .isInstanceOf(ChatTemplateException.class)
-                .hasMessageContaining("failed to render: line 1")
-                .hasMessageContaining("Missing end tag: endfor");
+                .hasMessageContaining("does not parse: line 1: missing {% endfor %} for the for opened here")
+                .hasMessageContaining("Python Jinja2 refuses it too");
         assertThatThrownBy(() -> ChatTemplate.of("{{ messages | length( }}", null, null)
                         .render(List.of(), null, false))
                 .isInstanceOf(ChatTemplateException.class)
-                .hasMessageContaining("syntax error");
-        assertThatThrownBy(() -> ChatTemplate.of("{% endif %}", null, null).render(List.of(), null, false))
+                .hasMessageContaining("line 1: unexpected end of template: a tag opened here was not closed with '}}'");
+        assertThatThrownBy(() -> ChatTemplate.of("\n{% endif %}", null, null).render(List.of(), null, false))
                 .isInstanceOf(ChatTemplateException.class)
-                .hasMessageContaining("Missing start tag");
+                .hasMessageContaining("line 2: unknown tag 'endif': no matching block is open");
     }
 
     @Test
-    void pythonOnlyStringMethodIsAnErrorWithAHint() {
-        assertThatThrownBy(() -> ChatTemplate.of("{{ messages[0].content.startswith('h') }}", null, null)
+    void pythonSlicingStringMethodsAndNamespaceWork() {
+        ChatTemplate template = ChatTemplate.of("""
+                {%- set ns = namespace(last=-1) %}
+                {%- for m in messages[::-1] %}
+                    {%- if ns.last == -1 and m.content.startswith('<tool') %}{% set ns.last = loop.index0 %}{% endif %}
+                {%- endfor %}
+                {{- ns.last }}|{{ messages[0].content.split('>')[-1].lstrip() | tojson }}|{{ messages[1:] | length }}
+                """, null, null);
+
+        String rendered = template.render(List.of(message("user", "<tool_response> é"), message("user", "hi")), null, false);
+
+        assertThat(rendered).isEqualTo("1|\"é\"|1");
+    }
+
+    @Test
+    void undefinedAttributeOfUndefinedIsARenderErrorNamingTheLine() {
+        assertThatThrownBy(() -> ChatTemplate.of("ok\n{{ messages[0].nothing.deeper }}", null, null)
                         .render(List.of(message("user", "hi")), null, false))
                 .isInstanceOf(ChatTemplateException.class)
-                .hasMessageContaining("Cannot find method startswith")
-                .hasMessageContaining("use filters");
+                .hasMessageContaining("failed to render: line 2: 'dict object' has no attribute 'nothing'");
     }
 
     @Test
@@ -263,7 +277,34 @@ class ChatTemplateTest {
     void missingConfigIsAnErrorNamingThePath(@TempDir Path dir) {
         assertThatThrownBy(() -> ChatTemplate.load(dir))
                 .isInstanceOf(ChatTemplateException.class)
-                .hasMessageContaining(dir.resolve("tokenizer_config.json").toAbsolutePath().toString());
+                .hasMessageContaining("no chat_template.jinja or tokenizer_config.json in " + dir.toAbsolutePath());
+    }
+
+    @Test
+    void chatTemplateJinjaFileWinsOverTokenizerConfig(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("tokenizer_config.json"),
+                "{\"bos_token\": \"<s>\", \"chat_template\": \"from config\"}");
+        Files.writeString(dir.resolve("chat_template.jinja"), "{{ bos_token }}from file\n");
+
+        assertThat(ChatTemplate.load(dir).render(List.of(), null, false)).isEqualTo("<s>from file");
+    }
+
+    @Test
+    void namedTemplatesServeToolUseOnlyToRequestsWithTools(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": ["
+                + "{\"name\": \"default\", \"template\": \"plain\"}, {\"name\": \"tool_use\", \"template\": \"tools\"}]}");
+        ChatTemplate template = ChatTemplate.load(dir);
+
+        assertThat(template.render(List.of(), null, false)).isEqualTo("plain");
+        assertThat(template.render(List.of(), List.of(weatherTool()), false)).isEqualTo("tools");
+    }
+
+    @Test
+    void continueFinalMessageCutsAfterTheLastContent() {
+        String rendered = chatml.render(new ChatInput(
+                List.of(message("user", "Hi"), message("assistant", "Sure, here")), null, null, false, true, Map.of()));
+
+        assertThat(rendered).isEqualTo("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nSure, here");
     }
 
     @Test
@@ -280,7 +321,7 @@ class ChatTemplateTest {
         Files.writeString(dir.resolve("tokenizer_config.json"),
                 "{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"x\"}, {\"name\": \"rag\", \"template\": \"y\"}]}");
 
-        assertThatThrownBy(() -> ChatTemplate.load(dir))
+        assertThatThrownBy(() -> ChatTemplate.load(dir).render(List.of(), null, false))
                 .isInstanceOf(ChatTemplateException.class)
                 .hasMessageContaining("[tool_use, rag]")
                 .hasMessageContaining("none named \"default\"");

@@ -1,6 +1,5 @@
-package dev.quiver.adapters.tokenizer;
+package dev.quiver.adapters.tokenizer.jinja;
 
-import com.hubspot.jinjava.objects.SafeString;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -32,7 +31,7 @@ final class PythonJson {
     private static void write(StringBuilder out, Object value, Integer indent, boolean sortKeys, int depth) {
         if (value == null) {
             out.append("null");
-        } else if (value instanceof CharSequence || value instanceof SafeString || value instanceof Character) {
+        } else if (value instanceof CharSequence || value instanceof Character) {
             writeString(out, value.toString());
         } else if (value instanceof Boolean) {
             out.append((boolean) value ? "true" : "false");

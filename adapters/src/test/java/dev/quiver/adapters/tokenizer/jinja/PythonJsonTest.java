@@ -1,4 +1,4 @@
-package dev.quiver.adapters.tokenizer;
+package dev.quiver.adapters.tokenizer.jinja;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
