@@ -104,12 +104,14 @@ public final class ChatTemplate {
     private static final List<String> SPECIAL_TOKENS =
             List.of("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token");
 
+    private final Map<String, String> sources;
     private final Map<String, Parsed> templates;
     private final Map<String, String> specialTokens;
     private final String source;
     private final Clock clock;
 
     private ChatTemplate(Map<String, String> sources, Map<String, String> specialTokens, String source, Clock clock) {
+        this.sources = Map.copyOf(sources);
         this.templates = new LinkedHashMap<>();
         sources.forEach((name, text) -> templates.put(name, Parsed.of(text)));
         this.specialTokens = specialTokens;
@@ -239,11 +241,20 @@ public final class ChatTemplate {
         return rendered.substring(0, at + stripped.length());
     }
 
+    /**
+     * The text of the template that renders requests with or without tools, or null when there is none; the
+     * serving tier reads the family's tool-call format from it.
+     */
+    public String text(boolean withTools) {
+        return sources.get(name(withTools));
+    }
+
+    private String name(boolean withTools) {
+        return withTools && templates.containsKey("tool_use") ? "tool_use" : "default";
+    }
+
     private Parsed select(boolean withTools) {
-        if (withTools && templates.containsKey("tool_use")) {
-            return templates.get("tool_use");
-        }
-        Parsed parsed = templates.get("default");
+        Parsed parsed = templates.get(name(withTools));
         if (parsed == null) {
             throw new ChatTemplateException(source + " lists chat templates " + templates.keySet()
                     + " but none named \"default\"" + (withTools ? "" : " for requests without tools")

@@ -91,18 +91,18 @@ public class LocalServing implements Serving {
                 } else if (!plan.echoPrompt().isEmpty()) {
                     emit(sink, writer.textChunk(index, plan.echoPrompt(), null, false, null));
                 }
+                ChoiceChunks chunks = new ChoiceChunks(writer, index, plan);
                 handles.add(serving.engine().submit(new GenerationRequest(plan.promptTokens(), adapter,
                         plan.paramsForChoice(i)), new GenerationListener() {
                     @Override
                     public void onToken(GeneratedToken token) {
-                        emit(sink, writer.textChunk(index, token.text(), token, plan.topLogprobs() >= 0, null));
+                        chunks.token(token).forEach(chunk -> emit(sink, chunk));
                     }
 
                     @Override
                     public void onComplete(Completion completion) {
                         completionTokens.addAndGet(completion.completionTokens());
-                        emit(sink, writer.textChunk(index, completion.heldBack(), null, false,
-                                completion.finishReason().openAiName()));
+                        chunks.complete(completion).forEach(chunk -> emit(sink, chunk));
                         finish();
                     }
 

@@ -1,10 +1,14 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.adapters.model.GenerationDefaults;
+import dev.quiver.adapters.tokenizer.ChatInput;
 import dev.quiver.http.ApiException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.serving.http.toolcalls.ToolCallParser;
+import dev.quiver.serving.http.toolcalls.ToolRequest;
 import dev.quiver.serving.runtime.SamplingParams;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,25 +53,17 @@ final class RequestParser {
         for (int i = 0; i < messages.size(); i++) {
             list.add(message(messages.get(i), "messages[" + i + "]"));
         }
-        List<Map<String, Object>> tools = null;
-        if (body.hasNonNull("tools")) {
-            if (!body.get("tools").isArray()) {
-                throw ApiException.invalid("tools", "tools must be an array of function tools");
-            }
-            tools = new ArrayList<>();
-            for (JsonNode t : body.get("tools")) {
-                tools.add(JSON.convertValue(t, LinkedHashMap.class));
-            }
-        }
+        ToolRequest tools = ToolRequest.read(body, serving.toolCalls());
         if (body.hasNonNull("response_format")
                 && !"text".equals(body.get("response_format").path("type").asText("text"))) {
             throw ApiException.invalid("response_format", "response_format " + body.get("response_format").path("type")
                     + " is not supported yet; only {\"type\": \"text\"}");
         }
+        ChatInput input = ChatInputReader.read(body, list, tools.tools());
         AdapterSource.Entry adapter = serving.find(model, project);
         String prompt;
         try {
-            prompt = serving.template().render(list, tools, true);
+            prompt = serving.template().render(input);
         } catch (RuntimeException e) {
             throw ApiException.invalid("messages", "the chat template rejected these messages: " + e.getMessage());
         }
@@ -83,7 +79,7 @@ final class RequestParser {
         } else if (body.hasNonNull("max_tokens")) {
             maxTokens = integer(body, "max_tokens", 0, 1, Integer.MAX_VALUE);
         }
-        return plan(body, model, adapter, tokens, "", maxTokens, top);
+        return plan(body, model, adapter, tokens, "", maxTokens, top, tools.parser());
     }
 
     GenerationPlan completion(JsonNode body, String project) {
@@ -121,11 +117,11 @@ final class RequestParser {
         int top = body.hasNonNull("logprobs") ? integer(body, "logprobs", 0, 0, SamplingParams.MAX_TOP_LOGPROBS) : -1;
         Integer maxTokens = body.hasNonNull("max_tokens") ? integer(body, "max_tokens", 16, 1, Integer.MAX_VALUE) : 16;
         String echo = bool(body, "echo", false) ? promptText : "";
-        return plan(body, model, adapter, tokens, echo, maxTokens, top);
+        return plan(body, model, adapter, tokens, echo, maxTokens, top, null);
     }
 
     private GenerationPlan plan(JsonNode body, String model, AdapterSource.Entry adapter, int[] tokens, String echo,
-                                Integer maxTokens, int topLogprobs) {
+                                Integer maxTokens, int topLogprobs, ToolCallParser toolCalls) {
         if (tokens.length == 0) {
             throw ApiException.invalid("prompt", "the prompt is empty");
         }
@@ -140,12 +136,14 @@ final class RequestParser {
                 throw ApiException.invalid(unsupported, unsupported + " is not supported; leave it at 0");
             }
         }
+        // unset sampling fields take the model's generation_config.json values, as vLLM's --generation-config auto
+        GenerationDefaults defaults = serving.defaults();
         SamplingParams params;
         try {
             SamplingParams.Builder b = SamplingParams.builder()
-                    .optTemperature(number(body, "temperature", 1.0, 0, 2))
-                    .optTopP(number(body, "top_p", 1.0, Double.MIN_VALUE, 1))
-                    .optTopK(integer(body, "top_k", 0, 0, Integer.MAX_VALUE))
+                    .optTemperature(number(body, "temperature", defaults.temperatureOr(1.0), 0, 2))
+                    .optTopP(number(body, "top_p", defaults.topPOr(1.0), Double.MIN_VALUE, 1))
+                    .optTopK(integer(body, "top_k", defaults.topKOr(0), 0, Integer.MAX_VALUE))
                     .optMaxTokens(max)
                     .optStop(stops(body))
                     .optLogprobs(topLogprobs >= 0)
@@ -163,7 +161,7 @@ final class RequestParser {
         int n = integer(body, "n", 1, 1, MAX_N);
         boolean stream = bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        return new GenerationPlan(model, adapter, tokens, echo, n, params, stream, usage, topLogprobs);
+        return new GenerationPlan(model, adapter, tokens, echo, n, params, stream, usage, topLogprobs, toolCalls);
     }
 
     private static Map<String, Object> message(JsonNode m, String where) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.adapters.tokenizer.Tokenizer;
+import dev.quiver.serving.http.toolcalls.ParsedAnswer;
+import dev.quiver.serving.http.toolcalls.ToolCall;
 import dev.quiver.serving.runtime.Completion;
 import dev.quiver.serving.runtime.GeneratedToken;
 import dev.quiver.serving.runtime.TokenLogprob;
@@ -13,6 +15,8 @@ import java.util.List;
 /** Builds OpenAI's chat and text completion objects and stream chunks. */
 final class ResponseWriter {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** OpenAI's finish_reason for an answer that calls tools. */
+    static final String TOOL_CALLS = "tool_calls";
 
     private final Tokenizer tokenizer;
     private final boolean chat;
@@ -38,10 +42,18 @@ final class ResponseWriter {
             completionTokens += c.completionTokens();
             ObjectNode choice = arr.addObject();
             choice.put("index", i);
+            String finishReason = c.finishReason().openAiName();
             if (chat) {
                 ObjectNode msg = choice.putObject("message");
                 msg.put("role", "assistant");
-                msg.put("content", c.text());
+                ParsedAnswer answer = plan.toolCalls() == null ? new ParsedAnswer(c.text(), List.of())
+                        : plan.toolCalls().parse(c.text());
+                msg.put("content", answer.content());
+                if (!answer.calls().isEmpty()) {
+                    ArrayNode calls = msg.putArray("tool_calls");
+                    answer.calls().forEach(call -> calls.add(toolCall(call)));
+                    finishReason = TOOL_CALLS;
+                }
             } else {
                 choice.put("text", plan.echoPrompt() + c.text());
             }
@@ -50,7 +62,7 @@ final class ResponseWriter {
             } else {
                 choice.putNull("logprobs");
             }
-            choice.put("finish_reason", c.finishReason().openAiName());
+            choice.put("finish_reason", finishReason);
         }
         o.set("usage", usage(plan.promptTokens().length, completionTokens));
         return o;
@@ -90,6 +102,36 @@ final class ResponseWriter {
         } else {
             choice.put("finish_reason", finishReason);
         }
+        return o;
+    }
+
+    /**
+     * The two chunks that stream tool call {@code callIndex} of a choice, in OpenAI's delta format: first its
+     * id, type and name (with empty arguments), then its arguments.
+     */
+    List<ObjectNode> toolCallChunks(int index, int callIndex, ToolCall call) {
+        ObjectNode head = JSON.createObjectNode().put("index", callIndex).put("id", call.id()).put("type", "function");
+        head.putObject("function").put("name", call.name()).put("arguments", "");
+        ObjectNode args = JSON.createObjectNode().put("index", callIndex);
+        args.putObject("function").put("arguments", call.arguments());
+        return List.of(toolCallChunk(index, head), toolCallChunk(index, args));
+    }
+
+    private ObjectNode toolCallChunk(int index, ObjectNode call) {
+        ObjectNode o = chunk(index);
+        ObjectNode choice = o.withArray("choices").addObject();
+        choice.put("index", index);
+        choice.putObject("delta").putArray("tool_calls").add(call);
+        choice.putNull("logprobs");
+        choice.putNull("finish_reason");
+        return o;
+    }
+
+    private static ObjectNode toolCall(ToolCall call) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("id", call.id());
+        o.put("type", "function");
+        o.putObject("function").put("name", call.name()).put("arguments", call.arguments());
         return o;
     }
 

@@ -1,10 +1,13 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.adapters.model.GenerationDefaults;
 import dev.quiver.http.ApiException;
 import dev.quiver.adapters.tokenizer.ChatTemplate;
 import dev.quiver.adapters.tokenizer.Tokenizer;
 import dev.quiver.serving.BaseModel;
 import dev.quiver.serving.ServingLimits;
+import dev.quiver.serving.http.toolcalls.ToolCallFormats;
+import dev.quiver.serving.http.toolcalls.ToolCallParser;
 import dev.quiver.serving.runtime.EngineSettings;
 import dev.quiver.serving.runtime.InferenceEngine;
 import io.micronaut.context.annotation.Requires;
@@ -16,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,6 +37,8 @@ public class ServingEngine {
     private final InferenceEngine engine;
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
+    private final GenerationDefaults defaults;
+    private final Optional<ToolCallParser> toolCalls;
     private final List<AdapterSource> sources;
     private final Semaphore admissions;
     private final int maxSequenceLength;
@@ -47,6 +53,8 @@ public class ServingEngine {
         try {
             this.tokenizer = Tokenizer.load(base.path());
             this.template = ChatTemplate.load(base.path());
+            this.defaults = GenerationDefaults.load(base.path());
+            this.toolCalls = ToolCallFormats.forTemplate(template.text(true) == null ? "" : template.text(true));
             int threads = config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors();
             this.settings = EngineSettings.builder()
                     .optMaxBatch(config.maxBatch())
@@ -75,6 +83,16 @@ public class ServingEngine {
 
     public ChatTemplate template() {
         return template;
+    }
+
+    /** The sampling defaults of the model's generation_config.json, for requests that leave them unset. */
+    public GenerationDefaults defaults() {
+        return defaults;
+    }
+
+    /** The parser for the tool calls of this model's family, empty when its template's format is unknown. */
+    public Optional<ToolCallParser> toolCalls() {
+        return toolCalls;
     }
 
     public BaseModel base() {

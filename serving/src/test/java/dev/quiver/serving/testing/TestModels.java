@@ -10,11 +10,13 @@ import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.adapters.safetensors.SafetensorsWriter;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.zip.GZIPInputStream;
 
 /** Generated tiny models and random adapters for the serving tests. */
 public final class TestModels {
@@ -38,10 +40,48 @@ public final class TestModels {
         ModelConfig config = new ModelConfig(ModelFamily.QWEN2, 64, 2, 4, 2, 16, 128, 1024, 512, 1e-6, 10000.0,
                 null, false, false, null, List.of(1), DType.BF16);
         config.write(dir);
+        writeRandomWeights(dir, config, DType.BF16, 11);
+        return dir;
+    }
+
+    /**
+     * A tiny Qwen3 directory around the real Qwen3 tokenizer and chat template (test resources
+     * {@code qwen3-tokenizer/}) and Qwen3's published generation_config.json. The embedding has Qwen3's 151,936
+     * rows, so the width is kept at 32 to keep it a few MB; the weights are random.
+     */
+    public static Path qwen3WithRealTokenizer(Path parent) throws IOException {
+        Path dir = java.nio.file.Files.createDirectories(parent.resolve("qwen3-real-tokenizer"));
+        try (InputStream in = new GZIPInputStream(resource("tokenizer.json.gz"))) {
+            java.nio.file.Files.copy(in, dir.resolve("tokenizer.json"));
+        }
+        try (InputStream in = resource("tokenizer_config.json")) {
+            java.nio.file.Files.copy(in, dir.resolve("tokenizer_config.json"));
+        }
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), """
+                {"bos_token_id": 151643, "do_sample": true, "eos_token_id": [151645, 151643], "pad_token_id": 151643,
+                 "temperature": 0.6, "top_k": 20, "top_p": 0.95, "transformers_version": "4.51.0"}
+                """);
+        ModelConfig config = new ModelConfig(ModelFamily.QWEN3, 32, 1, 2, 1, 16, 64, 151936, 4096, 1e-6, 1_000_000.0,
+                null, true, false, 151643, List.of(151645), DType.BF16);
+        config.write(dir);
+        writeRandomWeights(dir, config, DType.BF16, 13);
+        return dir;
+    }
+
+    private static InputStream resource(String name) throws IOException {
+        InputStream in = TestModels.class.getResourceAsStream("/qwen3-tokenizer/" + name);
+        if (in == null) {
+            throw new IOException("test resource qwen3-tokenizer/" + name + " is missing");
+        }
+        return in;
+    }
+
+    /** Fills every tensor {@code config} expects with seeded random values (norm weights near 1). */
+    private static void writeRandomWeights(Path dir, ModelConfig config, DType dtype, long seed) throws IOException {
         Map<String, long[]> shapes = config.expectedWeights();
         List<SafetensorsWriter.Spec> specs = new java.util.ArrayList<>();
-        shapes.forEach((name, shape) -> specs.add(new SafetensorsWriter.Spec(name, DType.BF16, shape)));
-        SplittableRandom rnd = new SplittableRandom(11);
+        shapes.forEach((name, shape) -> specs.add(new SafetensorsWriter.Spec(name, dtype, shape)));
+        SplittableRandom rnd = new SplittableRandom(seed);
         try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve("model.safetensors"), specs, Map.of())) {
             for (Map.Entry<String, long[]> e : shapes.entrySet()) {
                 long[] shape = e.getValue();
@@ -55,7 +95,6 @@ public final class TestModels {
                 w.writeFloats(e.getKey(), values);
             }
         }
-        return dir;
     }
 
     /** A PEFT adapter on {@code modules} of every layer with random, nonzero A and B. */
