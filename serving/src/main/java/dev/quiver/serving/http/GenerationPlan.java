@@ -1,5 +1,6 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.serving.constraint.TokenConstraint;
 import dev.quiver.serving.runtime.SamplingParams;
 import io.micronaut.core.annotation.Nullable;
 
@@ -10,9 +11,11 @@ import io.micronaut.core.annotation.Nullable;
  *                      the engine only once the request is admitted)
  * @param echoPrompt    text to prepend to each choice (legacy completions' {@code echo})
  * @param topLogprobs   -1 when log-probabilities were not requested
+ * @param constraint    what every choice's output must match, null for free text
  */
 public record GenerationPlan(String model, @Nullable AdapterSource.Entry adapter, int[] promptTokens, String echoPrompt, int n,
-                             SamplingParams params, boolean stream, boolean includeUsage, int topLogprobs) {
+                             SamplingParams params, boolean stream, boolean includeUsage, int topLogprobs,
+                             @Nullable TokenConstraint constraint) {
 
     /** A copy for choice {@code i}: seeded requests give each choice its own, still reproducible, seed. */
     SamplingParams paramsForChoice(int i) {

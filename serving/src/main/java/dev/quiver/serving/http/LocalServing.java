@@ -58,7 +58,7 @@ public class LocalServing implements Serving {
             List<GenerationHandle> handles = new ArrayList<>();
             for (int i = 0; i < plan.n(); i++) {
                 handles.add(serving.engine().submit(new GenerationRequest(plan.promptTokens(), adapter,
-                        plan.paramsForChoice(i)), GenerationListener.NONE));
+                        plan.paramsForChoice(i), plan.constraint()), GenerationListener.NONE));
             }
             List<Completion> done = new ArrayList<>();
             for (GenerationHandle h : handles) {
@@ -92,7 +92,7 @@ public class LocalServing implements Serving {
                     emit(sink, writer.textChunk(index, plan.echoPrompt(), null, false, null));
                 }
                 handles.add(serving.engine().submit(new GenerationRequest(plan.promptTokens(), adapter,
-                        plan.paramsForChoice(i)), new GenerationListener() {
+                        plan.paramsForChoice(i), plan.constraint()), new GenerationListener() {
                     @Override
                     public void onToken(GeneratedToken token) {
                         emit(sink, writer.textChunk(index, token.text(), token, plan.topLogprobs() >= 0, null));

@@ -59,11 +59,6 @@ final class RequestParser {
                 tools.add(JSON.convertValue(t, LinkedHashMap.class));
             }
         }
-        if (body.hasNonNull("response_format")
-                && !"text".equals(body.get("response_format").path("type").asText("text"))) {
-            throw ApiException.invalid("response_format", "response_format " + body.get("response_format").path("type")
-                    + " is not supported yet; only {\"type\": \"text\"}");
-        }
         AdapterSource.Entry adapter = serving.find(model, project);
         String prompt;
         try {
@@ -163,7 +158,8 @@ final class RequestParser {
         int n = integer(body, "n", 1, 1, MAX_N);
         boolean stream = bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        return new GenerationPlan(model, adapter, tokens, echo, n, params, stream, usage, topLogprobs);
+        return new GenerationPlan(model, adapter, tokens, echo, n, params, stream, usage, topLogprobs,
+                ResponseFormats.constraint(body, serving.engine().constraints()));
     }
 
     private static Map<String, Object> message(JsonNode m, String where) {
