@@ -40,6 +40,16 @@ public final class Constraints {
         return cached("schema:" + canonical(schema), "json_schema", () -> SchemaCompiler.compile(schema, path));
     }
 
+    /**
+     * Checks that {@code schema} can be decoded under, without a vocabulary (a control plane checks a task's
+     * output schema before any serving replica sees it).
+     *
+     * @throws ConstraintException naming the keyword and its path under {@code path}
+     */
+    public static void check(JsonNode schema, String path) {
+        SchemaCompiler.compile(schema, path);
+    }
+
     /** Any JSON object (OpenAI's {@code json_object} mode). */
     public TokenConstraint jsonObject() {
         return cached("json_object", "json_object", JsonText::anyObject);
