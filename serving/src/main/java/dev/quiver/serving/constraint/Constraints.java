@@ -82,6 +82,11 @@ public final class Constraints {
         });
     }
 
+    /** The vocabulary masks are built over. */
+    public TokenVocabulary vocabulary() {
+        return vocabulary;
+    }
+
     /** Compiled constraints held now. */
     public int cached() {
         return cache.size();
