@@ -15,6 +15,11 @@ import java.util.List;
 final class JsonText {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int GENERIC_DEPTH = 3;
+    // built once: the character-set differences behind them determinize the whole BMP, which is the slow part
+    private static final Automaton UNESCAPED = minimal(Chars.anyExcept(BasicAutomata.makeCharSet("\"\\")
+            .union(BasicAutomata.makeCharRange('\0', '\u001F'))));
+    private static final Automaton STRING_CHAR = minimal(UNESCAPED.union(literal("\\")
+            .concatenate(BasicAutomata.makeCharSet("\"\\/bfnrt"))));
 
     private JsonText() {
     }
@@ -63,13 +68,12 @@ final class JsonText {
 
     /** One character of a JSON string's content: unescaped, or one of the short escapes. */
     static Automaton stringChar() {
-        Automaton escape = literal("\\").concatenate(BasicAutomata.makeCharSet("\"\\/bfnrt"));
-        return unescaped().union(escape);
+        return STRING_CHAR.clone();
     }
 
     /** The characters a JSON string may hold as they are: not a quote, a backslash or a control character. */
     static Automaton unescaped() {
-        return Chars.anyExcept(BasicAutomata.makeCharSet("\"\\").union(BasicAutomata.makeCharRange('\0', '\u001F')));
+        return UNESCAPED.clone();
     }
 
     /** A JSON string of {@code min} to {@code max} characters ({@code max} -1: no limit). */

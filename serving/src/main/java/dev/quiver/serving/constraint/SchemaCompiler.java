@@ -223,19 +223,29 @@ final class SchemaCompiler {
             throw new ConstraintException(path + ".maxLength", "maxLength", "maxLength " + max
                     + " is below minLength " + min);
         }
-        Automaton a = JsonText.string(min, max);
+        boolean lengths = s.has("minLength") || s.has("maxLength");
+        // a pattern or format alone decides the content: intersecting with any-length strings only costs time
+        Automaton content = null;
         if (s.has("pattern")) {
             JsonNode p = s.get("pattern");
             if (!p.isTextual()) {
                 throw new ConstraintException(path + ".pattern", "pattern", "pattern must be a string");
             }
             // a pattern's text is written unescaped, so the decoded value is the text the pattern matched
-            Automaton content = RegexParser.parse(p.asText(), path + ".pattern", "pattern")
+            content = RegexParser.parse(p.asText(), path + ".pattern", "pattern")
                     .intersection(JsonText.unescaped().repeat());
-            a = a.intersection(JsonText.quoted(content));
         }
         if (s.has("format")) {
-            a = a.intersection(JsonText.quoted(Formats.of(s.get("format"), path + ".format")));
+            Automaton format = Formats.of(s.get("format"), path + ".format");
+            content = content == null ? format : content.intersection(format);
+        }
+        Automaton a;
+        if (content == null) {
+            a = JsonText.string(min, max);
+        } else if (lengths) {
+            a = JsonText.string(min, max).intersection(JsonText.quoted(content));
+        } else {
+            a = JsonText.quoted(content);
         }
         if (a.isEmpty()) {
             throw new ConstraintException(path, "pattern", "no string satisfies this schema's length, pattern"
