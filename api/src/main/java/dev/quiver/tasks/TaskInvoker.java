@@ -18,8 +18,8 @@ import java.util.Map;
 
 /**
  * Calls a task: validates the input against its schema, renders the prompt, runs one chat completion on
- * the task's adapter, and parses and validates the answer against the output schema. Every call, failed
- * or not, counts in {@link TaskStats}.
+ * the task's adapter decoding under the output schema, and parses the answer (validating it once more). Every
+ * call, failed or not, counts in {@link TaskStats}.
  */
 @Singleton
 public class TaskInvoker {
@@ -88,10 +88,21 @@ public class TaskInvoker {
         body.set("messages", JSON.valueToTree(templates.messages(definition, input)));
         body.put("temperature", definition.temperature());
         body.put("max_tokens", definition.maxTokens());
+        if (definition.outputSchema() != null) {
+            OutputConstraint.apply(body, task.getName(), definition.outputSchema());
+        }
         JsonNode answer = serving().complete(Serving.Endpoint.CHAT, body, task.getProjectId());
         usage[0] = answer.path("usage").path("prompt_tokens").asInt();
         usage[1] = answer.path("usage").path("completion_tokens").asInt();
         String text = answer.path("choices").path(0).path("message").path("content").asText("");
+        if (definition.outputSchema() != null && "length".equals(answer.path("choices").path(0)
+                .path("finish_reason").asText())) {
+            // decoding is constrained to the schema, so only truncation can leave the value incomplete
+            throw new TaskException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_output_error", "The answer for task '"
+                    + task.getName() + "' was cut off at max_tokens (" + definition.maxTokens() + ") before its"
+                    + " value was complete; raise the task's generation.max_tokens", "max_tokens",
+                    "output_schema_mismatch", Map.of("raw", text));
+        }
         Object output = output(task, definition, text);
         return new Invocation(task.getName(), output, text, model, usage[0], usage[1],
                 (System.nanoTime() - start) / 1_000_000);

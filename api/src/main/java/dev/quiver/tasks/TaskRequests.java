@@ -149,6 +149,7 @@ public class TaskRequests {
         }
         if (output != null) {
             schemas.requireValid("output_schema", output, false);
+            OutputConstraint.check("output_schema", output);
             checkSize("output_schema", output);
         }
         return new TaskDefinition(description, systemPrompt, template, input, output, temperature, maxTokens);

@@ -187,16 +187,45 @@ class TaskApiTest implements TestPropertyProvider {
     }
 
     @Test
-    void anAnswerThatBreaksTheOutputSchemaIs422WithTheRawText() throws IOException {
+    void theAnswerAlwaysDecodesUnderTheOutputSchema() throws IOException {
+        // the tiny model has random weights: a valid answer is the constraint's doing
+        send(HttpRequest.POST("/v1/tasks", json(task("labels", "qwen3-tiny"))));
+        assertThat(invoke("labels").path("output").asText()).isIn("billing", "bug");
+        Map<String, Object> ticket = Map.of("type", "object", "properties", Map.of(
+                "team", Map.of("enum", List.of("billing", "tech")),
+                "urgent", Map.of("type", "boolean"),
+                "tags", Map.of("type", "array", "items", Map.of("type", "string", "maxLength", 6), "maxItems", 2)),
+                "required", List.of("team", "urgent", "tags"), "additionalProperties", false);
+        send(HttpRequest.POST("/v1/tasks", json(with(with(task("ticket", "qwen3-tiny"), "output_schema", ticket),
+                "generation", Map.of("temperature", 1.0, "max_tokens", 120)))));
+        for (int i = 0; i < 3; i++) {
+            JsonNode output = invoke("ticket").path("output");
+            assertThat(output.path("team").asText()).isIn("billing", "tech");
+            assertThat(output.path("urgent").isBoolean()).as(output.toString()).isTrue();
+            assertThat(output.path("tags").size()).isLessThanOrEqualTo(2);
+        }
+    }
+
+    @Test
+    void anUndecodableOutputSchemaIsRefusedAtCreationNamingTheKeyword() throws IOException {
+        assertRejected(with(task("bounded", "qwen3-tiny"), "output_schema", Map.of("type", "integer",
+                "minimum", 0)), 400, "output_schema.minimum");
+        assertRejected(with(task("bounded", "qwen3-tiny"), "output_schema", Map.of("$defs", Map.of("n",
+                Map.of("type", "array", "items", Map.of("$ref", "#/$defs/n"))), "$ref", "#/$defs/n")), 400,
+                "output_schema.$ref(#/$defs/n).items.$ref");
+    }
+
+    @Test
+    void anAnswerCutByMaxTokensIs422NamingMaxTokens() throws IOException {
         send(HttpRequest.POST("/v1/tasks", json(with(task("picky", "qwen3-tiny"), "output_schema",
-                Map.of("const", "never-said")))));
+                Map.of("const", "a value far longer than three tokens")))));
         JsonNode err = errorBody(HttpRequest.POST("/v1/tasks/picky/invoke", json(Map.of("input",
                 Map.of("ticket", "the app crashes")))), 422);
         assertThat(err.path("code").asText()).isEqualTo("output_schema_mismatch");
         assertThat(err.path("type").asText()).isEqualTo("invalid_output_error");
-        assertThat(err.path("message").asText()).contains("does not match its output_schema: output:");
-        assertThat(err.has("raw")).isTrue();
-        assertThat(err.path("violations").get(0).asText()).startsWith("output: must be the constant value");
+        assertThat(err.path("param").asText()).isEqualTo("max_tokens");
+        assertThat(err.path("message").asText()).contains("cut off at max_tokens (6)");
+        assertThat(err.path("raw").asText()).startsWith("\"a");
 
         JsonNode stats = get("/v1/tasks/picky/stats");
         assertThat(stats.path("calls").asLong()).isEqualTo(1);

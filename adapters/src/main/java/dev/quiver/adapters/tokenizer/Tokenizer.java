@@ -27,11 +27,13 @@ public final class Tokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer delegate;
     private final Map<String, Integer> ids;
     private final BitSet knownIds = new BitSet();
+    private final byte[][] tokenBytes;
     private final Path file;
 
-    private Tokenizer(HuggingFaceTokenizer delegate, Map<String, Integer> ids, Path file) {
+    private Tokenizer(HuggingFaceTokenizer delegate, Map<String, Integer> ids, byte[][] tokenBytes, Path file) {
         this.delegate = delegate;
         this.ids = ids;
+        this.tokenBytes = tokenBytes;
         this.file = file;
         ids.values().forEach(knownIds::set);
     }
@@ -49,7 +51,8 @@ public final class Tokenizer implements AutoCloseable {
                     + "check the path, or write one with BpeTokenizerBuilder.build(vocabSize)");
         }
         // DJL exposes no token-to-id lookup, so read the vocabulary from the same file ourselves.
-        Map<String, Integer> ids = readTokenIds(file);
+        JsonNode root = readJson(file);
+        Map<String, Integer> ids = readTokenIds(root, file);
         HuggingFaceTokenizer delegate;
         try {
             delegate = HuggingFaceTokenizer.newInstance(file, OPTIONS);
@@ -60,7 +63,7 @@ public final class Tokenizer implements AutoCloseable {
             throw new TokenizerException("the tokenizers library rejected " + file.toAbsolutePath() + ": "
                     + e.getMessage() + "; regenerate the file or replace it with a valid tokenizer.json", e);
         }
-        return new Tokenizer(delegate, Map.copyOf(ids), file);
+        return new Tokenizer(delegate, Map.copyOf(ids), TokenBytes.read(root, ids), file);
     }
 
     /**
@@ -107,6 +110,15 @@ public final class Tokenizer implements AutoCloseable {
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
+    /**
+     * The bytes token {@code id} adds to the decoded text, or null for an added token (control strings such as
+     * {@code <|im_end|>}) and ids outside the vocabulary. Bytes, not a string: byte-level BPE splits multi-byte
+     * characters across tokens.
+     */
+    public byte[] tokenBytes(int id) {
+        return id >= 0 && id < tokenBytes.length && tokenBytes[id] != null ? tokenBytes[id].clone() : null;
+    }
+
     /** Returns the number of distinct tokens, added tokens included, like {@code len(tokenizer)} in transformers. */
     public int vocabSize() {
         return knownIds.cardinality();
@@ -117,16 +129,18 @@ public final class Tokenizer implements AutoCloseable {
         delegate.close();
     }
 
-    private static Map<String, Integer> readTokenIds(Path file) {
-        JsonNode root;
+    private static JsonNode readJson(Path file) {
         try {
-            root = new ObjectMapper().readTree(file.toFile());
+            return new ObjectMapper().readTree(file.toFile());
         } catch (JsonProcessingException e) {
             throw new TokenizerException("could not parse " + file.toAbsolutePath() + " as JSON: "
                     + e.getOriginalMessage() + "; regenerate the file or replace it with a valid tokenizer.json", e);
         } catch (IOException e) {
             throw new TokenizerException("could not read " + file.toAbsolutePath() + ": " + e.getMessage(), e);
         }
+    }
+
+    private static Map<String, Integer> readTokenIds(JsonNode root, Path file) {
         JsonNode vocab = root == null ? null : root.path("model").get("vocab");
         if (vocab == null || !vocab.isObject()) {
             throw new TokenizerException(file.toAbsolutePath() + " has no model.vocab object; only BPE-style "

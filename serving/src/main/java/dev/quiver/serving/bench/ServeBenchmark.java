@@ -6,6 +6,7 @@ import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
+import dev.quiver.serving.constraint.TokenConstraint;
 import dev.quiver.serving.runtime.EngineSettings;
 import dev.quiver.serving.runtime.InferenceEngine;
 import java.io.IOException;
@@ -129,14 +130,22 @@ public final class ServeBenchmark {
                 ServeWorkload.run(engine, names, o.concurrency(), o.concurrency(), warmPrompt, 4, vocab);
             }
 
+            TokenConstraint ticket = engine.constraints().schema(ConstraintBenchmark.realistic(), "schema");
+            ServeWorkload.run(engine, List.of(), o.concurrency(), o.concurrency(), warmPrompt, 4, vocab, ticket);
+
             int requests = REQUESTS_PER_SLOT * o.concurrency();
             ServeWorkload.Result base = null;
             ServeWorkload.Result multi = null;
+            ServeWorkload.Result constrained = null;
             long rssBase = -1;
             for (int round = 0; round < ROUNDS; round++) {
                 ServeWorkload.Result b = ServeWorkload.run(engine, List.of(), requests, o.concurrency(),
                         o.promptLen(), o.genLen(), vocab);
                 base = base == null ? b : base.plus(b);
+                // the same batch with every row under the realistic schema, right after the base phase
+                ServeWorkload.Result c = ServeWorkload.run(engine, List.of(), requests, o.concurrency(),
+                        o.promptLen(), o.genLen(), vocab, ticket);
+                constrained = constrained == null ? c : constrained.plus(c);
                 if (round == 0) {
                     rssBase = ProcessMemory.residentBytes(); // before any adapter phase
                 }
@@ -171,6 +180,18 @@ public final class ServeBenchmark {
                         .put("multi_over_base_decode_tok_s",
                                 multi.decodeTokensPerSecond() / base.decodeTokensPerSecond(), 3);
             }
+            double baseItl = LatencyStats.ofNanos(base.itlNanos()).percentile(50);
+            double constrainedItl = LatencyStats.ofNanos(constrained.itlNanos()).percentile(50);
+            json.put("constrained", constrained.json())
+                    .put("constrained_over_base_output_tok_s",
+                            constrained.outputTokensPerSecond() / base.outputTokensPerSecond(), 3)
+                    .put("constrained_over_base_step_rate", baseItl / constrainedItl, 3)
+                    .put("schema_compile_ms_p50", ConstraintBenchmark.compileMillisP50(ConstraintBenchmark.realistic(),
+                            engine.constraints().vocabulary()), 2)
+                    .put("large_schema_compile_ms_p50", ConstraintBenchmark.compileMillisP50(
+                            ConstraintBenchmark.large(), engine.constraints().vocabulary()), 2)
+                    .put("schema_dfa_states", ticket.states())
+                    .put("schema_mask_kb", ticket.memoryBytes() / 1024.0, 1);
             return json
                     .put("adapter_cold_load_ms_p50", cold.total().percentile(50), 2)
                     .put("adapter_read_ms_p50", cold.read().percentile(50), 2)

@@ -1,5 +1,6 @@
 package dev.quiver.serving.bench;
 
+import dev.quiver.serving.constraint.TokenConstraint;
 import dev.quiver.serving.runtime.Completion;
 import dev.quiver.serving.runtime.EngineStats;
 import dev.quiver.serving.runtime.GeneratedToken;
@@ -17,7 +18,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * One benchmark phase: {@code requests} greedy generations of {@code genLen} tokens from random
  * {@code promptLen}-token prompts, at most {@code concurrency} in flight (a closed loop: each completion
- * submits the next request), request {@code i} on adapter {@code i mod K} (or the base when there are none).
+ * submits the next request), request {@code i} on adapter {@code i mod K} (or the base when there are none),
+ * every one under {@code constraint} when it is not null (a constrained request ends once its value does).
  * Every token is timestamped as the engine streams it.
  */
 final class ServeWorkload {
@@ -74,6 +76,11 @@ final class ServeWorkload {
 
     static Result run(InferenceEngine engine, List<String> adapters, int requests, int concurrency, int promptLen,
                       int genLen, int vocab) throws IOException {
+        return run(engine, adapters, requests, concurrency, promptLen, genLen, vocab, null);
+    }
+
+    static Result run(InferenceEngine engine, List<String> adapters, int requests, int concurrency, int promptLen,
+                      int genLen, int vocab, TokenConstraint constraint) throws IOException {
         SamplingParams params = SamplingParams.builder().optTemperature(0).optMaxTokens(genLen).optIgnoreEos(true)
                 .build();
         long[] submitted = new long[requests];
@@ -93,7 +100,7 @@ final class ServeWorkload {
             }
             String adapter = adapters.isEmpty() ? null : adapters.get(i % adapters.size());
             submitted[i] = System.nanoTime();
-            engine.submit(new GenerationRequest(prompt(i, promptLen, vocab), adapter, params),
+            engine.submit(new GenerationRequest(prompt(i, promptLen, vocab), adapter, params, constraint),
                     new GenerationListener() {
                         @Override
                         public void onToken(GeneratedToken token) {

@@ -1,5 +1,6 @@
 package dev.quiver.serving.http;
 
+import dev.quiver.serving.constraint.TokenConstraint;
 import dev.quiver.serving.http.toolcalls.ToolCallParser;
 import dev.quiver.serving.runtime.SamplingParams;
 import io.micronaut.core.annotation.Nullable;
@@ -13,10 +14,11 @@ import io.micronaut.core.annotation.Nullable;
  * @param topLogprobs   -1 when log-probabilities were not requested
  * @param toolCalls     the parser that splits each chat answer into content and tool calls; null when the
  *                      answer is all content (no tools, {@code tool_choice: none}, text completions)
+ * @param constraint    what every choice's output must match, null for free text
  */
 public record GenerationPlan(String model, @Nullable AdapterSource.Entry adapter, int[] promptTokens, String echoPrompt, int n,
                              SamplingParams params, boolean stream, boolean includeUsage, int topLogprobs,
-                             @Nullable ToolCallParser toolCalls) {
+                             @Nullable ToolCallParser toolCalls, @Nullable TokenConstraint constraint) {
 
     /** A copy for choice {@code i}: seeded requests give each choice its own, still reproducible, seed. */
     SamplingParams paramsForChoice(int i) {

@@ -58,7 +58,7 @@ public class LocalServing implements Serving {
             List<GenerationHandle> handles = new ArrayList<>();
             for (int i = 0; i < plan.n(); i++) {
                 handles.add(serving.engine().submit(new GenerationRequest(plan.promptTokens(), adapter,
-                        plan.paramsForChoice(i)), GenerationListener.NONE));
+                        plan.paramsForChoice(i), plan.constraint()), GenerationListener.NONE));
             }
             List<Completion> done = new ArrayList<>();
             for (GenerationHandle h : handles) {
@@ -93,7 +93,7 @@ public class LocalServing implements Serving {
                 }
                 ChoiceChunks chunks = new ChoiceChunks(writer, index, plan);
                 handles.add(serving.engine().submit(new GenerationRequest(plan.promptTokens(), adapter,
-                        plan.paramsForChoice(i)), new GenerationListener() {
+                        plan.paramsForChoice(i), plan.constraint()), new GenerationListener() {
                     @Override
                     public void onToken(GeneratedToken token) {
                         chunks.token(token).forEach(chunk -> emit(sink, chunk));

@@ -54,11 +54,6 @@ final class RequestParser {
             list.add(message(messages.get(i), "messages[" + i + "]"));
         }
         ToolRequest tools = ToolRequest.read(body, serving.toolCalls());
-        if (body.hasNonNull("response_format")
-                && !"text".equals(body.get("response_format").path("type").asText("text"))) {
-            throw ApiException.invalid("response_format", "response_format " + body.get("response_format").path("type")
-                    + " is not supported yet; only {\"type\": \"text\"}");
-        }
         ChatInput input = ChatInputReader.read(body, list, tools.tools());
         AdapterSource.Entry adapter = serving.find(model, project);
         String prompt;
@@ -161,7 +156,8 @@ final class RequestParser {
         int n = integer(body, "n", 1, 1, MAX_N);
         boolean stream = bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        return new GenerationPlan(model, adapter, tokens, echo, n, params, stream, usage, topLogprobs, toolCalls);
+        return new GenerationPlan(model, adapter, tokens, echo, n, params, stream, usage, topLogprobs, toolCalls,
+                ResponseFormats.constraint(body, serving.engine().constraints()));
     }
 
     private static Map<String, Object> message(JsonNode m, String where) {

@@ -163,6 +163,10 @@ final class EngineLoop implements Runnable {
     private SampledToken sample(RunningSequence s, float[] logits) {
         // checkpoints pad the embedding past the tokenizer (Qwen: 151936 rows, 151665 tokens); never pick a pad row
         float[] sampleable = logits.length > sampleableVocab ? Arrays.copyOf(logits, sampleableVocab) : logits;
+        if (s.constraint != null) {
+            // masked before sampling, so greedy, sampled and the reported logprobs all see the constrained distribution
+            s.constraint.apply(sampleable);
+        }
         return sampler.sample(sampleable, s.params(), s.rng);
     }
 

@@ -3,6 +3,8 @@ package dev.quiver.serving.runtime;
 import ai.onnxruntime.OrtException;
 import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.adapters.tokenizer.Tokenizer;
+import dev.quiver.serving.constraint.Constraints;
+import dev.quiver.serving.constraint.TokenVocabulary;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
@@ -33,6 +35,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final AdapterSlots slots;
     private final AdapterLoader loader;
     private final Tokenizer tokenizer;
+    private final Constraints constraints;
     private final EngineCounters counters = new EngineCounters();
     private final OutputProcessor output;
     private final Scheduler scheduler;
@@ -69,6 +72,8 @@ public final class InferenceEngine implements AutoCloseable {
         int vocab = session.signature().config().vocabSize();
         int sampleableVocab = tokenizer == null ? vocab : Math.min(vocab, tokenizer.vocabSize());
         this.output = new OutputProcessor(tokenizer, Set.copyOf(eosTokenIds), maxSequenceLength, counters);
+        this.constraints = tokenizer == null ? null
+                : new Constraints(TokenVocabulary.of(tokenizer, sampleableVocab, eosTokenIds));
         AdapterSlotAssigner assigner = new AdapterSlotAssigner(registry, slots, loader, counters);
         this.scheduler = new Scheduler(assigner, output, maxSequenceLength);
         this.batch = new RunningBatch(session.kvCache(), counters);
@@ -157,6 +162,19 @@ public final class InferenceEngine implements AutoCloseable {
     /** The adapters resident in the graph's slots. */
     public AdapterSlots slots() {
         return slots;
+    }
+
+    /**
+     * The constraint compiler over this engine's vocabulary, with its cache; a request decodes under what it
+     * returns when {@link GenerationRequest#constraint()} carries it.
+     *
+     * @throws IllegalStateException for an engine without a tokenizer, whose tokens have no known text
+     */
+    public Constraints constraints() {
+        if (constraints == null) {
+            throw new IllegalStateException("constrained decoding needs the model's tokenizer.json");
+        }
+        return constraints;
     }
 
     /** Counters since start, for metrics and for tests that check sequences shared a batch. */

@@ -45,7 +45,10 @@ final class OutputProcessor {
         counters.generatedToken();
         s.lastToken = t.tokenId();
         String delta = s.text.add(t.tokenId());
-        if (s.text.stopped()) {
+        if (s.constraint != null) {
+            s.constraint.advance(t.tokenId());
+        }
+        if (s.text.stopped() || s.constraint != null && s.constraint.complete()) {
             s.finished = FinishReason.STOP;
         } else if (s.generated.size() >= params.maxTokens() || s.length + 1 >= maxSequenceLength) {
             // length + 1 = prompt + generated tokens (the newest is not cached yet); cap it like max_model_len

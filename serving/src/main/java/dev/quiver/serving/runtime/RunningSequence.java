@@ -1,5 +1,6 @@
 package dev.quiver.serving.runtime;
 
+import dev.quiver.serving.constraint.ConstraintState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -10,6 +11,8 @@ final class RunningSequence {
     final int slot;
     final SplittableRandom rng;
     final TextAssembler text;
+    /** Null for an unconstrained sequence, which then pays nothing for constraints. */
+    final ConstraintState constraint;
     final List<Integer> generated = new ArrayList<>();
     final List<GeneratedToken> tokens = new ArrayList<>();
     int row;
@@ -22,6 +25,7 @@ final class RunningSequence {
         this.row = row;
         this.slot = slot;
         this.text = text;
+        this.constraint = source.request.constraint() == null ? null : source.request.constraint().start();
         Long seed = source.request.params().seed();
         this.rng = seed == null ? new SplittableRandom() : new SplittableRandom(seed);
     }

@@ -83,7 +83,7 @@ class ToolCallResponseTest {
 
     private static GenerationPlan plan(ToolCallParser parser) {
         return new GenerationPlan("qwen3", null, new int[] {1, 2, 3}, "", 1, SamplingParams.greedy(64), false, false,
-                -1, parser);
+                -1, parser, null);
     }
 
     private static Completion completion() {
