@@ -72,6 +72,12 @@ public class AdapterService {
             deleteTree(staged);
             throw ApiException.invalid("name", "adapter name '" + name + "' must match " + NAME_PATTERN);
         }
+        if (name.equalsIgnoreCase(baseModel.name())) {
+            deleteTree(staged);
+            // requests name the base model and adapters alike in "model", and the base answers first
+            throw ApiException.invalid("name", "adapter name '" + name + "' is the base model's name, so requests"
+                    + " for it would reach the base model and never the adapter; choose another name");
+        }
         PeftAdapter adapter;
         try {
             adapter = PeftAdapter.read(staged);
