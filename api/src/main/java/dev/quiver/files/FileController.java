@@ -3,6 +3,8 @@ package dev.quiver.files;
 import dev.quiver.auth.AuthFilter;
 import dev.quiver.http.ApiException;
 import dev.quiver.http.ListView;
+import dev.quiver.http.PageLimit;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Consumes;
@@ -12,6 +14,7 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Part;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.http.multipart.CompletedFileUpload;
 import io.micronaut.http.server.types.files.StreamedFile;
@@ -50,8 +53,9 @@ public class FileController {
     }
 
     @Get
-    public ListView<FileView> list(@RequestAttribute(AuthFilter.PROJECT) String project) {
-        return ListView.of(service.list(project).stream().map(FileView::of).toList(), false);
+    public ListView<FileView> list(@RequestAttribute(AuthFilter.PROJECT) String project,
+                                   @Nullable @QueryValue Integer limit) {
+        return PageLimit.WHOLE_LIST.page(service.list(project).stream().map(FileView::of).toList(), limit);
     }
 
     @Get("/{id}")

@@ -42,8 +42,10 @@ public class FileService {
         this.maxBytes = maxBytes;
     }
 
-    /** Streams {@code content} into the store, validates it and records it; invalid data leaves nothing behind. */
-    @Transactional
+    /**
+     * Streams {@code content} into the store, validates it and records it; invalid data leaves nothing behind.
+     * Not one transaction: the blob is discarded when the insert fails, which a commit after return could not do.
+     */
     public StoredFile upload(String projectId, String filename, String purpose, InputStream content) {
         if (purpose == null || !PURPOSES.contains(purpose)) {
             throw ApiException.invalid("purpose", "purpose must be one of " + PURPOSES + ", got '" + purpose + "'");
@@ -61,17 +63,24 @@ public class FileService {
         } catch (IOException e) {
             throw new IllegalStateException("could not store upload: " + e.getMessage(), e);
         }
-        DatasetStatistics stats;
         try {
-            Path stored = blobs.path(blob.sha256()).orElseThrow();
-            stats = validator.inspect(stored, filename);
-        } catch (IOException e) {
+            DatasetStatistics stats = inspect(blob, filename);
+            String id = "file-" + HexFormat.of().formatHex(randomBytes());
+            return files.save(new StoredFile(id, projectId, filename, purpose, blob.size(), blob.sha256(),
+                    stats.format(), stats.examples(), stats.tokens(), stats.maxExampleTokens(), Instant.now()));
+        } catch (RuntimeException | Error e) {
+            // whatever failed (bad data, a crash in the reader, the insert), the bytes must not outlive it
             discardIfUnused(blob.sha256());
+            throw e;
+        }
+    }
+
+    private DatasetStatistics inspect(BlobRef blob, String filename) {
+        try {
+            return validator.inspect(blobs.path(blob.sha256()).orElseThrow(), filename);
+        } catch (IOException e) {
             throw ApiException.invalid("file", "invalid training file: " + e.getMessage());
         }
-        String id = "file-" + HexFormat.of().formatHex(randomBytes());
-        return files.save(new StoredFile(id, projectId, filename, purpose, blob.size(), blob.sha256(),
-                stats.format(), stats.examples(), stats.tokens(), stats.maxExampleTokens(), Instant.now()));
     }
 
     @ReadOnly

@@ -8,4 +8,6 @@ import java.util.List;
 @Repository
 public interface JobCheckpointRepository extends JpaRepository<JobCheckpoint, String> {
     List<JobCheckpoint> findByJobIdOrderByStepDesc(String jobId);
+
+    long countBySha256(String sha256);
 }

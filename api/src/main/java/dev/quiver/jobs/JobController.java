@@ -5,6 +5,7 @@ import dev.quiver.auth.AuthFilter;
 import dev.quiver.http.ApiException;
 import dev.quiver.tasks.TaskService;
 import dev.quiver.http.ListView;
+import dev.quiver.http.PageLimit;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -56,10 +57,10 @@ public class JobController {
     @Get
     public ListView<JobViews.Job> list(@RequestAttribute(AuthFilter.PROJECT) String project,
                                        @Nullable @QueryValue String after,
-                                       @QueryValue(defaultValue = "20") int limit) {
-        List<FineTuningJob> page = jobs.list(project, after, clamp(limit));
-        boolean more = page.size() > clamp(limit);
-        return ListView.of(page.stream().limit(clamp(limit)).map(JobViews.Job::of).toList(), more);
+                                       @Nullable @QueryValue Integer limit) {
+        int n = PageLimit.PAGED.of(limit);
+        List<FineTuningJob> page = jobs.list(project, after, n);
+        return ListView.of(page.stream().limit(n).map(JobViews.Job::of).toList(), page.size() > n);
     }
 
     @Get("/{id}")
@@ -83,12 +84,13 @@ public class JobController {
     @Get(value = "/{id}/events", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     public HttpResponse<?> events(@RequestAttribute(AuthFilter.PROJECT) String project,
                                   @PathVariable String id, @Nullable @QueryValue String after,
-                                  @QueryValue(defaultValue = "20") int limit,
+                                  @Nullable @QueryValue Integer limit,
                                   @QueryValue(defaultValue = "false") boolean stream) {
+        int n = PageLimit.PAGED.of(limit);
         if (stream) {
             return HttpResponse.ok(stream(project, id)).contentType(MediaType.TEXT_EVENT_STREAM_TYPE);
         }
-        return HttpResponse.ok(page(project, id, after, limit));
+        return HttpResponse.ok(page(project, id, after, n));
     }
 
     private ListView<JobViews.Event> page(String project, String id, String after, int limit) {
@@ -96,8 +98,7 @@ public class JobController {
         Collections.reverse(all);
         long before = after == null ? Long.MAX_VALUE : eventId(after);
         List<JobViews.Event> older = all.stream().filter(e -> e.getId() < before).map(JobController::view).toList();
-        int n = clamp(limit);
-        return ListView.of(older.subList(0, Math.min(n, older.size())), older.size() > n);
+        return ListView.of(older.subList(0, Math.min(limit, older.size())), older.size() > limit);
     }
 
     private Publisher<Event<JobViews.Event>> stream(String project, String id) {
@@ -120,10 +121,11 @@ public class JobController {
 
     @Get("/{id}/checkpoints")
     public ListView<JobViews.Checkpoint> checkpoints(@RequestAttribute(AuthFilter.PROJECT) String project,
-                                                     @PathVariable String id) {
-        return ListView.of(jobs.checkpoints(project, id).stream().map(c -> new JobViews.Checkpoint(c.getId(),
-                "fine_tuning.job.checkpoint", c.getCreatedAt().getEpochSecond(), c.getJobId(), c.getStep(),
-                parse(c.getMetrics()))).toList(), false);
+                                                     @PathVariable String id,
+                                                     @Nullable @QueryValue Integer limit) {
+        return PageLimit.WHOLE_LIST.page(jobs.checkpoints(project, id).stream().map(c -> new JobViews.Checkpoint(
+                c.getId(), "fine_tuning.job.checkpoint", c.getCreatedAt().getEpochSecond(), c.getJobId(), c.getStep(),
+                parse(c.getMetrics()))).toList(), limit);
     }
 
     private static JobViews.Event view(JobEvent e) {
@@ -147,9 +149,5 @@ public class JobController {
         } catch (NumberFormatException e) {
             throw ApiException.invalid("after", "after must be an event id like ftevent-12");
         }
-    }
-
-    private static int clamp(int limit) {
-        return Math.max(1, Math.min(limit, 100));
     }
 }

@@ -3,6 +3,8 @@ package dev.quiver.registry;
 import dev.quiver.auth.AuthFilter;
 import dev.quiver.http.ApiException;
 import dev.quiver.http.ListView;
+import dev.quiver.http.PageLimit;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Consumes;
@@ -12,17 +14,15 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Part;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.http.multipart.CompletedFileUpload;
-import io.micronaut.http.server.types.files.SystemFile;
+import io.micronaut.http.server.types.files.StreamedFile;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.Serdeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
@@ -54,8 +54,9 @@ public class AdapterController {
     }
 
     @Get
-    public ListView<AdapterView> list(@RequestAttribute(AuthFilter.PROJECT) String project) {
-        return ListView.of(service.list(project).stream().map(AdapterView::of).toList(), false);
+    public ListView<AdapterView> list(@RequestAttribute(AuthFilter.PROJECT) String project,
+                                      @Nullable @QueryValue Integer limit) {
+        return PageLimit.WHOLE_LIST.page(service.list(project).stream().map(AdapterView::of).toList(), limit);
     }
 
     /** {@code name}, {@code name@version}; names may contain ':' (fine-tuned model names do). */
@@ -81,15 +82,9 @@ public class AdapterController {
     }
 
     @Get(value = "/{ref}/content", produces = "application/zip")
-    public SystemFile download(@RequestAttribute(AuthFilter.PROJECT) String project, @PathVariable String ref)
-            throws IOException {
+    public StreamedFile download(@RequestAttribute(AuthFilter.PROJECT) String project, @PathVariable String ref) {
         AdapterRecord record = service.get(project, ref);
-        Path zip = Files.createTempFile("adapter-", ".zip");
-        try (OutputStream out = Files.newOutputStream(zip)) {
-            service.zip(record, out);
-        }
-        zip.toFile().deleteOnExit();
-        return new SystemFile(zip.toFile(), MediaType.of("application/zip"))
+        return new StreamedFile(service.zip(record), MediaType.of("application/zip"))
                 .attach(record.getName().replace(':', '_') + "-v" + record.getVersion() + ".zip");
     }
 

@@ -22,12 +22,12 @@ import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * The adapter registry: named, versioned PEFT adapters validated against the base model. A version is
@@ -71,6 +71,12 @@ public class AdapterService {
         if (name == null || !name.matches(NAME_PATTERN)) {
             deleteTree(staged);
             throw ApiException.invalid("name", "adapter name '" + name + "' must match " + NAME_PATTERN);
+        }
+        if (name.equalsIgnoreCase(baseModel.name())) {
+            deleteTree(staged);
+            // requests name the base model and adapters alike in "model", and the base answers first
+            throw ApiException.invalid("name", "adapter name '" + name + "' is the base model's name, so requests"
+                    + " for it would reach the base model and never the adapter; choose another name");
         }
         PeftAdapter adapter;
         try {
@@ -190,15 +196,13 @@ public class AdapterService {
         deleteTree(dir(record));
     }
 
-    /** Writes the adapter's PEFT files as a zip. */
-    public void zip(AdapterRecord record, OutputStream out) throws IOException {
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            for (String file : List.of(LoraConfig.FILE, PeftAdapter.WEIGHTS_FILE)) {
-                zip.putNextEntry(new ZipEntry(file));
-                Files.copy(dir(record).resolve(file), zip);
-                zip.closeEntry();
-            }
+    /** The adapter's PEFT files as a zip, compressed as it is read. */
+    public InputStream zip(AdapterRecord record) {
+        Map<String, Path> files = new LinkedHashMap<>();
+        for (String file : List.of(LoraConfig.FILE, PeftAdapter.WEIGHTS_FILE)) {
+            files.put(file, dir(record).resolve(file));
         }
+        return new ZipOfFiles(files);
     }
 
     private static String sha256(Path file) throws IOException {

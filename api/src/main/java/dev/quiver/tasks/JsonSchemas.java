@@ -35,6 +35,9 @@ public class JsonSchemas {
 
     private static final String META_SCHEMA = "https://json-schema.org/draft/2020-12/schema";
     private static final int CACHE_SIZE = 256;
+    private static final Set<String> REFERENCES = Set.of("$ref", "$dynamicRef", "$recursiveRef");
+    /** Keywords whose values are instance data, not schemas: a "$ref" inside them is no reference. */
+    private static final Set<String> DATA = Set.of("const", "enum", "default", "examples");
 
     private final SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
     private final Schema metaSchema = registry.getSchema(SchemaLocation.of(META_SCHEMA));
@@ -64,10 +67,40 @@ public class JsonSchemas {
             throw ApiException.invalid(field + ".type", field + " must describe a JSON object (\"type\": \"object\"):"
                     + " agents pass a tool's arguments as one object");
         }
+        requireLocalReferences(field, schema);
         try {
             compile(schema);
         } catch (SchemaException | IllegalArgumentException e) {
             throw ApiException.invalid(field, field + " cannot be compiled: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Refuses {@code $ref}s to other documents ({@code https:}, {@code file:}, relative files): resolving them
+     * would make the server fetch URLs or read its own files on every invoke, and fail there, not here.
+     */
+    private static void requireLocalReferences(String path, JsonNode node) {
+        if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                requireLocalReferences(path + "[" + i + "]", node.get(i));
+            }
+            return;
+        }
+        if (!node.isObject()) {
+            return;
+        }
+        for (Map.Entry<String, JsonNode> member : node.properties()) {
+            String key = member.getKey();
+            JsonNode value = member.getValue();
+            String at = path + "." + key;
+            if (REFERENCES.contains(key) && value.isTextual() && !value.asText().startsWith("#")) {
+                throw ApiException.invalid(at, at + " is '" + value.asText() + "', a reference to another document;"
+                        + " only references within the schema are allowed: put the referenced schema under \"$defs\""
+                        + " and refer to it as \"#/$defs/name\"");
+            }
+            if (!DATA.contains(key)) {
+                requireLocalReferences(at, value);
+            }
         }
     }
 

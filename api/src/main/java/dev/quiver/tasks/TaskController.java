@@ -2,6 +2,7 @@ package dev.quiver.tasks;
 
 import dev.quiver.auth.AuthFilter;
 import dev.quiver.http.ListView;
+import dev.quiver.http.PageLimit;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -12,6 +13,7 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Patch;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
@@ -45,8 +47,9 @@ public class TaskController {
     }
 
     @Get
-    public ListView<TaskViews.TaskView> list(@RequestAttribute(AuthFilter.PROJECT) String project) {
-        return ListView.of(tasks.list(project).stream().map(this::view).toList(), false);
+    public ListView<TaskViews.TaskView> list(@RequestAttribute(AuthFilter.PROJECT) String project,
+                                             @Nullable @QueryValue Integer limit) {
+        return PageLimit.WHOLE_LIST.page(tasks.list(project).stream().map(this::view).toList(), limit);
     }
 
     @Get("/{name}")

@@ -11,6 +11,7 @@ import io.micronaut.http.client.annotation.Client;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
 import jakarta.inject.Inject;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +67,7 @@ class FineTuneEndToEndTest implements TestPropertyProvider {
         assertThat(events.get(events.size() - 1).path("message").asText()).contains("successfully completed");
         assertThat(api.get("/v1/fine_tuning/jobs/" + jobId + "/checkpoints").path("data")).isNotEmpty();
         assertThat(api.get("/v1/models").path("data").toString()).contains(model);
+        assertThat(runnerScratch(jobId)).as("the job's scratch space, with the tenant's data").doesNotExist();
 
         for (Map.Entry<String, List<String>> e : TicketData.TICKETS.entrySet()) {
             JsonNode answer = api.post("/v1/chat/completions", Map.of("model", model, "temperature", 0, "max_tokens", 4,
@@ -83,6 +85,12 @@ class FineTuneEndToEndTest implements TestPropertyProvider {
         assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
         Thread.sleep(600);
         assertThat(api.get("/v1/fine_tuning/jobs/" + secondId).path("status").asText()).isEqualTo("cancelled");
+        assertThat(runnerScratch(secondId)).as("the cancelled job's scratch space").doesNotExist();
+    }
+
+    /** The runner's default work dir: the launcher passes no --work-dir, and the child JVM's temp dir is /tmp. */
+    private static Path runnerScratch(String jobId) {
+        return Path.of("/tmp", "quiver-train-" + jobId);
     }
 
     private String awaitRunning(String jobId) throws InterruptedException {
@@ -96,8 +104,4 @@ class FineTuneEndToEndTest implements TestPropertyProvider {
         }
         throw new AssertionError("job " + jobId + " never started");
     }
-
-
-
-
 }

@@ -123,6 +123,11 @@ class TaskApiTest implements TestPropertyProvider {
         assertRejected(with(task("bad", "qwen3-tiny"), "output_schema", Map.of("enum", "not-a-list")), 400,
                 "output_schema.enum");
         assertRejected(with(task("bad", "qwen3-tiny"), "prompt_template", "{% if %}"), 400, "prompt_template");
+        assertRejected(with(task("bad", "qwen3-tiny"), "input_schema", Map.of("type", "object", "properties",
+                Map.of("ticket", Map.of("$ref", "https://example.com/ticket.json")))), 400,
+                "input_schema.properties.ticket.$ref");
+        assertRejected(with(task("bad", "qwen3-tiny"), "output_schema", Map.of("$ref", "file:///etc/passwd")), 400,
+                "output_schema.$ref");
         assertRejected(with(task("bad", "no-such-adapter"), "adapter", "no-such-adapter"), 400, "adapter");
         assertRejected(with(task("bad", "qwen3-tiny"), "inputSchema", Map.of()), 400, "inputSchema");
         assertRejected(with(task("bad", "qwen3-tiny"), "generation", Map.of("temperature", 3)), 400,

@@ -20,12 +20,17 @@ public record BlobRef(String sha256, long size) {
         return "sha256:" + sha256;
     }
 
+    /** Whether {@code name} is a digest as blobs are named (64 lowercase hex characters). */
+    static boolean isSha256(String name) {
+        return name != null && SHA256_HEX.matcher(name).matches();
+    }
+
     /**
      * Checks that {@code sha256} is exactly 64 lowercase hex characters, which also guarantees that
      * a caller-supplied digest can never carry path separators or {@code ..} into a file path.
      */
     static String requireSha256(String sha256) {
-        if (sha256 == null || !SHA256_HEX.matcher(sha256).matches()) {
+        if (!isSha256(sha256)) {
             throw new IllegalArgumentException("Invalid sha256 digest '" + abbreviate(sha256)
                     + "': expected exactly 64 lowercase hex characters (0-9, a-f), without a 'sha256:' prefix.");
         }

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -13,9 +14,13 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
 
 /**
  * Content-addressed store for uploaded files, datasets and adapter artifacts, under {@code <data-dir>/blobs}.
@@ -140,9 +145,58 @@ public final class BlobStore {
         Path file = blobPath(sha256);
         boolean deleted = Files.deleteIfExists(file);
         if (deleted) {
-            AtomicFiles.forceDirectory(file.getParent());
+            deleteShardIfEmpty(file.getParent());
         }
         return deleted;
+    }
+
+    /**
+     * Deletes what no one will read: writes that a crash interrupted in {@code tmp/}, and blobs that
+     * {@code referenced} does not claim. Only entries last modified before {@code olderThan} go, so that an
+     * upload still being written or validated (possibly by another process sharing the store) is kept.
+     *
+     * @return how many files were deleted
+     */
+    public int sweep(Predicate<String> referenced, Instant olderThan) throws IOException {
+        int deleted = 0;
+        for (Path file : files(tmpDir)) {
+            deleted += deleteIfOlder(file, olderThan) ? 1 : 0;
+        }
+        for (Path file : files(shaDir)) {
+            String name = file.getFileName().toString();
+            if (BlobRef.isSha256(name) && !referenced.test(name) && deleteIfOlder(file, olderThan)) {
+                deleteShardIfEmpty(file.getParent());
+                deleted++;
+            }
+        }
+        return deleted;
+    }
+
+    /** An empty shard directory is removed too, so that a discarded upload leaves no trace at all. */
+    private void deleteShardIfEmpty(Path shard) {
+        try {
+            Files.delete(shard);
+            AtomicFiles.forceDirectory(shaDir);
+        } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+            AtomicFiles.forceDirectory(shard);
+        } catch (IOException e) {
+            // an empty shard costs nothing, and publish() recreates shards as needed
+        }
+    }
+
+    private static List<Path> files(Path dir) throws IOException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList();
+        }
+    }
+
+    private static boolean deleteIfOlder(Path file, Instant olderThan) throws IOException {
+        try {
+            return Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(olderThan)
+                    && Files.deleteIfExists(file);
+        } catch (NoSuchFileException e) {
+            return false;
+        }
     }
 
     /**
@@ -169,20 +223,30 @@ public final class BlobStore {
 
     private void publish(Path temp, BlobRef ref) throws IOException {
         Path target = blobPath(ref.sha256());
-        Path shard = target.getParent();
-        boolean newShard = !Files.isDirectory(shard);
-        Files.createDirectories(shard);
-        if (newShard) {
-            AtomicFiles.forceDirectory(shaDir);
-        }
         // Same name means same content, so an existing copy is kept. A size mismatch can only mean
         // the existing copy is damaged, and then the fresh one replaces it.
         if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) && Files.size(target) == ref.size()) {
             Files.delete(temp);
             return;
         }
-        // Replacing is safe if a concurrent put of the same content won the race: the bytes are identical.
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Path shard = target.getParent();
+        for (int attempt = 1; ; attempt++) {
+            boolean newShard = !Files.isDirectory(shard);
+            Files.createDirectories(shard);
+            if (newShard) {
+                AtomicFiles.forceDirectory(shaDir);
+            }
+            try {
+                // Replacing is safe if a concurrent put of the same content won the race: the bytes are identical.
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                break;
+            } catch (NoSuchFileException e) {
+                // a concurrent delete removed the shard as it emptied; make it again
+                if (attempt == 3 || !Files.exists(temp)) {
+                    throw e;
+                }
+            }
+        }
         AtomicFiles.forceDirectory(shard);
     }
 

@@ -1,13 +1,13 @@
 package dev.quiver.finetune.data;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -51,11 +51,11 @@ public final class DatasetReader {
         List<DatasetException.Problem> problems = new ArrayList<>();
         Form form = null;
         int formLine = 0;
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String text;
-            int line = 0;
-            while ((text = in.readLine()) != null && problems.size() < MAX_PROBLEMS) {
-                line++;
+        try (Utf8Lines in = new Utf8Lines(file)) {
+            Utf8Lines.Line next;
+            while (problems.size() < MAX_PROBLEMS && (next = in.next()) != null) {
+                int line = next.number();
+                String text = next.text();
                 if (text.isBlank()) {
                     continue;
                 }
@@ -74,6 +74,9 @@ public final class DatasetReader {
                 }
                 examples.add(r.example);
             }
+        } catch (Utf8Lines.NotUtf8Exception e) {
+            // the rest of the file cannot be read as text, so this is the last problem it can report
+            problems.add(new DatasetException.Problem(file, e.line(), e.getMessage()));
         }
         if (problems.isEmpty() && examples.isEmpty()) {
             problems.add(new DatasetException.Problem(file, 0, "holds no examples; write one JSON object per line"));
@@ -107,9 +110,14 @@ public final class DatasetReader {
             }
             return problem(file, line, "missing \"messages\" (chat form) or \"prompt\" and \"completion\""
                     + " (completion form)");
+        } catch (StreamConstraintsException e) {
+            // thrown without a location; the limits guard the reader against hostile input (deep nesting)
+            return problem(file, line, "exceeds a JSON limit (" + e.getOriginalMessage() + "); flatten the"
+                    + " example or shorten it");
         } catch (JsonProcessingException e) {
-            return problem(file, line, "not valid JSON (" + e.getOriginalMessage() + " at column "
-                    + e.getLocation().getColumnNr() + ")");
+            JsonLocation at = e.getLocation();
+            return problem(file, line, "not valid JSON (" + e.getOriginalMessage()
+                    + (at == null || at.getColumnNr() < 0 ? "" : " at column " + at.getColumnNr()) + ")");
         } catch (BadLine e) {
             return problem(file, line, e.getMessage());
         }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -42,11 +43,35 @@ public final class JobRunner {
         this.log = log;
     }
 
-    /** Runs the job to its end; returns the process exit code (0 success, 1 failure, 2 cancelled). */
+    /**
+     * Runs the job to its end; returns the process exit code (0 success, 1 failure, 2 cancelled). The work dir
+     * is made owner-only for the run and deleted at its end, whatever the outcome.
+     */
     public int run() {
+        JobWorkDir scratch;
+        try {
+            scratch = JobWorkDir.create(workDir);
+        } catch (IOException e) {
+            // the detail names server paths, which are for the operator's log, not for the tenant's job
+            log.println("cannot prepare the work dir: " + e.getMessage());
+            return failed(new IOException("the runner could not prepare its scratch space; the operator finds"
+                    + " why in the runner's log"));
+        }
+        try {
+            return run(scratch.path());
+        } finally {
+            try {
+                scratch.close();
+            } catch (UncheckedIOException e) {
+                log.println("could not delete the work dir: " + e.getMessage());
+            }
+            log.flush();
+        }
+    }
+
+    private int run(Path workDir) {
         try {
             RunnerSpec spec = client.spec();
-            Files.createDirectories(workDir);
             Path train = workDir.resolve("train.jsonl");
             client.download("/files/" + spec.trainingFile(), train);
             Path validation = null;
@@ -57,7 +82,7 @@ public final class JobRunner {
             Path checkpoints = workDir.resolve("checkpoints");
             boolean resume = spec.resumeStep() != null;
             if (resume) {
-                restoreCheckpoint(checkpoints);
+                restoreCheckpoint(workDir, checkpoints);
                 client.event("info", "message", "Resuming from checkpoint at step " + spec.resumeStep(), null);
             }
             Path out = workDir.resolve("adapter-attempt-" + spec.attempt());
@@ -88,20 +113,22 @@ public final class JobRunner {
             log.println("job is no longer running (cancelled); stopped");
             return 2;
         } catch (Exception e) {
-            log.println("job failed: " + e.getMessage());
-            try {
-                client.failure(e instanceof dev.quiver.finetune.data.DatasetException ? "invalid_training_file"
-                        : "training_failed", e.getMessage() == null ? e.toString() : e.getMessage());
-            } catch (IOException ignored) {
-                // the control plane notices the runner's exit and records the loss itself
-            }
-            return 1;
-        } finally {
-            log.flush();
+            return failed(e);
         }
     }
 
-    private void restoreCheckpoint(Path checkpoints) throws IOException {
+    private int failed(Exception e) {
+        log.println("job failed: " + e.getMessage());
+        try {
+            client.failure(e instanceof dev.quiver.finetune.data.DatasetException ? "invalid_training_file"
+                    : "training_failed", e.getMessage() == null ? e.toString() : e.getMessage());
+        } catch (IOException ignored) {
+            // the control plane notices the runner's exit and records the loss itself
+        }
+        return 1;
+    }
+
+    private void restoreCheckpoint(Path workDir, Path checkpoints) throws IOException {
         Path zip = workDir.resolve("checkpoint.zip");
         client.download("/checkpoint", zip);
         Files.createDirectories(checkpoints);

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -123,6 +125,42 @@ class DatasetReaderTest {
     void missingFileNamesThePath() {
         assertThatThrownBy(() -> new DatasetReader().read(tmp.resolve("nope.jsonl")))
                 .hasMessageContaining("nope.jsonl");
+    }
+
+    @Test
+    void reportsDeepNestingAsAProblemOfItsLine() {
+        DatasetException e = failure("[".repeat(10_000), CHAT);
+        assertThat(e.problems()).singleElement().satisfies(p -> {
+            assertThat(p.line()).isEqualTo(1);
+            assertThat(p.message()).contains("exceeds a JSON limit").contains("nesting depth");
+        });
+    }
+
+    @Test
+    void reportsBytesThatAreNotUtf8WithLineAndOffset() throws IOException {
+        Path file = tmp.resolve("latin1.jsonl");
+        byte[] first = (CHAT + "\r\n").getBytes(StandardCharsets.UTF_8);
+        byte[] second = "{\"prompt\": \"caf\u00e9\"}\n".getBytes(StandardCharsets.ISO_8859_1);
+        Files.write(file, concat(first, second));
+        DatasetException e = catchThrowableOfType(DatasetException.class, () -> new DatasetReader().read(file));
+        assertThat(e.problems()).singleElement().satisfies(p -> {
+            assertThat(p.line()).isEqualTo(2);
+            assertThat(p.message()).contains("byte 0xE9 at byte offset " + (first.length + 15))
+                    .contains("must be UTF-8");
+        });
+    }
+
+    @Test
+    void readsCrLfAndAFinalLineWithoutNewline() throws IOException {
+        Path file = tmp.resolve("crlf.jsonl");
+        Files.writeString(file, CHAT + "\r\n\r\n" + CHAT);
+        assertThat(new DatasetReader().read(file)).extracting(RawExample::line).containsExactly(1, 3);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private List<RawExample> read(String... lines) throws IOException {

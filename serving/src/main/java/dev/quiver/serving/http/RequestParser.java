@@ -125,6 +125,15 @@ final class RequestParser {
             throw ApiException.invalid("messages", "the prompt has " + tokens.length + " tokens; this server's"
                     + " context is " + serving.maxSequenceLength() + " tokens. Shorten the prompt.");
         }
+        String asked = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens"
+                : body.hasNonNull("max_tokens") ? "max_tokens" : null;
+        if (asked != null && maxTokens > room) {
+            // as OpenAI and vLLM do: a silently shorter answer would look like the model's own choice to stop
+            throw ApiException.invalid(asked, asked + " is " + maxTokens + " but the prompt has " + tokens.length
+                    + " tokens and this server's context is " + serving.maxSequenceLength() + " tokens, which leaves"
+                    + " room for " + room + "; set " + asked + " to at most " + room + " (or leave it out to fill"
+                    + " the room)");
+        }
         int max = maxTokens == null ? room : Math.min(maxTokens, room);
         for (String unsupported : List.of("presence_penalty", "frequency_penalty")) {
             if (body.hasNonNull(unsupported) && body.get(unsupported).asDouble() != 0) {
