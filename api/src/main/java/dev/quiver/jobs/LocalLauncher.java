@@ -2,6 +2,7 @@ package dev.quiver.jobs;
 
 import dev.quiver.adapters.blob.DataDir;
 import dev.quiver.finetune.runner.ControlPlaneClient;
+import dev.quiver.finetune.runner.RunnerOptions;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
@@ -18,8 +19,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs each job's runner as a child JVM of this process, from the same classpath, so the local and the
  * Kubernetes paths execute the same code. The reference is {@code pid:<pid>}. Stopping the server stops
- * no runner on purpose: like a Kubernetes Job, a runner outlives a control-plane restart, and the
- * scheduler's first tick after the restart adopts it by pid or, if it is gone, re-queues its job.
+ * no runner on purpose: like a Kubernetes Job, a runner outlives a graceful control-plane restart, and the
+ * scheduler's first tick after the restart adopts it by pid or, if it is gone, re-queues its job. A server that
+ * dies leaves no orphan: the runner watches this process ({@link RunnerOptions#PARENT_PID_ENV}) and stops
+ * within seconds of its end, and the restarted server re-queues the job from its last checkpoint.
  */
 @Singleton
 @Requires(property = "quiver.jobs.launcher", value = "local", defaultValue = "local")
@@ -54,6 +57,7 @@ public class LocalLauncher implements Launcher {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put(ControlPlaneClient.TOKEN_ENV, request.runnerToken());
+        pb.environment().put(RunnerOptions.PARENT_PID_ENV, Long.toString(ProcessHandle.current().pid()));
         Process process = pb.start();
         // the scheduler asks about dead runners before it launches new ones; runners that reported are not asked
         children.values().removeIf(c -> !c.process().isAlive());

@@ -14,6 +14,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -96,6 +97,9 @@ public final class JobRunner {
                 download("/files/" + spec.validationFile(), validation);
             }
             Path checkpoints = workDir.resolve("checkpoints");
+            // what an earlier attempt left here may be newer than what the control plane kept (a crash between
+            // saving and uploading): the control plane's newest checkpoint is the one to resume from, or none
+            deleteTree(checkpoints);
             boolean resume = spec.resumeStep() != null;
             if (resume) {
                 restoreCheckpoint(checkpoints);
@@ -204,6 +208,17 @@ public final class JobRunner {
                     Files.createDirectories(target.getParent());
                     Files.copy(in, target);
                 }
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
             }
         }
     }
