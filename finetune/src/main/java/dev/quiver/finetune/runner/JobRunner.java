@@ -33,6 +33,7 @@ import java.util.zip.ZipOutputStream;
  */
 public final class JobRunner {
     private static final Duration FAILURE_FLUSH = Duration.ofSeconds(10);
+    private static final Duration FIRST_CONTACT = Duration.ofSeconds(10);
     private final ControlPlaneClient client;
     private final Path workDir;
     private final RunnerOptions options;
@@ -61,7 +62,9 @@ public final class JobRunner {
     public int run() {
         EventReporter reporter = null;
         try (guard) {
-            RunnerSpec spec = retry.call("fetching the job spec", client::spec);
+            // a runner that never reached its control plane has no work to lose: a short bound, then a clear error
+            RunnerSpec spec = new ControlPlaneRetry(FIRST_CONTACT, guard::isOrphaned, log)
+                    .call("fetching the job spec", client::spec);
             reporter = new EventReporter(client, retry, spec.nextEventSeq(), options.heartbeatInterval(), e -> {
                 if (e instanceof ControlPlaneClient.JobNotRunningException) {
                     log.println(e.getMessage());
