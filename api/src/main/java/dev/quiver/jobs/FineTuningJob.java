@@ -48,6 +48,9 @@ public class FineTuningJob {
     private Instant startedAt;
     @Column(name = "finished_at")
     private Instant finishedAt;
+    /** Written only by {@link JobRepository#updateHeartbeat}, so runner reports never race the status moves. */
+    @Column(name = "heartbeat_at", insertable = false, updatable = false)
+    private Instant heartbeatAt;
     @Version
     private long version;
 
@@ -192,5 +195,10 @@ public class FineTuningJob {
 
     public long getVersion() {
         return version;
+    }
+
+    /** When the runner of the current attempt was last heard from; null before it first called. */
+    public Instant getHeartbeatAt() {
+        return heartbeatAt;
     }
 }

@@ -8,7 +8,10 @@ import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import java.time.Instant;
 
-/** One line of a job's event log: a message, or metrics with their JSON in {@code data}. */
+/**
+ * One line of a job's event log: a message, or metrics with their JSON in {@code data}. Events the runner reports
+ * carry its sequence number {@code seq}; the control plane's own have none.
+ */
 @Entity
 @Table(name = "job_events")
 public class JobEvent {
@@ -23,12 +26,19 @@ public class JobEvent {
     private String type;
     private String message;
     private String data;
+    private Long seq;
 
     protected JobEvent() {
     }
 
     public JobEvent(String jobId, Instant createdAt, String level, String type, String message, String data) {
+        this(jobId, null, createdAt, level, type, message, data);
+    }
+
+    public JobEvent(String jobId, Long seq, Instant createdAt, String level, String type, String message,
+                    String data) {
         this.jobId = jobId;
+        this.seq = seq;
         this.createdAt = createdAt;
         this.level = level;
         this.type = type;
@@ -62,5 +72,10 @@ public class JobEvent {
 
     public String getData() {
         return data;
+    }
+
+    /** The runner's sequence number, or null for an event of the control plane. */
+    public Long getSeq() {
+        return seq;
     }
 }

@@ -1,6 +1,9 @@
 package dev.quiver.jobs;
 
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.data.annotation.Query;
 import io.micronaut.data.annotation.Repository;
+import java.time.Instant;
 import io.micronaut.data.jpa.repository.JpaRepository;
 import java.util.List;
 import java.util.Optional;
@@ -15,4 +18,8 @@ public interface JobRepository extends JpaRepository<FineTuningJob, String> {
     List<FineTuningJob> findByStatusOrderByCreatedAt(JobStatus status);
 
     long countByStatus(JobStatus status);
+
+    /** Sets the heartbeat without touching the row version: a report must not fail a concurrent cancel. */
+    @Query("UPDATE FineTuningJob j SET j.heartbeatAt = :at WHERE j.id = :id")
+    void updateHeartbeat(String id, @Nullable Instant at);
 }

@@ -11,14 +11,17 @@ import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.Base64;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Reconciles jobs with their runners and starts queued jobs within the concurrency limit. Each tick
- * is safe to run twice and after a restart: a running job whose runner is gone is re-queued (it
- * resumes from its last checkpoint) until its attempts are used up, then failed with the reason. Stopping
+ * is safe to run twice and after a restart: a running job whose runner is gone, or has stalled ({@link StalledJobs};
+ * its runner is stopped first), is re-queued (it resumes from its last checkpoint) until its attempts are used up,
+ * then failed with the reason. Stopping
  * leaves running runners alone: after the restart the first tick adopts or re-queues them, as after a crash.
  */
 @Singleton
@@ -28,6 +31,7 @@ public class JobScheduler {
 
     private final JobService jobs;
     private final Launcher launcher;
+    private final StalledJobs stalled;
     private final ApplicationContext context;
     private final int maxConcurrent;
     private final int maxAttempts;
@@ -35,11 +39,12 @@ public class JobScheduler {
     /** Set once the context closes; guarded by this, like every tick. */
     private boolean stopped;
 
-    public JobScheduler(JobService jobs, Launcher launcher, ApplicationContext context, MeterRegistry metrics,
-                        @Value("${quiver.jobs.max-concurrent:1}") int maxConcurrent,
+    public JobScheduler(JobService jobs, Launcher launcher, StalledJobs stalled, ApplicationContext context,
+                        MeterRegistry metrics, @Value("${quiver.jobs.max-concurrent:1}") int maxConcurrent,
                         @Value("${quiver.jobs.max-attempts:3}") int maxAttempts) {
         this.jobs = jobs;
         this.launcher = launcher;
+        this.stalled = stalled;
         this.context = context;
         this.maxConcurrent = maxConcurrent;
         this.maxAttempts = maxAttempts;
@@ -75,24 +80,38 @@ public class JobScheduler {
 
     private void reconcile() {
         for (FineTuningJob job : jobs.running()) {
-            if (job.getLauncherRef() == null || launcher.isAlive(job.getLauncherRef())) {
+            if (job.getLauncherRef() == null) {
                 continue;
             }
-            // the runner reports its own end; a runner gone without a word died (killed, OOM, restart)
-            FineTuningJob fresh = jobs.find(job.getId()).orElse(job);
-            if (fresh.getStatus() != JobStatus.RUNNING) {
+            if (!launcher.isAlive(job.getLauncherRef())) {
+                // the runner reports its own end; a runner gone without a word died (killed, OOM, restart)
+                lost(job, launcher.failureReason(job.getLauncherRef()).map(r -> "The training process failed: " + r)
+                        .orElse(null));
                 continue;
             }
-            String reason = launcher.failureReason(job.getLauncherRef()).orElse(null);
-            if (fresh.getAttempt() >= maxAttempts) {
-                jobs.fail(job.getId(), "runner_lost", reason != null
-                        ? "the training process failed " + fresh.getAttempt() + " times; last: " + reason
-                        : "the training process exited without reporting a result, " + fresh.getAttempt()
-                                + " times; see the runner log under the data dir's jobs/" + job.getId());
-            } else {
-                jobs.requeue(job.getId(), reason != null ? "The training process failed: " + reason
-                        : "The training process exited without reporting a result");
+            Optional<String> stall = stalled.reason(job, Instant.now());
+            if (stall.isPresent()) {
+                LOG.warn("job {}: {}; stopping its runner {}", job.getId(), stall.get(), job.getLauncherRef());
+                launcher.cancel(job.getLauncherRef());
+                lost(job, "Stopped the training process: " + stall.get());
             }
+        }
+    }
+
+    /** Re-queues a running job whose runner is gone, or fails it once its attempts are used up. */
+    private void lost(FineTuningJob job, String reason) {
+        FineTuningJob fresh = jobs.find(job.getId()).orElse(job);
+        if (fresh.getStatus() != JobStatus.RUNNING) {
+            return;
+        }
+        if (fresh.getAttempt() >= maxAttempts) {
+            jobs.fail(job.getId(), "runner_lost", reason != null
+                    ? "the training process failed " + fresh.getAttempt() + " times; last: " + reason
+                    : "the training process exited without reporting a result, " + fresh.getAttempt()
+                            + " times; see the runner log under the data dir's jobs/" + job.getId());
+        } else {
+            jobs.requeue(job.getId(), reason != null ? reason
+                    : "The training process exited without reporting a result");
         }
     }
 

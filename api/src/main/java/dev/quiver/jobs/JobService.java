@@ -180,18 +180,47 @@ public class JobService {
         return checkpoints.findByJobIdOrderByStepDesc(id);
     }
 
+    /**
+     * Appends the runner's event number {@code seq} to the job's log and counts it as a heartbeat; false if the
+     * log already has that number (a report resent after its answer was lost), which is then stored once.
+     */
+    @Transactional
+    public boolean runnerEvent(String jobId, long seq, String level, String type, String message, Object data) {
+        jobs.updateHeartbeat(jobId, Instant.now());
+        if (events.existsByJobIdAndSeq(jobId, seq)) {
+            return false;
+        }
+        events.save(new JobEvent(jobId, seq, Instant.now(), level, type, message, json(data)));
+        return true;
+    }
+
+    /** The sequence number the job's next runner event gets: numbers continue across attempts. */
+    @ReadOnly
+    public long nextEventSeq(String jobId) {
+        return events.maxSeq(jobId).orElse(0L) + 1;
+    }
+
+    /** Records that the job's runner was heard from now. */
+    @Transactional
+    public void heartbeat(String jobId) {
+        jobs.updateHeartbeat(jobId, Instant.now());
+    }
+
     /** Appends an event to a job's log. */
     @Transactional
     public void event(String jobId, String level, String type, String message, Object data) {
-        String json = null;
-        if (data != null) {
-            try {
-                json = data instanceof String s ? s : JSON.writeValueAsString(data);
-            } catch (Exception e) {
-                json = null;
-            }
+        events.save(new JobEvent(jobId, Instant.now(), level, type, message, json(data)));
+    }
+
+    private static String json(Object data) {
+        if (data == null) {
+            return null;
         }
-        events.save(new JobEvent(jobId, Instant.now(), level, type, message, json));
+        try {
+            return data instanceof String s ? s : JSON.writeValueAsString(data);
+        } catch (Exception e) {
+            return null;
+        }
     }
 
     /** Oldest queued jobs first. */
@@ -227,6 +256,8 @@ public class JobService {
             job.setStartedAt(Instant.now());
         }
         jobs.update(job);
+        // the stall clock of this attempt starts when its runner first calls: a pod may wait long for a GPU
+        jobs.updateHeartbeat(jobId, null);
         event(jobId, "info", "message", "Fine-tuning job started (attempt " + job.getAttempt() + ")", null);
         return true;
     }
@@ -253,7 +284,10 @@ public class JobService {
         event(jobId, "error", "message", "Fine-tuning job failed: " + message, null);
     }
 
-    /** Puts a running job back in the queue (its runner died; the next attempt resumes from the checkpoint). */
+    /**
+     * Puts a running job back in the queue (its runner died or stalled); the event says where the next attempt
+     * starts: after the newest checkpoint, or at step 1 when there is none.
+     */
     @Transactional
     public void requeue(String jobId, String reason) {
         FineTuningJob job = jobs.findById(jobId).orElse(null);
@@ -263,7 +297,10 @@ public class JobService {
         job.setStatus(JobStatus.QUEUED);
         job.setLauncherRef(null);
         jobs.update(job);
-        event(jobId, "warn", "message", reason + "; re-queued to resume from its last checkpoint", null);
+        String from = checkpoints.findByJobIdOrderByStepDesc(jobId).stream().findFirst()
+                .map(c -> "; re-queued to resume from its checkpoint at step " + c.getStep())
+                .orElse("; re-queued to start again at step 1, as it has no checkpoint yet");
+        event(jobId, "warn", "message", reason + from, null);
     }
 
     /** Records the fine-tuned model name and the success, in the caller's transaction. */

@@ -40,14 +40,17 @@ public final class JobViews {
         }
     }
 
-    /** OpenAI's {@code fine_tuning.job.event} object. */
+    /**
+     * OpenAI's {@code fine_tuning.job.event} object, plus {@code seq}: the runner's sequence number of the events it
+     * reported (contiguous across attempts), null on the control plane's own.
+     */
     @Serdeable
     public record Event(String id, String object, long createdAt, String level, String message, String type,
-                        @Nullable Object data) {
+                        @Nullable Object data, @Nullable Long seq) {
 
         static Event of(JobEvent e, Object data) {
             return new Event("ftevent-" + e.getId(), "fine_tuning.job.event", e.getCreatedAt().getEpochSecond(),
-                    e.getLevel(), e.getMessage(), e.getType(), data);
+                    e.getLevel(), e.getMessage(), e.getType(), data, e.getSeq());
         }
     }
 

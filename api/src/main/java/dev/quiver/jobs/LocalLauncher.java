@@ -2,6 +2,7 @@ package dev.quiver.jobs;
 
 import dev.quiver.adapters.blob.DataDir;
 import dev.quiver.finetune.runner.ControlPlaneClient;
+import dev.quiver.finetune.runner.RunnerOptions;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
@@ -18,8 +19,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs each job's runner as a child JVM of this process, from the same classpath, so the local and the
  * Kubernetes paths execute the same code. The reference is {@code pid:<pid>}. Stopping the server stops
- * no runner on purpose: like a Kubernetes Job, a runner outlives a control-plane restart, and the
- * scheduler's first tick after the restart adopts it by pid or, if it is gone, re-queues its job.
+ * no runner on purpose: like a Kubernetes Job, a runner outlives a graceful control-plane restart, and the
+ * scheduler's first tick after the restart adopts it by pid or, if it is gone, re-queues its job. A server that
+ * dies leaves no orphan: the runner watches this process ({@link RunnerOptions#PARENT_PID_ENV}) and stops
+ * within seconds of its end, and the restarted server re-queues the job from its last checkpoint.
  */
 @Singleton
 @Requires(property = "quiver.jobs.launcher", value = "local", defaultValue = "local")
@@ -48,12 +51,15 @@ public class LocalLauncher implements Launcher {
         List<String> command = new ArrayList<>(List.of(java, "-Xmx" + runnerHeap, "-Dai.djl.offline=true",
                 "-Dai.djl.pytorch.num_threads=" + runnerThreads, "-Dai.djl.pytorch.num_interop_threads=1",
                 "-cp", System.getProperty("java.class.path"), "dev.quiver.cli.QuiverCli",
-                "train", "--job", request.jobId(), "--control-plane", request.controlPlaneUrl()));
+                "train", "--job", request.jobId(), "--control-plane", request.controlPlaneUrl(),
+                // scratch space (a copy of the tenant's data) under the data dir, not the shared temp dir
+                "--work-dir", dataDir.resolve("work/jobs/" + request.jobId()).toString()));
         Path log = logDir.resolve("attempt-" + request.attempt() + ".log");
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put(ControlPlaneClient.TOKEN_ENV, request.runnerToken());
+        pb.environment().put(RunnerOptions.PARENT_PID_ENV, Long.toString(ProcessHandle.current().pid()));
         Process process = pb.start();
         // the scheduler asks about dead runners before it launches new ones; runners that reported are not asked
         children.values().removeIf(c -> !c.process().isAlive());
@@ -69,8 +75,9 @@ public class LocalLauncher implements Launcher {
             return Optional.empty();
         }
         children.remove(ref);
-        return Optional.of("the runner exited with code " + child.process().exitValue() + "; its log is "
-                + child.log());
+        // the reason reaches tenants: name the log relative to the data dir, never as a server path
+        return Optional.of("the runner exited with code " + child.process().exitValue() + "; the operator finds its"
+                + " log at " + dataDir.root().relativize(child.log()) + " under the data dir");
     }
 
     @Override

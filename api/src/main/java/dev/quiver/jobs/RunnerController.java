@@ -10,15 +10,19 @@ import dev.quiver.files.StoredFile;
 import dev.quiver.registry.AdapterRecord;
 import dev.quiver.registry.AdapterService;
 import dev.quiver.http.ApiException;
+import dev.quiver.http.ApiExceptionHandler;
+import dev.quiver.http.ErrorBody;
 import dev.quiver.serving.BaseModel;
 import dev.quiver.server.Hashes;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Consumes;
 import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Error;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Part;
 import io.micronaut.http.annotation.PathVariable;
@@ -34,25 +38,36 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The API a job's runner talks to ({@code quiver train}): fetch the spec and data, report events,
- * upload checkpoints and the resulting adapter. Each call carries the job's own runner token, valid
- * only while the job is running. The spec is finetune's {@link RunnerSpec}, the type the runner reads.
+ * The API a job's runner talks to ({@code quiver train}): fetch the spec and data, report events and
+ * heartbeats, upload checkpoints and the resulting adapter. Each call carries the job's own runner token, valid
+ * only while the job is running, and counts as a heartbeat. The spec is finetune's {@link RunnerSpec}, the type
+ * the runner reads. A call that fails here is logged with its job and cause, and answered with OpenAI's error
+ * object: the runner retries it, and the operator finds out why in this log rather than in the runner's.
  */
 @SerdeImport(RunnerSpec.class)
 @SerdeImport(RunnerSpec.Hyperparameters.class)
 @Controller("/v1/internal/jobs/{id}")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class RunnerController {
+    private static final Logger LOG = LoggerFactory.getLogger(RunnerController.class);
+    private static final Pattern JOB_PATH = Pattern.compile("/v1/internal/jobs/([^/]+)/.*");
+
     private final JobService jobs;
     private final FileService files;
     private final AdapterService adapters;
     private final BlobStore blobs;
     private final BaseModel baseModel;
+    private final ApiExceptionHandler apiErrors;
 
     public RunnerController(JobService jobs, FileService files, AdapterService adapters, BlobStore blobs,
-                            BaseModel baseModel) {
+                            BaseModel baseModel, ApiExceptionHandler apiErrors) {
+        this.apiErrors = apiErrors;
         this.jobs = jobs;
         this.files = files;
         this.adapters = adapters;
@@ -60,9 +75,12 @@ public class RunnerController {
         this.baseModel = baseModel;
     }
 
-    /** An event the runner reports. */
+    /**
+     * An event the runner reports; {@code seq} numbers the job's runner events (a resent one is stored once),
+     * null from an older runner.
+     */
     @Serdeable
-    public record RunnerEvent(String level, String type, String message, @Nullable Object data) {
+    public record RunnerEvent(@Nullable Long seq, String level, String type, String message, @Nullable Object data) {
     }
 
     /** A failure the runner reports. */
@@ -77,7 +95,7 @@ public class RunnerController {
                 .orElse(null);
         return new RunnerSpec(id, job.getAttempt(), baseModel.path().toString(), baseModel.name(),
                 job.getTrainingFile(), job.getValidationFile(), Hyperparameters.read(job.getHyperparameters()),
-                job.getSeed(), resume);
+                job.getSeed(), resume, jobs.nextEventSeq(id));
     }
 
     @Get(value = "/files/{fileId}", produces = MediaType.APPLICATION_OCTET_STREAM)
@@ -102,8 +120,21 @@ public class RunnerController {
     @Post("/events")
     public Map<String, Object> event(HttpRequest<?> request, @PathVariable String id, @Body RunnerEvent event) {
         authorize(request, id);
-        jobs.event(id, event.level() == null ? "info" : event.level(), event.type() == null ? "message"
-                : event.type(), event.message() == null ? "" : event.message(), event.data());
+        String level = event.level() == null ? "info" : event.level();
+        String type = event.type() == null ? "message" : event.type();
+        String message = event.message() == null ? "" : event.message();
+        if (event.seq() == null) {
+            jobs.event(id, level, type, message, event.data());
+            return Map.of("ok", true);
+        }
+        boolean stored = jobs.runnerEvent(id, event.seq(), level, type, message, event.data());
+        return Map.of("ok", true, "duplicate", !stored);
+    }
+
+    /** The runner is alive and working; authorizing the call records that. */
+    @Post("/heartbeat")
+    public Map<String, Object> heartbeat(HttpRequest<?> request, @PathVariable String id) {
+        authorize(request, id);
         return Map.of("ok", true);
     }
 
@@ -166,6 +197,25 @@ public class RunnerController {
             throw new ApiException(HttpStatus.CONFLICT, "invalid_request_error", "job " + id + " is "
                     + job.getStatus().wireName() + "; stop training", null, "job_not_running");
         }
+        jobs.heartbeat(id);
         return job;
+    }
+
+    /**
+     * Every failure of a runner call: refusals as themselves; anything else is logged here with the job and its
+     * cause, and the runner, which retries a 500, is told the kind of failure without a stack trace.
+     */
+    @Error
+    public HttpResponse<ErrorBody> failed(HttpRequest<?> request, Throwable e) {
+        if (e instanceof ApiException api) {
+            return apiErrors.handle(request, api);
+        }
+        Matcher m = JOB_PATH.matcher(request.getPath());
+        String job = m.matches() ? m.group(1) : "(unknown)";
+        LOG.error("runner call {} {} of job {} failed: {}", request.getMethod(), request.getPath(), job,
+                e.toString(), e);
+        return HttpResponse.<ErrorBody>serverError().body(ErrorBody.of("the control plane failed to handle this"
+                + " call of job " + job + " (" + e.getClass().getSimpleName() + "); its log has the cause",
+                "server_error", null, null));
     }
 }

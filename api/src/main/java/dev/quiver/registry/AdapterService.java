@@ -84,7 +84,10 @@ public class AdapterService {
             adapter.validateAgainst(baseModel.config(), maxRank);
         } catch (IOException e) {
             deleteTree(staged);
-            throw ApiException.invalid("file", "invalid adapter: " + e.getMessage());
+            // the reader names files by their staging path: tenants see them by their own names only
+            String message = String.valueOf(e.getMessage()).replace(staged.toString() + "/", "")
+                    .replace(staged.toString(), "the upload");
+            throw ApiException.invalid("file", "invalid adapter: " + message);
         }
         servingProblem(adapter).ifPresent(problem -> {
             deleteTree(staged);

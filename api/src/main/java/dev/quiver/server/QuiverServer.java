@@ -56,7 +56,9 @@ public final class QuiverServer {
         props.put("quiver.data-dir", dataDir.toString());
         if (System.getenv("QUIVER_DB_URL") == null) {
             props.put("datasources.default.url", "jdbc:h2:file:" + dataDir.resolve("db").resolve("quiver")
-                    + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000");
+                    // WRITE_DELAY=0: a commit is in the file when it returns, so a killed server keeps what it
+                    // acknowledged (runner events, checkpoints); H2's default loses about the last second
+                    + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000;WRITE_DELAY=0");
         }
         if (options.host() != null) {
             props.put("micronaut.server.host", options.host());

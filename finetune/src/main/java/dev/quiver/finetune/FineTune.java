@@ -141,7 +141,7 @@ public final class FineTune {
         BatchCollator collator = new BatchCollator(hp.microBatchTokens(), hp.packing(), hp.maxSeqLength());
         LoraTrainer trainer = new LoraTrainer(model, hp, p.train().examples(),
                 p.validation() == null ? null : collator.collate(p.validation().examples()), store,
-                spec.checkpointInterval(), spec.seed(), listener, () -> cancelled);
+                spec.checkpointSchedule(), spec.seed(), listener, () -> cancelled);
         TrainerState start = trainer.resumePoint(spec.resume(), p.fingerprint());
         DatasetSummary trainSummary = summary(spec.trainFile().toString(), p.train());
         DatasetSummary validationSummary = p.validation() == null ? null

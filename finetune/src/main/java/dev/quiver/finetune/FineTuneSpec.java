@@ -1,6 +1,8 @@
 package dev.quiver.finetune;
 
+import dev.quiver.finetune.train.CheckpointSchedule;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -10,6 +12,7 @@ import java.util.Objects;
  * @param validationFile     null to evaluate on a held-out split (if {@code validationSplit > 0}) or not at all
  * @param checkpointDir      where checkpoints go; null for {@code <outputDir>.checkpoints} when checkpointing
  * @param checkpointInterval save a checkpoint every this many steps; 0 for none
+ * @param checkpointTimeInterval also save one whenever this much time has passed since the last; zero for none
  * @param keepCheckpoints    how many of the newest checkpoints to keep
  * @param resume             continue from the newest checkpoint in {@code checkpointDir} if there is one
  * @param device             {@code cpu}, {@code cuda}, {@code cuda:N} or {@code auto} (see {@link TrainingDevice})
@@ -24,6 +27,7 @@ public record FineTuneSpec(
         long seed,
         Path checkpointDir,
         int checkpointInterval,
+        Duration checkpointTimeInterval,
         int keepCheckpoints,
         boolean resume,
         String device,
@@ -37,12 +41,19 @@ public record FineTuneSpec(
         Objects.requireNonNull(outputDir, "outputDir");
         Objects.requireNonNull(hyperparameters, "hyperparameters");
         Objects.requireNonNull(device, "device");
-        if (checkpointInterval < 0) {
-            throw new IllegalArgumentException("checkpoint interval must not be negative, got " + checkpointInterval);
+        checkpointTimeInterval = checkpointTimeInterval == null ? Duration.ZERO : checkpointTimeInterval;
+        if (checkpointInterval < 0 || checkpointTimeInterval.isNegative()) {
+            throw new IllegalArgumentException("checkpoint intervals must not be negative, got " + checkpointInterval
+                    + " steps and " + checkpointTimeInterval);
         }
         if (keepCheckpoints < 1) {
             throw new IllegalArgumentException("keep at least one checkpoint, got " + keepCheckpoints);
         }
+    }
+
+    /** When this run checkpoints: by steps, by time, or both. */
+    public CheckpointSchedule checkpointSchedule() {
+        return new CheckpointSchedule(checkpointInterval, checkpointTimeInterval);
     }
 
     /** The checkpoint directory in use, or null when this run does not checkpoint. */
@@ -50,7 +61,7 @@ public record FineTuneSpec(
         if (checkpointDir != null) {
             return checkpointDir;
         }
-        if (checkpointInterval == 0) {
+        if (!checkpointSchedule().enabled()) {
             return null;
         }
         return outputDir.resolveSibling(outputDir.getFileName() + ".checkpoints");
@@ -70,6 +81,7 @@ public record FineTuneSpec(
         private long seed = DEFAULT_SEED;
         private Path checkpointDir;
         private int checkpointInterval;
+        private Duration checkpointTimeInterval = Duration.ZERO;
         private int keepCheckpoints = 2;
         private boolean resume;
         private String device = "cpu";
@@ -123,6 +135,12 @@ public record FineTuneSpec(
             return this;
         }
 
+        /** Also checkpoint whenever this much time has passed since the last one; default zero (never). */
+        public Builder optCheckpointTimeInterval(Duration interval) {
+            this.checkpointTimeInterval = interval;
+            return this;
+        }
+
         /** Newest checkpoints to keep, default 2. */
         public Builder optKeepCheckpoints(int count) {
             this.keepCheckpoints = count;
@@ -151,7 +169,8 @@ public record FineTuneSpec(
                 throw new IllegalStateException("a fine-tune needs setBaseModel, setTrainFile and setOutputDir");
             }
             return new FineTuneSpec(baseModel, trainFile, validationFile, outputDir, hyperparameters, seed,
-                    checkpointDir, checkpointInterval, keepCheckpoints, resume, device, baseModelName);
+                    checkpointDir, checkpointInterval, checkpointTimeInterval, keepCheckpoints, resume, device,
+                    baseModelName);
         }
     }
 }

@@ -12,6 +12,7 @@ import dev.quiver.finetune.model.CausalLm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -68,6 +69,26 @@ class ResumeTest {
     }
 
     @Test
+    void checkpointsByTimeWhenTheStepIntervalIsNeverReachedAndResumesFromThem() throws Exception {
+        FineTuneResult straight = new FineTune(spec("straight-timed", false), e -> { }).run(model);
+
+        // 15 steps never reach a step interval of 50; a 1 ns time interval makes every step's checkpoint due
+        FineTuneSpec timed = timedSpec("timed", false);
+        TrainingCancelledException cancelled = runUntilCheckpoint(timed, 6);
+        assertThat(cancelled.completedSteps()).isEqualTo(6);
+        assertThat(checkpointNames(timed)).containsExactly("checkpoint-5", "checkpoint-6");
+
+        List<TrainingEvent> resumedEvents = new ArrayList<>();
+        FineTuneResult resumed = new FineTune(timedSpec("timed", true), resumedEvents::add).run(model);
+
+        assertThat(((TrainingEvent.Started) resumedEvents.get(0)).startStep()).isEqualTo(6);
+        assertThat(resumedEvents).filteredOn(e -> e instanceof TrainingEvent.StepCompleted).first()
+                .extracting(e -> ((TrainingEvent.StepCompleted) e).step()).isEqualTo(7);
+        assertSameWeights(PeftAdapter.read(straight.adapterDir()), PeftAdapter.read(resumed.adapterDir()));
+        assertThat(resumed.metrics().resumedFromStep()).isEqualTo(6);
+    }
+
+    @Test
     void refusesToResumeACheckpointOfDifferentSettings() throws Exception {
         FineTuneSpec original = spec("original", false);
         runUntilCheckpoint(original, 4);
@@ -111,6 +132,12 @@ class ResumeTest {
     private static FineTuneSpec spec(String name, boolean resume) {
         return FineTuneSpec.builder().setBaseModel(modelDir).setTrainFile(train).setOutputDir(tmp.resolve(name))
                 .optCheckpointInterval(4).optResume(resume).optHyperparameters(hyperparameters().build()).build();
+    }
+
+    private static FineTuneSpec timedSpec(String name, boolean resume) {
+        return FineTuneSpec.builder().setBaseModel(modelDir).setTrainFile(train).setOutputDir(tmp.resolve(name))
+                .optCheckpointInterval(50).optCheckpointTimeInterval(Duration.ofNanos(1)).optResume(resume)
+                .optHyperparameters(hyperparameters().build()).build();
     }
 
     // 3 epochs of 5 steps, dropout on, so the resumed part needs the right data order, rates and dropout masks

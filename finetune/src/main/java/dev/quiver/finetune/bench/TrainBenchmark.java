@@ -18,6 +18,7 @@ import dev.quiver.finetune.TrainingCancelledException;
 import dev.quiver.finetune.data.EncodedExample;
 import dev.quiver.finetune.event.TrainingEvent;
 import dev.quiver.finetune.model.CausalLm;
+import dev.quiver.finetune.train.CheckpointSchedule;
 import dev.quiver.finetune.train.LoraTrainer;
 import dev.quiver.finetune.train.TrainerState;
 import java.io.IOException;
@@ -117,7 +118,7 @@ public final class TrainBenchmark {
             try (NDManager m = model.newSubManager()) {
                 matmulGflops = MatmulPeak.gflops(m);
             }
-            LoraTrainer trainer = new LoraTrainer(model, hp, data, null, null, 0, SEED, e -> {
+            LoraTrainer trainer = new LoraTrainer(model, hp, data, null, null, CheckpointSchedule.NONE, SEED, e -> {
                 if (e instanceof TrainingEvent.StepCompleted s) {
                     stepEnds.add(System.nanoTime());
                     losses.add(s.loss());

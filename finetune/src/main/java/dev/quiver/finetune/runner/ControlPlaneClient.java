@@ -20,7 +20,9 @@ import java.util.UUID;
 
 /**
  * The runner's side of the control plane's job API ({@code /v1/internal/jobs/{id}/...}), authenticated
- * with the job's own token. A 409 means the job is no longer running (cancelled): the runner stops.
+ * with the job's own token. A 409 means the job is no longer running (cancelled), a 401 that the token is no
+ * longer the job's (another attempt owns it): either way the runner stops. Other failures are
+ * {@link ControlPlaneException}s that say whether a retry may help.
  */
 public final class ControlPlaneClient {
     /** Environment variable carrying the job's token to the runner (not the command line, which others can read). */
@@ -33,7 +35,28 @@ public final class ControlPlaneClient {
         }
     }
 
+    /** The control plane answered with an error status; its message is the error object's. */
+    public static final class ControlPlaneException extends IOException {
+        private final int status;
+
+        ControlPlaneException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
+        }
+
+        /** Server errors and overload pass; a refused request would be refused again. */
+        public boolean retryable() {
+            return status >= 500 || status == 429;
+        }
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Reports are small: one that takes longer than this is as good as failed, and is retried. */
+    private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(30);
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final String base;
@@ -45,7 +68,7 @@ public final class ControlPlaneClient {
     }
 
     public RunnerSpec spec() throws IOException {
-        return RunnerSpec.fromJson(send(request("/spec").GET(), HttpResponse.BodyHandlers.ofString()).body());
+        return RunnerSpec.fromJson(send(report("/spec").GET(), HttpResponse.BodyHandlers.ofString()).body());
     }
 
     /** Downloads {@code path} (relative to the job) into {@code target}. */
@@ -56,21 +79,31 @@ public final class ControlPlaneClient {
         }
     }
 
-    public void event(String level, String type, String message, Object data) throws IOException {
+    /**
+     * Reports event number {@code seq} of the job (numbers run on across attempts); the control plane keeps the
+     * first copy of each number, so resending one after a lost answer adds nothing.
+     */
+    public void event(long seq, String level, String type, String message, Object data) throws IOException {
         Map<String, Object> body = new LinkedHashMap<>();
+        body.put("seq", seq);
         body.put("level", level);
         body.put("type", type);
         body.put("message", message);
         body.put("data", data);
-        send(request("/events").header("Content-Type", "application/json")
+        send(report("/events").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))),
-                HttpResponse.BodyHandlers.discarding());
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Says the runner is alive and working, between events (model loading, long steps). */
+    public void heartbeat() throws IOException {
+        send(report("/heartbeat").POST(HttpRequest.BodyPublishers.noBody()), HttpResponse.BodyHandlers.ofString());
     }
 
     public void failure(String code, String message) throws IOException {
-        send(request("/failure").header("Content-Type", "application/json")
+        send(report("/failure").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of("code", code,
-                        "message", message)))), HttpResponse.BodyHandlers.discarding());
+                        "message", message)))), HttpResponse.BodyHandlers.ofString());
     }
 
     /** Posts a multipart form: text fields, then files. */
@@ -100,6 +133,10 @@ public final class ControlPlaneClient {
                 .header("Authorization", "Bearer " + token);
     }
 
+    private HttpRequest.Builder report(String path) {
+        return request(path).timeout(REPORT_TIMEOUT);
+    }
+
     private <T> HttpResponse<T> send(HttpRequest.Builder request, HttpResponse.BodyHandler<T> handler)
             throws IOException {
         HttpResponse<T> r;
@@ -109,17 +146,40 @@ public final class ControlPlaneClient {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted talking to the control plane", e);
         }
+        if (r.statusCode() < 300) {
+            return r;
+        }
+        String what = r.request().method() + " " + r.request().uri().getPath();
+        String message = errorMessage(r.body());
         if (r.statusCode() == 409) {
-            throw new JobNotRunningException("the control plane says the job is no longer running");
+            throw new JobNotRunningException("the control plane says the job is no longer running (" + message + ")");
         }
-        if (r.statusCode() >= 300) {
-            Object body = r.body();
-            if (body instanceof InputStream in) {
-                body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        if (r.statusCode() == 401) {
+            throw new JobNotRunningException("the control plane no longer accepts this runner's token, so another"
+                    + " attempt owns the job (" + message + ")");
+        }
+        throw new ControlPlaneException(r.statusCode(), "control plane answered " + r.statusCode() + " to " + what
+                + ": " + message);
+    }
+
+    /** The message of OpenAI's error object in {@code body}, else the body's start, else that there was none. */
+    private static String errorMessage(Object body) throws IOException {
+        if (body instanceof InputStream in) {
+            try (in) {
+                body = new String(in.readNBytes(4096), StandardCharsets.UTF_8);
             }
-            throw new IOException("control plane answered " + r.statusCode() + " to " + r.request().uri() + ": "
-                    + body);
         }
-        return r;
+        if (!(body instanceof String text) || text.isBlank()) {
+            return "(no response body)";
+        }
+        try {
+            JsonNode message = JSON.readTree(text).path("error").path("message");
+            if (message.isTextual()) {
+                return message.asText();
+            }
+        } catch (IOException notJson) {
+            // a proxy's HTML error page or similar: its start says more than nothing
+        }
+        return text.length() > 300 ? text.substring(0, 300) + "..." : text;
     }
 }

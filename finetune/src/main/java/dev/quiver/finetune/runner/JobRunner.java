@@ -14,9 +14,11 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -24,28 +26,39 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * The {@code train} role: one fine-tuning job fed by the control plane. It fetches the spec and data,
- * runs {@link FineTune}, forwards events as they happen, uploads each checkpoint so another attempt
- * (after a crash or eviction) resumes from it, and uploads the adapter at the end.
+ * runs {@link FineTune}, forwards events in order as they happen ({@link EventReporter}), uploads each
+ * checkpoint so another attempt (after a crash or eviction) resumes from it, and uploads the adapter at the end.
+ * Calls that fail are retried ({@link ControlPlaneRetry}); a runner whose control plane or parent is gone stops
+ * ({@link OrphanGuard}).
  */
 public final class JobRunner {
+    private static final Duration FAILURE_FLUSH = Duration.ofSeconds(10);
+    private static final Duration FIRST_CONTACT = Duration.ofSeconds(10);
     private final ControlPlaneClient client;
     private final Path workDir;
-    private final int checkpointInterval;
-    private final String device;
+    private final RunnerOptions options;
     private final PrintWriter log;
+    private final OrphanGuard guard;
+    private final ControlPlaneRetry retry;
+    /** The run in progress, for the guard to stop; null before training starts. */
+    private volatile FineTune fineTune;
+    /** Set when the control plane says the job is no longer running. */
+    private volatile boolean cancelled;
 
-    public JobRunner(ControlPlaneClient client, Path workDir, int checkpointInterval, String device,
-                     PrintWriter log) {
+    public JobRunner(ControlPlaneClient client, Path workDir, RunnerOptions options, PrintWriter log) {
         this.client = client;
         this.workDir = workDir;
-        this.checkpointInterval = checkpointInterval;
-        this.device = device;
+        this.options = options;
         this.log = log;
+        this.guard = new OrphanGuard(options.parent(), RunnerOptions.PARENT_POLL, RunnerOptions.STOP_GRACE,
+                this::stopTraining, Runtime.getRuntime()::halt, log);
+        this.retry = new ControlPlaneRetry(options.controlPlaneTimeout(), guard::isOrphaned, log);
     }
 
     /**
-     * Runs the job to its end; returns the process exit code (0 success, 1 failure, 2 cancelled). The work dir
-     * is made owner-only for the run and deleted at its end, whatever the outcome.
+     * Runs the job to its end; returns the process exit code (0 success, 1 failure, 2 cancelled,
+     * {@link OrphanGuard#EXIT_ORPHANED} when its control plane or parent went away). The work dir is made
+     * afresh and owner-only for the run, and deleted at its end, whatever the outcome.
      */
     public int run() {
         JobWorkDir scratch;
@@ -54,11 +67,17 @@ public final class JobRunner {
         } catch (IOException e) {
             // the detail names server paths, which are for the operator's log, not for the tenant's job
             log.println("cannot prepare the work dir: " + e.getMessage());
-            return failed(new IOException("the runner could not prepare its scratch space; the operator finds"
-                    + " why in the runner's log"));
+            try {
+                client.failure("training_failed", "the runner could not prepare its scratch space; the operator"
+                        + " finds why in the runner's log");
+            } catch (IOException ignored) {
+                // the control plane notices the runner's exit and records the loss itself
+            }
+            log.flush();
+            return 1;
         }
         try {
-            return run(scratch.path());
+            return runInWorkDir();
         } finally {
             try {
                 scratch.close();
@@ -69,21 +88,54 @@ public final class JobRunner {
         }
     }
 
-    private int run(Path workDir) {
+    private int runInWorkDir() {
+        EventReporter reporter = null;
+        try (guard) {
+            // a runner that never reached its control plane has no work to lose: a short bound, then a clear error
+            RunnerSpec spec = new ControlPlaneRetry(FIRST_CONTACT, guard::isOrphaned, log)
+                    .call("fetching the job spec", client::spec);
+            reporter = new EventReporter(client, retry, spec.nextEventSeq(), options.heartbeatInterval(), e -> {
+                if (e instanceof ControlPlaneClient.JobNotRunningException) {
+                    log.println(e.getMessage());
+                    cancelled = true;
+                    stopTraining();
+                } else {
+                    guard.orphaned(e.getMessage());
+                }
+            }, log);
+            return run(spec, reporter);
+        } catch (ControlPlaneClient.JobNotRunningException e) {
+            log.println("job is no longer running: " + e.getMessage() + "; stopped");
+            return 2;
+        } catch (IOException e) {
+            log.println("could not start the job: " + e.getMessage());
+            return guard.isOrphaned() ? OrphanGuard.EXIT_ORPHANED : 1;
+        } finally {
+            if (reporter != null) {
+                reporter.close();
+            }
+            log.flush();
+        }
+    }
+
+    private int run(RunnerSpec spec, EventReporter reporter) {
         try {
-            RunnerSpec spec = client.spec();
             Path train = workDir.resolve("train.jsonl");
-            client.download("/files/" + spec.trainingFile(), train);
+            download("/files/" + spec.trainingFile(), train);
             Path validation = null;
             if (spec.validationFile() != null) {
                 validation = workDir.resolve("validation.jsonl");
-                client.download("/files/" + spec.validationFile(), validation);
+                download("/files/" + spec.validationFile(), validation);
             }
             Path checkpoints = workDir.resolve("checkpoints");
             boolean resume = spec.resumeStep() != null;
             if (resume) {
-                restoreCheckpoint(workDir, checkpoints);
-                client.event("info", "message", "Resuming from checkpoint at step " + spec.resumeStep(), null);
+                restoreCheckpoint(checkpoints);
+                reporter.report("info", "message", "Resuming from the checkpoint at step " + spec.resumeStep()
+                        + ": training continues at step " + (spec.resumeStep() + 1), null);
+            } else if (spec.attempt() > 1) {
+                reporter.report("info", "message", "No checkpoint was uploaded before; training starts again at"
+                        + " step 1", null);
             }
             Path out = workDir.resolve("adapter-attempt-" + spec.attempt());
             FineTuneSpec fineTuneSpec = FineTuneSpec.builder()
@@ -94,43 +146,83 @@ public final class JobRunner {
                     .optHyperparameters(spec.hyperparameters().toTrainer())
                     .optSeed(spec.seed())
                     .optCheckpointDir(checkpoints)
-                    .optCheckpointInterval(checkpointInterval)
+                    .optCheckpointInterval(options.checkpoints().steps())
+                    .optCheckpointTimeInterval(options.checkpoints().every())
                     .optResume(resume)
-                    .optDevice(device)
+                    .optDevice(options.device())
                     .optBaseModelName(spec.baseModelName())
                     .build();
-            Forwarder forwarder = new Forwarder();
-            FineTune fineTune = new FineTune(fineTuneSpec, forwarder);
-            forwarder.fineTune = fineTune;
-            FineTuneResult result = fineTune.run();
-            client.multipart("/result", Map.of("trained_tokens", Long.toString(result.metrics().tokensSeen())),
-                    Map.of("adapter_config", result.adapterDir().resolve(LoraConfig.FILE),
-                            "adapter_model", result.adapterDir().resolve(PeftAdapter.WEIGHTS_FILE),
-                            "metrics", result.adapterDir().resolve(FineTune.METRICS_FILE)));
+            FineTune run = new FineTune(fineTuneSpec, new Forwarder(reporter));
+            fineTune = run;
+            if (guard.isOrphaned() || cancelled) {
+                // stopped while the data downloaded, before the stop could reach this run
+                run.cancel();
+            }
+            FineTuneResult result = run.run();
+            // the events go first: once the result is in the job has ended, and later events would be refused
+            if (!reporter.flush(options.controlPlaneTimeout())) {
+                return stopped();
+            }
+            retry.call("uploading the adapter", () -> client.multipart("/result", Map.of("trained_tokens",
+                    Long.toString(result.metrics().tokensSeen())), Map.of(
+                    "adapter_config", result.adapterDir().resolve(LoraConfig.FILE),
+                    "adapter_model", result.adapterDir().resolve(PeftAdapter.WEIGHTS_FILE),
+                    "metrics", result.adapterDir().resolve(FineTune.METRICS_FILE))));
             log.println("job succeeded");
             return 0;
-        } catch (ControlPlaneClient.JobNotRunningException | TrainingCancelledException e) {
-            log.println("job is no longer running (cancelled); stopped");
+        } catch (ControlPlaneClient.JobNotRunningException e) {
+            log.println("job is no longer running: " + e.getMessage() + "; stopped");
             return 2;
+        } catch (TrainingCancelledException e) {
+            return stopped();
         } catch (Exception e) {
-            return failed(e);
+            if (guard.isOrphaned()) {
+                return stopped();
+            }
+            log.println("job failed: " + e.getMessage());
+            try {
+                // what training said before it failed explains the failure: let it arrive first
+                reporter.flush(FAILURE_FLUSH);
+                reporter.close();
+                client.failure(e instanceof dev.quiver.finetune.data.DatasetException ? "invalid_training_file"
+                        : "training_failed", e.getMessage() == null ? e.toString() : e.getMessage());
+            } catch (IOException ignored) {
+                // the control plane notices the runner's exit and records the loss itself
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            return 1;
         }
     }
 
-    private int failed(Exception e) {
-        log.println("job failed: " + e.getMessage());
-        try {
-            client.failure(e instanceof dev.quiver.finetune.data.DatasetException ? "invalid_training_file"
-                    : "training_failed", e.getMessage() == null ? e.toString() : e.getMessage());
-        } catch (IOException ignored) {
-            // the control plane notices the runner's exit and records the loss itself
+    private void stopTraining() {
+        FineTune running = fineTune;
+        if (running != null) {
+            running.cancel();
         }
-        return 1;
     }
 
-    private void restoreCheckpoint(Path workDir, Path checkpoints) throws IOException {
+    /** The exit of a run that stopped early: orphaned, or cancelled by the control plane. */
+    private int stopped() {
+        Optional<String> orphaned = guard.reason();
+        if (orphaned.isPresent()) {
+            log.println("stopped: " + orphaned.get() + "; the next attempt resumes from the last uploaded checkpoint");
+            return OrphanGuard.EXIT_ORPHANED;
+        }
+        log.println("job is no longer running (cancelled); stopped");
+        return 2;
+    }
+
+    private void download(String path, Path target) throws IOException {
+        retry.call("downloading " + path, () -> {
+            client.download(path, target);
+            return null;
+        });
+    }
+
+    private void restoreCheckpoint(Path checkpoints) throws IOException {
         Path zip = workDir.resolve("checkpoint.zip");
-        client.download("/checkpoint", zip);
+        download("/checkpoint", zip);
         Files.createDirectories(checkpoints);
         try (ZipInputStream in = new ZipInputStream(Files.newInputStream(zip))) {
             for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
@@ -163,54 +255,68 @@ public final class JobRunner {
         return zip;
     }
 
-    /** Forwards training events to the control plane; a refusal (job cancelled) stops training. */
+    /**
+     * Forwards training events to the reporter, in the order they happen, and uploads each checkpoint before
+     * training goes on, so the newest checkpoint the control plane has is the newest there is.
+     */
     private final class Forwarder implements dev.quiver.finetune.event.TrainingListener {
         private static final long STEP_EVENT_INTERVAL_NANOS = 500_000_000L;
-        FineTune fineTune;
+        private final EventReporter reporter;
         private long lastStepEvent;
+
+        Forwarder(EventReporter reporter) {
+            this.reporter = reporter;
+        }
 
         @Override
         public void onEvent(TrainingEvent event) {
+            if (event instanceof TrainingEvent.Started s) {
+                reporter.report("info", "message", String.format(Locale.ROOT,
+                        "Training started on %s: %d examples, %d epochs, batch size %d, learning rate %.2e,"
+                                + " LoRA rank %d; %d steps", s.device(), s.train().examples(),
+                        s.hyperparameters().nEpochs(), s.hyperparameters().batchSize(),
+                        s.hyperparameters().learningRate(), s.hyperparameters().loraRank(),
+                        s.hyperparameters().totalSteps()), s.hyperparameters().autoChosen());
+            } else if (event instanceof TrainingEvent.Warning w) {
+                reporter.report("warn", "message", w.message(), null);
+            } else if (event instanceof TrainingEvent.StepCompleted s) {
+                step(s);
+            } else if (event instanceof TrainingEvent.EvalCompleted e) {
+                reporter.report("info", "metrics", String.format(Locale.ROOT,
+                        "Step %d: validation loss=%.4f, token accuracy=%.3f", e.step(), e.loss(),
+                        e.tokenAccuracy()), Map.of("step", e.step(), "valid_loss", e.loss(),
+                        "valid_mean_token_accuracy", e.tokenAccuracy()));
+            } else if (event instanceof TrainingEvent.CheckpointSaved c) {
+                upload(c);
+            } else if (event instanceof TrainingEvent.Completed c) {
+                reporter.report("info", "message", String.format(Locale.ROOT,
+                        "Training completed: %d steps, final loss %.4f, %.1f s", c.steps(), c.finalLoss(),
+                        c.wallTime().toMillis() / 1000.0), null);
+            }
+        }
+
+        private void upload(TrainingEvent.CheckpointSaved c) {
             try {
-                if (event instanceof TrainingEvent.Started s) {
-                    client.event("info", "message", String.format(Locale.ROOT,
-                            "Training started on %s: %d examples, %d epochs, batch size %d, learning rate %.2e,"
-                                    + " LoRA rank %d; %d steps", s.device(), s.train().examples(),
-                            s.hyperparameters().nEpochs(), s.hyperparameters().batchSize(),
-                            s.hyperparameters().learningRate(), s.hyperparameters().loraRank(),
-                            s.hyperparameters().totalSteps()), s.hyperparameters().autoChosen());
-                } else if (event instanceof TrainingEvent.Warning w) {
-                    client.event("warn", "message", w.message(), null);
-                } else if (event instanceof TrainingEvent.StepCompleted s) {
-                    step(s);
-                } else if (event instanceof TrainingEvent.EvalCompleted e) {
-                    client.event("info", "metrics", String.format(Locale.ROOT,
-                            "Step %d: validation loss=%.4f, token accuracy=%.3f", e.step(), e.loss(),
-                            e.tokenAccuracy()), Map.of("step", e.step(), "valid_loss", e.loss(),
-                            "valid_mean_token_accuracy", e.tokenAccuracy()));
-                } else if (event instanceof TrainingEvent.CheckpointSaved c) {
-                    Path zip = zipDirectory(c.path());
-                    try {
-                        client.multipart("/checkpoints", Map.of("step", Integer.toString(c.step())),
-                                Map.of("file", zip));
-                    } finally {
-                        Files.deleteIfExists(zip);
-                    }
-                } else if (event instanceof TrainingEvent.Completed c) {
-                    client.event("info", "message", String.format(Locale.ROOT,
-                            "Training completed: %d steps, final loss %.4f, %.1f s", c.steps(), c.finalLoss(),
-                            c.wallTime().toMillis() / 1000.0), null);
+                Path zip = zipDirectory(c.path());
+                try {
+                    retry.call("uploading the checkpoint of step " + c.step(), () -> client.multipart("/checkpoints",
+                            Map.of("step", Integer.toString(c.step())), Map.of("file", zip)));
+                } finally {
+                    Files.deleteIfExists(zip);
                 }
             } catch (ControlPlaneClient.JobNotRunningException e) {
-                fineTune.cancel();
+                cancelled = true;
+                stopTraining();
+            } catch (ControlPlaneRetry.ControlPlaneGoneException e) {
+                guard.orphaned(e.getMessage());
             } catch (IOException e) {
-                // progress reports are best effort; the result upload at the end is not
-                log.println("could not report to the control plane: " + e.getMessage());
+                // a later checkpoint may get through; without any, a retry starts from step 1 and says so
+                log.println("could not upload the checkpoint of step " + c.step() + ": " + e.getMessage());
             }
         }
 
         /** Step metrics, throttled so a fast run does not flood the event log; the last step always reports. */
-        private void step(TrainingEvent.StepCompleted s) throws IOException {
+        private void step(TrainingEvent.StepCompleted s) {
             long now = System.nanoTime();
             if (s.step() != s.totalSteps() && now - lastStepEvent < STEP_EVENT_INTERVAL_NANOS) {
                 return;
@@ -224,7 +330,7 @@ public final class JobRunner {
             data.put("learning_rate", s.learningRate());
             data.put("tokens_per_second", s.tokensPerSecond());
             data.put("eta_seconds", s.eta().toSeconds());
-            client.event("info", "metrics", String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", s.step(),
+            reporter.report("info", "metrics", String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", s.step(),
                     s.totalSteps(), s.loss()), data);
         }
     }

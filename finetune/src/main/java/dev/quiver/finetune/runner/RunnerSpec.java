@@ -16,9 +16,12 @@ import java.util.List;
  * @param attempt        the attempt number, so each attempt writes its adapter to its own directory
  * @param baseModelPath  the base model directory as the runner sees it (shared volume)
  * @param resumeStep     the step of the newest uploaded checkpoint to resume from; null to start afresh
+ * @param nextEventSeq   the sequence number of this attempt's first event (numbers continue across attempts);
+ *                       null from an older control plane, read as 1
  */
 public record RunnerSpec(String jobId, int attempt, String baseModelPath, String baseModelName, String trainingFile,
-                         String validationFile, Hyperparameters hyperparameters, long seed, Integer resumeStep) {
+                         String validationFile, Hyperparameters hyperparameters, long seed, Integer resumeStep,
+                         Long nextEventSeq) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -27,6 +30,7 @@ public record RunnerSpec(String jobId, int attempt, String baseModelPath, String
 
     public RunnerSpec {
         hyperparameters = hyperparameters == null ? Hyperparameters.auto() : hyperparameters;
+        nextEventSeq = nextEventSeq == null ? 1L : nextEventSeq;
     }
 
     /** Reads the spec as the control plane sends it. */

@@ -36,7 +36,7 @@ public final class LoraTrainer {
     private final List<EncodedExample> train;
     private final Evaluator evaluator;
     private final CheckpointStore checkpoints;
-    private final int checkpointInterval;
+    private final CheckpointSchedule checkpointSchedule;
     private final long seed;
     private final TrainingListener listener;
     private final BooleanSupplier cancelled;
@@ -50,17 +50,17 @@ public final class LoraTrainer {
 
     /**
      * @param validation  micro-batches to evaluate on, or null for none
-     * @param checkpoints where to checkpoint (every {@code checkpointInterval} steps) and resume from, or null
+     * @param checkpoints where to checkpoint (when {@code schedule} says so) and resume from, or null
      */
     public LoraTrainer(CausalLm model, ResolvedHyperparameters hp, List<EncodedExample> train, List<Batch> validation,
-                       CheckpointStore checkpoints, int checkpointInterval, long seed, TrainingListener listener,
+                       CheckpointStore checkpoints, CheckpointSchedule schedule, long seed, TrainingListener listener,
                        BooleanSupplier cancelled) {
         this.model = model;
         this.hp = hp;
         this.train = List.copyOf(train);
         this.evaluator = validation == null || validation.isEmpty() ? null : new Evaluator(model, validation);
         this.checkpoints = checkpoints;
-        this.checkpointInterval = checkpointInterval;
+        this.checkpointSchedule = schedule;
         this.seed = seed;
         this.listener = listener;
         this.cancelled = cancelled;
@@ -118,6 +118,7 @@ public final class LoraTrainer {
             }
             Progress progress = new Progress(start);
             int total = plan.totalSteps();
+            long lastCheckpointNanos = System.nanoTime();
             for (int step = start.completedSteps(); step < total; step++) {
                 if (cancelled.getAsBoolean()) {
                     throw new TrainingCancelledException(step, lastCheckpoint);
@@ -138,9 +139,11 @@ public final class LoraTrainer {
                 if (evaluator != null && hp.evalInterval() > 0 && done % hp.evalInterval() == 0 && done < total) {
                     progress.evals.add(evaluate(done, params));
                 }
-                if (checkpoints != null && checkpointInterval > 0 && done % checkpointInterval == 0 && done < total) {
+                if (checkpoints != null && done < total
+                        && checkpointSchedule.due(done, Duration.ofNanos(System.nanoTime() - lastCheckpointNanos))) {
                     lastCheckpoint = checkpoints.save(progress.state(done, start.fingerprint()), params.toAdapter(),
                             optimizer, params.keys());
+                    lastCheckpointNanos = System.nanoTime();
                     listener.onEvent(new TrainingEvent.CheckpointSaved(done, lastCheckpoint));
                 }
             }

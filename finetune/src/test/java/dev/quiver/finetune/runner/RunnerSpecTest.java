@@ -41,6 +41,8 @@ class RunnerSpecTest {
 
         assertThat(h.loraRank()).isEqualTo(Hyperparameters.DEFAULT_LORA_RANK);
         assertThat(h.learningRate()).isNull();
+        // an older control plane sends no event numbers: this runner's events start at 1
+        assertThat(spec.nextEventSeq()).isEqualTo(1);
     }
 
     @Test
