@@ -41,6 +41,19 @@ public final class Constraints {
     }
 
     /**
+     * Values of {@code schema} written between {@code prefix} and {@code suffix}: a tool call in a family's
+     * format (Qwen's {@code <tool_call>\n{...}\n</tool_call>}).
+     */
+    public TokenConstraint framed(String prefix, JsonNode schema, String suffix, String path) {
+        return cached("framed:" + prefix + "\u0000" + suffix + "\u0000" + canonical(schema), "json_schema",
+                () -> {
+                    Chars.requireBmp(prefix + suffix, path, "json_schema");
+                    return Automaton.makeString(prefix).concatenate(SchemaCompiler.compile(schema, path))
+                            .concatenate(Automaton.makeString(suffix));
+                });
+    }
+
+    /**
      * Checks that {@code schema} can be decoded under, without a vocabulary (a control plane checks a task's
      * output schema before any serving replica sees it).
      *

@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.serving.http.toolcalls.ToolCallParser;
+import dev.quiver.serving.constraint.ConstraintException;
+import dev.quiver.serving.constraint.TokenConstraint;
+import dev.quiver.serving.http.toolcalls.CallFrame;
 import dev.quiver.serving.http.toolcalls.ToolRequest;
 import dev.quiver.serving.runtime.SamplingParams;
 import java.util.ArrayList;
@@ -74,7 +77,21 @@ final class RequestParser {
         } else if (body.hasNonNull("max_tokens")) {
             maxTokens = integer(body, "max_tokens", 0, 1, Integer.MAX_VALUE);
         }
-        return plan(body, model, adapter, tokens, "", maxTokens, top, tools.parser());
+        return plan(body, model, adapter, tokens, "", maxTokens, top, tools.parser(), forcedCall(tools));
+    }
+
+    /** The constraint of a call that {@code tool_choice} forces, or null. */
+    private TokenConstraint forcedCall(ToolRequest tools) {
+        if (tools.forced() == null) {
+            return null;
+        }
+        CallFrame frame = tools.parser().frame();
+        try {
+            return serving.engine().constraints().framed(frame.prefix(), tools.forced(), frame.suffix(), "tools");
+        } catch (ConstraintException e) {
+            throw ApiException.invalid("tools", "tool_choice forces a call, so the tools' parameters must be schemas"
+                    + " this server can decode under: " + e.getMessage());
+        }
     }
 
     GenerationPlan completion(JsonNode body, String project) {
@@ -112,11 +129,12 @@ final class RequestParser {
         int top = body.hasNonNull("logprobs") ? integer(body, "logprobs", 0, 0, SamplingParams.MAX_TOP_LOGPROBS) : -1;
         Integer maxTokens = body.hasNonNull("max_tokens") ? integer(body, "max_tokens", 16, 1, Integer.MAX_VALUE) : 16;
         String echo = bool(body, "echo", false) ? promptText : "";
-        return plan(body, model, adapter, tokens, echo, maxTokens, top, null);
+        return plan(body, model, adapter, tokens, echo, maxTokens, top, null, null);
     }
 
     private GenerationPlan plan(JsonNode body, String model, AdapterSource.Entry adapter, int[] tokens, String echo,
-                                Integer maxTokens, int topLogprobs, ToolCallParser toolCalls) {
+                                Integer maxTokens, int topLogprobs, ToolCallParser toolCalls,
+                                TokenConstraint forcedCall) {
         if (tokens.length == 0) {
             throw ApiException.invalid("prompt", "the prompt is empty");
         }
@@ -165,8 +183,16 @@ final class RequestParser {
         int n = integer(body, "n", 1, 1, MAX_N);
         boolean stream = bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
+        TokenConstraint constraint = ResponseFormats.constraint(body, serving.engine().constraints());
+        if (forcedCall != null) {
+            if (constraint != null) {
+                throw ApiException.invalid("tool_choice", "tool_choice forces a tool call, which cannot be combined"
+                        + " with response_format or guided_* output constraints");
+            }
+            constraint = forcedCall;
+        }
         return new GenerationPlan(model, adapter, tokens, echo, n, params, stream, usage, topLogprobs, toolCalls,
-                ResponseFormats.constraint(body, serving.engine().constraints()));
+                constraint);
     }
 
     private static Map<String, Object> message(JsonNode m, String where) {

@@ -146,15 +146,16 @@ class RealTokenizerChatTest implements TestPropertyProvider {
     }
 
     @Test
-    void mistypedChatFieldsAndForcedToolChoicesAre400sNamingTheField() throws IOException {
+    void mistypedChatFieldsAndImpossibleToolChoicesAre400sNamingTheField() throws IOException {
         JsonNode tools = JSON.readTree(FIXTURES.resolve("conversations.json").toFile()).path("tools_user");
         Map<String, String> cases = Map.of(
                 "{\"chat_template_kwargs\": true}", "chat_template_kwargs",
                 "{\"documents\": \"a text\"}", "documents",
                 "{\"continue_final_message\": \"yes\"}", "continue_final_message",
                 "{\"continue_final_message\": true, \"add_generation_prompt\": true}", "continue_final_message",
-                "{\"tool_choice\": \"required\"}", "tool_choice",
-                "{\"tool_choice\": {\"type\": \"function\", \"function\": {\"name\": \"get_weather\"}}}",
+                "{\"tool_choice\": {\"type\": \"function\", \"function\": {\"name\": \"get_time\"}}}",
+                "tool_choice.function.name",
+                "{\"tool_choice\": \"required\", \"response_format\": {\"type\": \"json_object\"}}",
                 "tool_choice");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             ObjectNode body = request(tools);
@@ -164,6 +165,36 @@ class RealTokenizerChatTest implements TestPropertyProvider {
             assertThat(e.getStatus().getCode()).as(c.getKey()).isEqualTo(400);
             JsonNode error = JSON.readTree(e.getResponse().getBody(String.class).orElseThrow()).path("error");
             assertThat(error.path("param").asText()).as(c.getKey()).isEqualTo(c.getValue());
+        }
+    }
+
+    @Test
+    void aForcedToolChoiceAlwaysAnswersWithAValidCallEvenOnRandomWeights() throws IOException {
+        ObjectNode body = JSON.createObjectNode().put("model", MODEL).put("max_tokens", 120).put("temperature", 1.0)
+                .put("seed", 3);
+        body.putArray("messages").addObject().put("role", "user").put("content", "What's the weather in Paris?");
+        ObjectNode city = JSON.createObjectNode().put("type", "string").put("maxLength", 6);
+        ObjectNode parameters = JSON.createObjectNode().put("type", "object");
+        parameters.putObject("properties").set("city", city);
+        parameters.putArray("required").add("city");
+        for (String name : List.of("get_weather", "get_time")) {
+            ObjectNode function = body.withArray("tools").addObject().put("type", "function").putObject("function")
+                    .put("name", name);
+            function.set("parameters", parameters);
+        }
+        for (JsonNode choice : List.of(JSON.getNodeFactory().textNode("required"),
+                JSON.readTree("{\"type\": \"function\", \"function\": {\"name\": \"get_time\"}}"))) {
+            body.set("tool_choice", choice);
+            JsonNode answer = post(body).path("choices").get(0);
+            assertThat(answer.path("finish_reason").asText()).as(answer.toString()).isEqualTo("tool_calls");
+            JsonNode call = answer.path("message").path("tool_calls").get(0).path("function");
+            assertThat(call.path("name").asText()).isIn("get_weather", "get_time");
+            if (choice.isObject()) {
+                assertThat(call.path("name").asText()).isEqualTo("get_time");
+            }
+            JsonNode arguments = JSON.readTree(call.path("arguments").asText());
+            assertThat(arguments.path("city").isTextual()).as(arguments.toString()).isTrue();
+            assertThat(arguments.path("city").asText().length()).isLessThanOrEqualTo(6);
         }
     }
 

@@ -18,6 +18,12 @@ public final class HermesToolCallParser implements ToolCallParser {
         return new Stream();
     }
 
+    @Override
+    public CallFrame frame() {
+        // Qwen's and Hermes' templates put each call on its own line between the tags
+        return new CallFrame(OPEN + "\n", "arguments", "\n" + CLOSE);
+    }
+
     /**
      * Holds back the end of the text while it could be the start of {@value #OPEN} (or whitespace before
      * one), and each call block until it closes, so a call reaches the client whole or as text, never both.

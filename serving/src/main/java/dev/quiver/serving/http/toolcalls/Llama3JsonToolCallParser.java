@@ -22,6 +22,11 @@ public final class Llama3JsonToolCallParser implements ToolCallParser {
         return new Stream();
     }
 
+    @Override
+    public CallFrame frame() {
+        return new CallFrame("", "parameters", "");
+    }
+
     /** The calls {@code answer} consists of, or empty when any part of it is not a call. */
     static Optional<List<ToolCall>> calls(String answer) {
         String text = answer.strip();

@@ -9,6 +9,9 @@ public interface ToolCallParser {
     /** A fresh stream for one choice. */
     ToolCallStream stream();
 
+    /** How one call is spelled, for {@code tool_choice} {@code required} or a named function. */
+    CallFrame frame();
+
     /**
      * Parses a finished answer. It runs the stream over the whole text, so that a streamed choice and a
      * non-streamed one always split the same answer the same way.

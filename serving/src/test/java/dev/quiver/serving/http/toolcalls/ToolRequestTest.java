@@ -31,20 +31,37 @@ class ToolRequestTest {
 
     @Test
     void withoutToolsOrAKnownFormatNothingIsParsed() throws Exception {
-        assertThat(ToolRequest.read(body("{}"), HERMES)).isEqualTo(new ToolRequest(null, null));
+        assertThat(ToolRequest.read(body("{}"), HERMES)).isEqualTo(new ToolRequest(null, null, null));
         assertThat(ToolRequest.read(body("{\"tools\": []}"), HERMES).parser()).isNull();
         assertThat(ToolRequest.read(body("{" + TOOLS + "}"), Optional.empty()).parser()).isNull();
     }
 
     @Test
-    void requiredAndNamedChoicesAreRefusedUntilConstrainedDecodingExists() throws Exception {
-        for (String choice : new String[] {"\"required\"",
-                "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\"}}"}) {
-            ApiException e = catchThrowableOfType(() -> ToolRequest.read(body("{" + TOOLS + ", \"tool_choice\": "
-                    + choice + "}"), HERMES), ApiException.class);
-            assertThat(e.getMessage()).contains("constrained decoding");
-            assertThat(e.param()).isEqualTo("tool_choice");
-        }
+    void requiredForcesACallToAnyToolAndANamedChoiceToThatOne() throws Exception {
+        String two = "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\","
+                + " \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}},"
+                + " {\"type\": \"function\", \"function\": {\"name\": \"get_time\"}}]";
+        ToolRequest required = ToolRequest.read(body("{" + two + ", \"tool_choice\": \"required\"}"), HERMES);
+        assertThat(required.parser()).isInstanceOf(HermesToolCallParser.class);
+        assertThat(required.forced().path("anyOf").findValuesAsText("const")).containsExactly("get_weather",
+                "get_time");
+        ToolRequest named = ToolRequest.read(body("{" + two + ", \"tool_choice\": {\"type\": \"function\","
+                + " \"function\": {\"name\": \"get_weather\"}}}"), HERMES);
+        assertThat(named.forced().path("properties").path("name").path("const").asText()).isEqualTo("get_weather");
+        assertThat(named.forced().path("properties").path("arguments").path("properties").has("city")).isTrue();
+        assertThat(named.forced().path("required")).hasSize(2);
+        assertThat(ToolRequest.read(body("{" + two + "}"), HERMES).forced()).as("auto forces nothing").isNull();
+    }
+
+    @Test
+    void aForcedCallNeedsTheNamedToolAndAKnownFormat() throws Exception {
+        assertThat(param("{" + TOOLS + ", \"tool_choice\": {\"type\": \"function\", \"function\":"
+                + " {\"name\": \"nope\"}}}")).isEqualTo("tool_choice.function.name");
+        assertThat(param("{\"tool_choice\": \"required\"}")).isEqualTo("tool_choice");
+        ApiException unknown = catchThrowableOfType(() -> ToolRequest.read(body("{" + TOOLS
+                + ", \"tool_choice\": \"required\"}"), Optional.empty()), ApiException.class);
+        assertThat(unknown.param()).isEqualTo("tool_choice");
+        assertThat(unknown.getMessage()).contains("no tool-call format");
     }
 
     @Test
