@@ -145,11 +145,10 @@ class TaskEndToEndTest implements TestPropertyProvider {
         assertThat(body(unknown).path("message").asText()).isEqualTo("No such task: 'no_such_task'");
 
         send(HttpRequest.PATCH("/v1/tasks/" + TASK, json(Map.of("adapter", "qwen3-tiny"))));
-        HttpClientResponseException untrained = error(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke",
+        JsonNode untrained = send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke",
                 json(input("my invoice is wrong"))));
-        assertThat(untrained.code()).as("the untrained base model does not answer with a label").isEqualTo(422);
-        assertThat(body(untrained).path("code").asText()).isEqualTo("output_schema_mismatch");
-        assertThat(body(untrained).path("raw").isTextual()).isTrue();
+        assertThat(untrained.path("output").asText()).as("even the untrained base decodes under the output schema")
+                .isIn(TicketData.TICKETS.keySet());
         JsonNode rolledBack = send(HttpRequest.POST("/v1/tasks/" + TASK + "/rollback", json(Map.of())));
         assertThat(rolledBack.path("adapter").asText()).isEqualTo(adapter);
         String billing = TicketData.TICKETS.get("billing").get(1);
@@ -160,10 +159,10 @@ class TaskEndToEndTest implements TestPropertyProvider {
 
         JsonNode stats = api.get("/v1/tasks/" + TASK + "/stats");
         assertThat(stats.path("calls").asLong()).isEqualTo(2 * TicketData.TICKETS.size() + 5);
-        assertThat(stats.path("errors").asLong()).isEqualTo(4);
+        assertThat(stats.path("errors").asLong()).isEqualTo(3);
         assertThat(stats.path("errors_by_code").path("task_not_ready").asLong()).isEqualTo(1);
         assertThat(stats.path("errors_by_code").path("invalid_input").asLong()).isEqualTo(2);
-        assertThat(stats.path("errors_by_code").path("output_schema_mismatch").asLong()).isEqualTo(1);
+        assertThat(stats.path("errors_by_code").has("output_schema_mismatch")).isFalse();
         assertThat(stats.path("tokens_out").asLong()).isPositive();
         assertThat(stats.path("latency_ms").path("p99").asDouble())
                 .isGreaterThanOrEqualTo(stats.path("latency_ms").path("p50").asDouble()).isPositive();

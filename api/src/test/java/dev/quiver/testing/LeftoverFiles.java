@@ -7,10 +7,12 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
@@ -19,6 +21,9 @@ import java.util.stream.Stream;
  * act, and then asserts that the act left nothing new in either, naming every leftover.
  */
 public final class LeftoverFiles {
+    private static final Duration SETTLE = Duration.ofSeconds(5);
+    private static final Duration POLL = Duration.ofMillis(50);
+
     private final Path dataDir;
     private final Path tempDir;
     private final Set<Path> before;
@@ -47,9 +52,17 @@ public final class LeftoverFiles {
         assertNothingLeftExcept(p -> false);
     }
 
-    /** Fails, listing them, when a new entry appeared that {@code expected} does not accept. */
+    /**
+     * Fails, listing them, when a new entry appeared that {@code expected} does not accept and is still there a
+     * few seconds on: the server releases a request's multipart temp files just after it has answered.
+     */
     public void assertNothingLeftExcept(Predicate<Path> expected) {
+        long deadline = System.nanoTime() + SETTLE.toNanos();
         List<Path> leftovers = newEntries().stream().filter(expected.negate()).toList();
+        while (!leftovers.isEmpty() && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(POLL.toNanos());
+            leftovers = newEntries().stream().filter(expected.negate()).toList();
+        }
         assertThat(leftovers).as("files left behind in the data dir %s or the temp dir %s", dataDir, tempDir)
                 .isEmpty();
     }
