@@ -16,6 +16,7 @@ import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.Serdeable;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import java.net.URI;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +25,7 @@ import org.slf4j.LoggerFactory;
  * {@code /v1/admin/keys}: create (the key is in that one answer), list and revoke API keys of every project.
  * {@link AuthFilter} lets only admin keys (or the loopback operator) reach it.
  */
+@Tag(name = "admin")
 @Controller("/v1/admin/keys")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class AdminKeysController {

@@ -21,10 +21,12 @@ import io.micronaut.http.server.types.files.StreamedFile;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.Serdeable;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import java.io.IOException;
 import java.io.InputStream;
 
 /** {@code /v1/files}: upload, list, get, delete and download training files (OpenAI-shaped). */
+@Tag(name = "files")
 @Controller("/v1/files")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class FileController {

@@ -3,9 +3,9 @@ package dev.quiver.jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.auth.AuthFilter;
 import dev.quiver.http.ApiException;
-import dev.quiver.tasks.TaskService;
 import dev.quiver.http.ListView;
 import dev.quiver.http.PageLimit;
+import dev.quiver.tasks.TaskService;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -19,6 +19,10 @@ import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -28,6 +32,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
 
 /** {@code /v1/fine_tuning/jobs}: OpenAI's fine-tuning API. */
+@Tag(name = "fine-tuning")
 @Controller("/v1/fine_tuning/jobs")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class JobController {
@@ -81,6 +86,10 @@ public class JobController {
      * Newest first, as OpenAI lists them ({@code after} pages to older events); with {@code stream=true}
      * the log as server-sent events instead, oldest first, following the job live until it ends.
      */
+    @ApiResponse(responseCode = "200", description = "The events, newest first; with stream=true as SSE, oldest first",
+            content = {@Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(ref = "#/components/schemas/JobEventList")),
+                @Content(mediaType = MediaType.TEXT_EVENT_STREAM, schema = @Schema(type = "string"))})
     @Get(value = "/{id}/events", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     public HttpResponse<?> events(@RequestAttribute(AuthFilter.PROJECT) String project,
                                   @PathVariable String id, @Nullable @QueryValue String after,

@@ -5,15 +5,16 @@ import dev.quiver.adapters.blob.BlobStore;
 import dev.quiver.adapters.peft.LoraConfig;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.files.FileService;
-import dev.quiver.finetune.runner.RunnerSpec;
 import dev.quiver.files.StoredFile;
+import dev.quiver.finetune.runner.RunnerSpec;
+import dev.quiver.http.ApiException;
 import dev.quiver.registry.AdapterRecord;
 import dev.quiver.registry.AdapterService;
 import dev.quiver.http.ApiException;
 import dev.quiver.http.ApiExceptionHandler;
 import dev.quiver.http.ErrorBody;
-import dev.quiver.serving.BaseModel;
 import dev.quiver.server.Hashes;
+import dev.quiver.serving.BaseModel;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -33,6 +34,7 @@ import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.SerdeImport;
 import io.micronaut.serde.annotation.Serdeable;
+import io.swagger.v3.oas.annotations.Hidden;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -52,6 +54,7 @@ import org.slf4j.LoggerFactory;
  */
 @SerdeImport(RunnerSpec.class)
 @SerdeImport(RunnerSpec.Hyperparameters.class)
+@Hidden // the job runners' own channel, not an API for users
 @Controller("/v1/internal/jobs/{id}")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class RunnerController {

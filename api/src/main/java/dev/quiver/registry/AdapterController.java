@@ -21,12 +21,14 @@ import io.micronaut.http.server.types.files.StreamedFile;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.Serdeable;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
 import java.util.List;
 
 /** {@code /v1/adapters}: the adapter registry (list, get, import a PEFT upload, download, delete). */
+@Tag(name = "adapters")
 @Controller("/v1/adapters")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class AdapterController {

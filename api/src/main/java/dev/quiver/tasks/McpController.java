@@ -19,6 +19,7 @@ import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.modelcontextprotocol.spec.McpSchema;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import java.io.IOException;
 import java.util.List;
 import org.slf4j.Logger;
@@ -32,6 +33,7 @@ import org.slf4j.LoggerFactory;
  * refused unless the origin is listed in {@code quiver.mcp.allowed-origins} (agents send none), so a web
  * page cannot reach a loopback server through DNS rebinding.
  */
+@Tag(name = "tasks")
 @Controller("/mcp")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class McpController {

@@ -17,12 +17,18 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import java.net.URI;
 
 /**
  * {@code /v1/tasks}: define tasks, call them ({@code invoke}), roll them back to an earlier adapter, and
  * read their history and statistics.
  */
+@Tag(name = "tasks")
 @Controller("/v1/tasks")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class TaskController {
@@ -39,6 +45,8 @@ public class TaskController {
     }
 
     /** With {@code training_file}, also starts the fine-tuning job the task waits for. */
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(ref = "#/components/schemas/TaskCreate")))
     @Post(consumes = MediaType.ALL)
     public HttpResponse<TaskViews.TaskView> create(@RequestAttribute(AuthFilter.PROJECT) String project,
                                                    @Nullable @Body String body) {
@@ -58,6 +66,8 @@ public class TaskController {
     }
 
     /** Changes only the fields present; {@code "output_schema": null} removes the output schema. */
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(ref = "#/components/schemas/TaskPatch")))
     @Patch(value = "/{name}", consumes = MediaType.ALL)
     public TaskViews.TaskView update(@RequestAttribute(AuthFilter.PROJECT) String project,
                                      @PathVariable String name, @Nullable @Body String body) {
@@ -74,6 +84,9 @@ public class TaskController {
     }
 
     /** {@code {"input": {...}}} to {@code {"output", "raw", "adapter", "usage", "latency_ms"}}. */
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(ref = "#/components/schemas/TaskInvocation")))
+    @Operation(summary = "Runs the task on an input: {\"input\": {...}} to its output, raw text, usage and latency")
     @Post(value = "/{name}/invoke", consumes = MediaType.ALL)
     public TaskViews.InvocationView invoke(@RequestAttribute(AuthFilter.PROJECT) String project,
                                            @PathVariable String name, @Nullable @Body String body) {

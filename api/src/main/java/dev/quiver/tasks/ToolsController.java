@@ -8,8 +8,10 @@ import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.tags.Tag;
 
 /** Tasks as OpenAI function tools, ready for a chat completion's {@code tools} list. */
+@Tag(name = "tasks")
 @Controller("/v1")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class ToolsController {
