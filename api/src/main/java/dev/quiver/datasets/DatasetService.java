@@ -46,9 +46,11 @@ public class DatasetService {
     private final TaskOutputs outputs;
     private final FileService files;
     private final TaskDatasetRepository datasets;
+    private final DatasetDeletion deletion;
 
     public DatasetService(TaskService tasks, CapturedCallRepository calls, CaptureQueue queue, TaskOutputs outputs,
-                          FileService files, TaskDatasetRepository datasets) {
+                          FileService files, TaskDatasetRepository datasets, DatasetDeletion deletion) {
+        this.deletion = deletion;
         this.tasks = tasks;
         this.calls = calls;
         this.queue = queue;
@@ -125,20 +127,7 @@ public class DatasetService {
     /** Deletes the dataset and its two files. */
     @Transactional
     public void delete(String projectId, String taskName, String id) {
-        TaskDataset dataset = get(projectId, taskName, id);
-        deleteWithFiles(dataset);
-    }
-
-    @Transactional
-    void deleteWithFiles(TaskDataset dataset) {
-        datasets.delete(dataset);
-        for (String file : List.of(dataset.getTrainingFile(), dataset.getHeldoutFile())) {
-            try {
-                files.delete(dataset.getProjectId(), file);
-            } catch (ApiException e) {
-                // already deleted through /v1/files
-            }
-        }
+        deletion.delete(get(projectId, taskName, id));
     }
 
     public static DatasetViews.Statistics statistics(TaskDataset dataset) {

@@ -110,15 +110,6 @@ public class EvalService {
         events.save(new EvalEvent(evalId, Instant.now(), level, message));
     }
 
-    /** Deletes every eval of a task, with its log. */
-    @Transactional
-    public void forget(Task task) {
-        for (Eval eval : evals.findByTaskIdOrderByCreatedAtDesc(task.getId())) {
-            events.deleteByEvalId(eval.getId());
-        }
-        evals.deleteByTaskId(task.getId());
-    }
-
     /** The metrics of a succeeded eval. */
     public static Map<String, Object> metrics(Eval eval) {
         if (eval.getMetrics() == null) {
