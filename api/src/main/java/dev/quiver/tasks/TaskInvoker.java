@@ -36,10 +36,12 @@ public class TaskInvoker {
     private final PromptTemplates templates;
     private final BeanProvider<Serving> serving;
     private final TaskStats stats;
+    private final List<TaskCallObserver> observers;
 
     /** {@code serving} is absent on a control plane configured without a serving tier: invokes are then a 503. */
     public TaskInvoker(TaskService tasks, JsonSchemas schemas, PromptTemplates templates,
-                       BeanProvider<Serving> serving, TaskStats stats) {
+                       BeanProvider<Serving> serving, TaskStats stats, List<TaskCallObserver> observers) {
+        this.observers = observers;
         this.tasks = tasks;
         this.schemas = schemas;
         this.templates = templates;
@@ -91,7 +93,10 @@ public class TaskInvoker {
         if (definition.outputSchema() != null) {
             OutputConstraint.apply(body, task.getName(), definition.outputSchema());
         }
+        long served = System.nanoTime();
         JsonNode answer = serving().complete(Serving.Endpoint.CHAT, body, task.getProjectId());
+        long servingNanos = System.nanoTime() - served;
+        observers.forEach(o -> o.completed(task, body, answer, servingNanos));
         usage[0] = answer.path("usage").path("prompt_tokens").asInt();
         usage[1] = answer.path("usage").path("completion_tokens").asInt();
         String text = answer.path("choices").path(0).path("message").path("content").asText("");

@@ -39,9 +39,11 @@ public class TaskService {
     private final JobService jobs;
     private final AdapterService adapters;
     private final BaseModel baseModel;
+    private final List<TaskDeletionListener> deletionListeners;
 
     public TaskService(TaskRepository tasks, TaskHistory history, JobService jobs, AdapterService adapters,
-                       BaseModel baseModel) {
+                       BaseModel baseModel, List<TaskDeletionListener> deletionListeners) {
+        this.deletionListeners = deletionListeners;
         this.tasks = tasks;
         this.history = history;
         this.jobs = jobs;
@@ -125,10 +127,19 @@ public class TaskService {
         return history.of(get(projectId, name));
     }
 
-    /** Deletes the task and its history; jobs that name it keep their adapters. */
+    /** Moves the task to {@code adapter} as a new revision, for the promotion gate or a manual promote. */
+    @Transactional
+    public TaskVersion promote(String projectId, String name, String adapter, @Nullable String sourceJob) {
+        Task task = get(projectId, name);
+        requireAdapter(projectId, adapter);
+        return history.append(task, adapter, sourceJob, TaskVersion.Reason.PROMOTED);
+    }
+
+    /** Deletes the task, its history and what the data engine holds for it; jobs that name it keep their adapters. */
     @Transactional
     public Task delete(String projectId, String name) {
         Task task = get(projectId, name);
+        deletionListeners.forEach(l -> l.onDeleted(task));
         history.forget(task);
         tasks.delete(task);
         return task;

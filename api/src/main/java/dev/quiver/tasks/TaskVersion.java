@@ -14,7 +14,7 @@ import java.time.Instant;
 public class TaskVersion {
     /** Why the task moved to this adapter. */
     public enum Reason {
-        CREATED, FINE_TUNED, UPDATED
+        CREATED, FINE_TUNED, UPDATED, PROMOTED
     }
 
     @Id
