@@ -12,15 +12,16 @@ import java.util.List;
 /**
  * The schemas the serve benchmark decodes and compiles under: the realistic one the issue names (an enum, a
  * string with maxLength, an integer, an array of up to 3 strings) and a large one (30 properties, nested).
+ * Public so that the compiler's stage timing (serving's test sources) times the very same schemas.
  */
-final class ConstraintBenchmark {
+public final class ConstraintBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int COMPILES = 9;
 
     private ConstraintBenchmark() {
     }
 
-    static JsonNode realistic() {
+    public static JsonNode realistic() {
         try {
             return JSON.readTree("""
                     {"type": "object", "properties": {
@@ -35,7 +36,7 @@ final class ConstraintBenchmark {
     }
 
     /** 30 properties of every kind, a third of them nested objects with their own enum, string and array. */
-    static JsonNode large() {
+    public static JsonNode large() {
         ObjectNode schema = JSON.createObjectNode().put("type", "object").put("additionalProperties", false);
         ObjectNode properties = schema.putObject("properties");
         ArrayNode required = schema.putArray("required");

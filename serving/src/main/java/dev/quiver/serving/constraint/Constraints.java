@@ -48,8 +48,8 @@ public final class Constraints {
         return cached("framed:" + prefix + "\u0000" + suffix + "\u0000" + canonical(schema), "json_schema",
                 () -> {
                     Chars.requireBmp(prefix + suffix, path, "json_schema");
-                    return Automaton.makeString(prefix).concatenate(SchemaCompiler.compile(schema, path))
-                            .concatenate(Automaton.makeString(suffix));
+                    return JsonText.minimal(Automaton.makeString(prefix).concatenate(SchemaCompiler.compile(schema,
+                            path)).concatenate(Automaton.makeString(suffix)));
                 });
     }
 
@@ -80,6 +80,7 @@ public final class Constraints {
                 }
                 Chars.requireBmp(choices.get(i), path + "[" + i + "]", "guided_choice");
             }
+            // minimal as built (Daciuk's incremental construction)
             return Automaton.makeStringUnion(choices.toArray(new String[0]));
         });
     }
@@ -87,7 +88,7 @@ public final class Constraints {
     /** Text that {@code regex} matches in full. */
     public TokenConstraint regex(String regex, String path) {
         return cached("regex:" + regex, "guided_regex", () -> {
-            Automaton a = RegexParser.parse(regex, path, "guided_regex");
+            Automaton a = JsonText.minimal(RegexParser.parse(regex, path, "guided_regex"));
             if (a.isEmpty() || a.isEmptyString()) {
                 throw new ConstraintException(path, "guided_regex", "the regex matches no non-empty text");
             }
@@ -105,14 +106,13 @@ public final class Constraints {
         return cache.size();
     }
 
+    /** {@code compile} gives a minimal DFA: a schema's is minimised once, inside the compiler, and not again. */
     private TokenConstraint cached(String key, String kind, Supplier<Automaton> compile) {
         String hash = sha256(key);
         TokenConstraint c = cache.get(hash);
         if (c == null) {
             // compiled outside the lock: two first requests for one schema may both compile, and one wins
-            Automaton chars = compile.get();
-            chars.minimize();
-            c = new TokenConstraint(kind, ByteDfa.of(chars), vocabulary);
+            c = new TokenConstraint(kind, ByteDfa.of(compile.get()), vocabulary);
             cache.putIfAbsent(hash, c);
         }
         return c;

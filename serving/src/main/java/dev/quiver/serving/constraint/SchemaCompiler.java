@@ -3,7 +3,6 @@ package dev.quiver.serving.constraint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dk.brics.automaton.Automaton;
-import dk.brics.automaton.BasicAutomata;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -167,21 +166,9 @@ final class SchemaCompiler {
             return additional != null && additional.isBoolean() && !additional.asBoolean()
                     ? JsonText.literal("{}") : JsonText.anyObject();
         }
-        List<String> names = new ArrayList<>(members.keySet());
-        // after[i][0]: the members from i on, none written yet; after[i][1]: some already written (comma first)
-        Automaton[][] after = new Automaton[names.size() + 1][2];
-        after[names.size()][0] = BasicAutomata.makeEmptyString();
-        after[names.size()][1] = BasicAutomata.makeEmptyString();
-        for (int i = names.size() - 1; i >= 0; i--) {
-            Automaton member = members.get(names.get(i));
-            for (int written = 0; written < 2; written++) {
-                Automaton take = (written == 1 ? JsonText.literal(",").concatenate(member) : member)
-                        .concatenate(after[i + 1][1]);
-                after[i][written] = JsonText.minimal(required.contains(names.get(i)) ? take
-                        : take.union(after[i + 1][written]));
-            }
-        }
-        return JsonText.literal("{").concatenate(after[0][0]).concatenate(JsonText.literal("}"));
+        List<Boolean> mandatory = members.keySet().stream().map(required::contains).toList();
+        return JsonText.literal("{").concatenate(ObjectMembers.of(new ArrayList<>(members.values()), mandatory))
+                .concatenate(JsonText.literal("}"));
     }
 
     private static List<String> required(JsonNode s, String path, Map<String, Automaton> members) {
