@@ -18,7 +18,6 @@ import io.micronaut.http.annotation.RequestAttribute;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.micronaut.serde.annotation.Serdeable;
-import java.util.Map;
 
 /**
  * {@code /v1/tasks/{name}/promotion}: the gate a fine-tuned adapter must pass to take over the task; and
@@ -27,6 +26,11 @@ import java.util.Map;
 @Controller("/v1/tasks/{name}")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class PromotionController {
+    /** The answer to deleting a task's promotion policy. */
+    @Serdeable
+    public record PolicyDeleted(String object, String task, boolean deleted) {
+    }
+
     /** The revision a manual promote made. */
     @Serdeable
     public record Promoted(String object, String task, int revision, String adapter, String reason) {
@@ -55,10 +59,9 @@ public class PromotionController {
 
     /** Without a policy, a succeeded job's adapter takes over its task at once again. */
     @Delete("/promotion")
-    public Map<String, Object> delete(@RequestAttribute(AuthFilter.PROJECT) String project,
-                                      @PathVariable String name) {
+    public PolicyDeleted delete(@RequestAttribute(AuthFilter.PROJECT) String project, @PathVariable String name) {
         policies.delete(project, name);
-        return Map.of("object", "task.promotion", "task", name, "deleted", true);
+        return new PolicyDeleted("task.promotion", name, true);
     }
 
     /** {@code {"adapter": "name@version"}}: moves the task now, whatever its policy says. */
