@@ -1,5 +1,6 @@
 package dev.quiver.datasets;
 
+import dev.quiver.http.ObjectIds;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,9 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 
 /**
@@ -97,7 +96,7 @@ public class DatasetService {
                     + " output_schema); a dataset needs at least 2");
         }
         DatasetSplitter.Split split = DatasetSplitter.split(usable, request.heldoutFraction(), request.seed());
-        String id = "ds-" + HexFormat.of().formatHex(random());
+        String id = ObjectIds.next("ds-", 10);
         StoredFile training = upload(projectId, id + "-train.jsonl", split.training());
         StoredFile heldout = upload(projectId, id + "-heldout.jsonl", split.heldout());
         DatasetViews.Statistics stats = new DatasetViews.Statistics(captured.size(), failed, invalid,
@@ -169,11 +168,5 @@ public class DatasetService {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static byte[] random() {
-        byte[] b = new byte[10];
-        ThreadLocalRandom.current().nextBytes(b);
-        return b;
     }
 }

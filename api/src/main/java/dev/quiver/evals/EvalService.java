@@ -1,5 +1,6 @@
 package dev.quiver.evals;
 
+import dev.quiver.http.ObjectIds;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,12 +13,10 @@ import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;
 import jakarta.transaction.Transactional;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 
 /** Eval records: create (checked before anything runs), read, log, finish, and the latest score of a model. */
 @Singleton
@@ -50,7 +49,7 @@ public class EvalService {
         }
         models.requireCallable(task, request.model());
         int examples = files.read(projectId, request.file(), TaskDefinition.of(task).outputSchema()).size();
-        Eval eval = evals.save(new Eval("eval-" + HexFormat.of().formatHex(random()), projectId, task.getId(),
+        Eval eval = evals.save(new Eval(ObjectIds.next("eval-", 10), projectId, task.getId(),
                 request.model(), request.file(), jobId, examples, Instant.now()));
         event(eval.getId(), "info", "Eval of " + request.model() + " on task '" + task.getName() + "' over "
                 + examples + " examples of " + request.file() + " queued");
@@ -129,11 +128,5 @@ public class EvalService {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static byte[] random() {
-        byte[] b = new byte[10];
-        ThreadLocalRandom.current().nextBytes(b);
-        return b;
     }
 }

@@ -1,5 +1,6 @@
 package dev.quiver.files;
 
+import dev.quiver.http.ObjectIds;
 import dev.quiver.adapters.blob.BlobRef;
 import dev.quiver.adapters.blob.BlobStore;
 import dev.quiver.adapters.blob.BlobTooLargeException;
@@ -15,10 +16,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Stores uploads in the blob store, validates them line by line before they become visible, and
@@ -65,7 +64,7 @@ public class FileService {
         }
         try {
             DatasetStatistics stats = inspect(blob, filename);
-            String id = "file-" + HexFormat.of().formatHex(randomBytes());
+            String id = ObjectIds.next("file-", 12);
             return files.save(new StoredFile(id, projectId, filename, purpose, blob.size(), blob.sha256(),
                     stats.format(), stats.examples(), stats.tokens(), stats.maxExampleTokens(), Instant.now()));
         } catch (RuntimeException | Error e) {
@@ -120,11 +119,5 @@ public class FileService {
                 LOG.warn("could not delete blob {}: {}", sha256, e.getMessage());
             }
         }
-    }
-
-    private static byte[] randomBytes() {
-        byte[] b = new byte[12];
-        ThreadLocalRandom.current().nextBytes(b);
-        return b;
     }
 }

@@ -1,5 +1,6 @@
 package dev.quiver.jobs;
 
+import dev.quiver.http.ObjectIds;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.files.FileService;
 import dev.quiver.files.StoredFile;
@@ -16,7 +17,6 @@ import jakarta.inject.Singleton;
 import jakarta.transaction.Transactional;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -78,7 +78,7 @@ public class JobService {
         RunnerSpec.Hyperparameters hyper = Hyperparameters.validate(request.hyperparameters());
         requireServable(hyper);
         long seed = request.seed() != null ? request.seed() : ThreadLocalRandom.current().nextInt(Integer.MAX_VALUE);
-        String id = "ftjob-" + HexFormat.of().formatHex(random(12));
+        String id = ObjectIds.next("ftjob-", 12);
         FineTuningJob job = jobs.save(new FineTuningJob(id, projectId, request.model(), request.trainingFile(),
                 request.validationFile(), suffix, seed, task, Hyperparameters.store(hyper), Instant.now()));
         event(job.getId(), "info", "message", "Validating training file: " + training.getId() + " ("
@@ -342,13 +342,7 @@ public class JobService {
 
     @Transactional
     public void checkpoint(String jobId, int step, String sha256, String metricsJson) {
-        checkpoints.save(new JobCheckpoint("ftckpt-" + HexFormat.of().formatHex(random(10)), jobId, step, sha256,
+        checkpoints.save(new JobCheckpoint(ObjectIds.next("ftckpt-", 10), jobId, step, sha256,
                 metricsJson, Instant.now()));
-    }
-
-    private static byte[] random(int n) {
-        byte[] b = new byte[n];
-        ThreadLocalRandom.current().nextBytes(b);
-        return b;
     }
 }

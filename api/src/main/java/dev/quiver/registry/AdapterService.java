@@ -1,5 +1,6 @@
 package dev.quiver.registry;
 
+import dev.quiver.http.ObjectIds;
 import dev.quiver.adapters.blob.DataDir;
 import dev.quiver.adapters.peft.LoraConfig;
 import dev.quiver.adapters.peft.PeftAdapter;
@@ -26,7 +27,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 
 /**
@@ -93,7 +93,7 @@ public class AdapterService {
             deleteTree(staged);
             throw ApiException.invalid("adapter_config", problem);
         });
-        String id = "adapter-" + HexFormat.of().formatHex(random(10));
+        String id = ObjectIds.next("adapter-", 10);
         Path target = dir(id);
         try {
             Files.createDirectories(target.getParent());
@@ -226,11 +226,5 @@ public class AdapterService {
         } catch (IOException ignored) {
             // best effort: a leftover staging dir is never visible as an adapter
         }
-    }
-
-    private static byte[] random(int n) {
-        byte[] b = new byte[n];
-        ThreadLocalRandom.current().nextBytes(b);
-        return b;
     }
 }

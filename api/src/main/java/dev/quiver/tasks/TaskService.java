@@ -1,5 +1,6 @@
 package dev.quiver.tasks;
 
+import dev.quiver.http.ObjectIds;
 import dev.quiver.jobs.FineTuningJob;
 import dev.quiver.jobs.JobService;
 import dev.quiver.jobs.JobStatus;
@@ -14,11 +15,9 @@ import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;
 import jakarta.transaction.Transactional;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Tasks of a project: create (with an adapter, or together with the fine-tuning job that trains one),
@@ -65,7 +64,7 @@ public class TaskService {
             requireAdapter(projectId, request.adapter());
         }
         Instant now = Instant.now();
-        Task task = new Task("task-" + HexFormat.of().formatHex(random(10)), projectId, request.name(), now);
+        Task task = new Task(ObjectIds.next("task-", 10), projectId, request.name(), now);
         task.define(request.definition(), now);
         if (request.training() != null) {
             TaskRequests.Training t = request.training();
@@ -206,11 +205,5 @@ public class TaskService {
 
     private static String suffix(String name) {
         return name.substring(0, Math.min(name.length(), 40));
-    }
-
-    private static byte[] random(int n) {
-        byte[] b = new byte[n];
-        ThreadLocalRandom.current().nextBytes(b);
-        return b;
     }
 }

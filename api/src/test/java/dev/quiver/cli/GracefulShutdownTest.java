@@ -2,18 +2,16 @@ package dev.quiver.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.testing.QuiverProcess;
 import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -131,39 +129,16 @@ class GracefulShutdownTest {
 
     /** Starts {@code quiver <role>} from the test class path on a random port and waits until it listens. */
     private Role start(String role) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx1g", "-Dai.djl.offline=true",
-                "-cp", System.getProperty("java.class.path"), QuiverCli.class.getName(), role,
-                "--base-model", model.toString(), "--data-dir", dir.resolve(role).toString())
-                .redirectErrorStream(true);
+        ProcessBuilder pb = QuiverProcess.command(List.of(role, "--base-model", model.toString(), "--data-dir",
+                dir.resolve(role).toString())).redirectErrorStream(true);
         // -1: Micronaut picks a free port; the role prints its URL
         pb.environment().put("QUIVER_PORT", "-1");
         pb.environment().put("QUIVER_JOBS_POLL_INTERVAL", "100ms");
         Process process = pb.start();
         CompletableFuture<String> listening = new CompletableFuture<>();
         CompletableFuture<String> output = new CompletableFuture<>();
-        Thread reader = new Thread(() -> collect(process, listening, output), "quiver-" + role + "-output");
-        reader.setDaemon(true);
-        reader.start();
+        QuiverProcess.collect(process, "quiver-" + role, listening, output);
         running = new Role(process, listening.get(60, TimeUnit.SECONDS), output);
         return running;
-    }
-
-    private static void collect(Process process, CompletableFuture<String> listening, CompletableFuture<String> output) {
-        StringBuilder all = new StringBuilder();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                StandardCharsets.UTF_8))) {
-            for (String line = in.readLine(); line != null; line = in.readLine()) {
-                all.append(line).append('\n');
-                int at = line.indexOf(" listening on ");
-                if (at >= 0) {
-                    listening.complete(line.substring(at + 14).split(" ")[0].replaceAll("/$", ""));
-                }
-            }
-        } catch (IOException e) {
-            all.append("reading the output failed: ").append(e);
-        }
-        listening.completeExceptionally(new IllegalStateException("never listened:\n" + all));
-        output.complete(all.toString());
     }
 }

@@ -2,6 +2,7 @@ package dev.quiver.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.testing.QuiverProcess;
 import dev.quiver.e2e.TinyModelServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -56,7 +56,7 @@ class KeysCliTest {
         }
         url = "http://127.0.0.1:" + port;
         Path log = root.resolve("server.log");
-        ProcessBuilder pb = java(List.of("server", "--data-dir", data.toString(), "--port", String.valueOf(port),
+        ProcessBuilder pb = QuiverProcess.command(List.of("server", "--data-dir", data.toString(), "--port", String.valueOf(port),
                 "--base-model", props.get("quiver.base-model.path")));
         pb.environment().put("QUIVER_AUTH_REQUIRED", "true");
         server = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -163,17 +163,10 @@ class KeysCliTest {
 
     private Child run(List<String> args) throws Exception {
         Path err = Files.createTempFile(root, "cli", ".err");
-        Process p = java(args).redirectError(err.toFile()).start();
+        Process p = QuiverProcess.command(args).redirectError(err.toFile()).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         return new Child(p.exitValue(), out, Files.readString(err));
     }
 
-    private static ProcessBuilder java(List<String> args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"),
-                "dev.quiver.cli.QuiverCli"));
-        cmd.addAll(args);
-        return new ProcessBuilder(cmd);
-    }
 }

@@ -2,19 +2,16 @@ package dev.quiver.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.testing.QuiverProcess;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
-import dev.quiver.cli.QuiverCli;
 import io.micronaut.http.client.DefaultHttpClientConfiguration;
 import io.micronaut.http.client.HttpClient;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.URL;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -141,11 +138,8 @@ class ServerKilledMidJobTest {
 
     /** Starts {@code quiver server} from the test class path on a free port, with 1 s checkpoints, and waits for it. */
     private static Server start(Path model, Path data) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx1g", "-Dai.djl.offline=true",
-                "-cp", System.getProperty("java.class.path"), QuiverCli.class.getName(), "server",
-                "--base-model", model.toString(), "--data-dir", data.toString())
-                .redirectErrorStream(true);
+        ProcessBuilder pb = QuiverProcess.command(List.of("server", "--base-model", model.toString(), "--data-dir",
+                data.toString())).redirectErrorStream(true);
         pb.environment().put("QUIVER_PORT", "-1");
         pb.environment().put("QUIVER_JOBS_POLL_INTERVAL", "200ms");
         pb.environment().put("QUIVER_JOBS_RUNNER_THREADS", "1");
@@ -154,24 +148,7 @@ class ServerKilledMidJobTest {
         pb.environment().put("QUIVER_CHECKPOINT_TIME_INTERVAL", "1s");
         Process process = pb.start();
         CompletableFuture<String> listening = new CompletableFuture<>();
-        Thread reader = new Thread(() -> {
-            StringBuilder all = new StringBuilder();
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    all.append(line).append('\n');
-                    int at = line.indexOf(" listening on ");
-                    if (at >= 0) {
-                        listening.complete(line.substring(at + 14).split(" ")[0].replaceAll("/$", ""));
-                    }
-                }
-            } catch (IOException e) {
-                all.append("reading the output failed: ").append(e);
-            }
-            listening.completeExceptionally(new IllegalStateException("never listened:\n" + all));
-        }, "quiver-server-output");
-        reader.setDaemon(true);
-        reader.start();
+        QuiverProcess.collect(process, "quiver-server", listening, new CompletableFuture<>());
         return new Server(process, listening.get(90, TimeUnit.SECONDS));
     }
 }

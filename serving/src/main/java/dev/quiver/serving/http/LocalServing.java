@@ -3,6 +3,7 @@ package dev.quiver.serving.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.http.ApiException;
+import dev.quiver.http.ObjectIds;
 import dev.quiver.serving.Serving;
 import dev.quiver.serving.ServingLimits;
 import dev.quiver.serving.lora.NoFreeSlotException;
@@ -17,10 +18,8 @@ import io.micronaut.http.HttpStatus;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
@@ -175,10 +174,8 @@ public class LocalServing implements Serving {
 
     private ResponseWriter writer(Endpoint endpoint, GenerationPlan plan) {
         boolean chat = endpoint == Endpoint.CHAT;
-        byte[] id = new byte[12];
-        ThreadLocalRandom.current().nextBytes(id);
-        return new ResponseWriter(serving.tokenizer(), chat, (chat ? "chatcmpl-" : "cmpl-")
-                + HexFormat.of().formatHex(id), System.currentTimeMillis() / 1000, plan.model());
+        return new ResponseWriter(serving.tokenizer(), chat, ObjectIds.next(chat ? "chatcmpl-" : "cmpl-", 12),
+                System.currentTimeMillis() / 1000, plan.model());
     }
 
     private static Completion await(GenerationHandle handle) {

@@ -1,7 +1,6 @@
 package dev.quiver.serving.http.toolcalls;
 
-import java.util.HexFormat;
-import java.util.concurrent.ThreadLocalRandom;
+import dev.quiver.http.ObjectIds;
 
 /**
  * One function call parsed out of a model's answer, as OpenAI's {@code tool_calls} entries carry it.
@@ -13,8 +12,6 @@ public record ToolCall(String id, String name, String arguments) {
 
     /** A call with a fresh id. */
     public static ToolCall of(String name, String arguments) {
-        byte[] bytes = new byte[12];
-        ThreadLocalRandom.current().nextBytes(bytes);
-        return new ToolCall("call_" + HexFormat.of().formatHex(bytes), name, arguments);
+        return new ToolCall(ObjectIds.next("call_", 12), name, arguments);
     }
 }
