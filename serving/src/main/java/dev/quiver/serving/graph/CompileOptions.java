@@ -5,13 +5,17 @@ package dev.quiver.serving.graph;
  *
  * @param maxSequenceLength KV cache capacity per sequence (prompt plus generated tokens) and RoPE table length
  * @param lora              the adapter pools compiled into the graph
+ * @param quantization      how the base model's linear weights are stored
  */
-public record CompileOptions(int maxSequenceLength, LoraLayout lora) {
+public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantization quantization) {
     public static final int DEFAULT_MAX_SEQUENCE_LENGTH = 2048;
 
     public CompileOptions {
         if (maxSequenceLength < 1) {
             throw new IllegalArgumentException("maxSequenceLength must be positive, got " + maxSequenceLength);
+        }
+        if (quantization == null) {
+            throw new IllegalArgumentException("quantization must be set (Quantization.NONE for fp32)");
         }
     }
 
@@ -23,6 +27,7 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora) {
     public static final class Builder {
         private int maxSequenceLength = DEFAULT_MAX_SEQUENCE_LENGTH;
         private LoraLayout lora = LoraLayout.allLinear(8, 16);
+        private Quantization quantization = Quantization.NONE;
 
         public Builder optMaxSequenceLength(int maxSequenceLength) {
             this.maxSequenceLength = maxSequenceLength;
@@ -34,8 +39,13 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora) {
             return this;
         }
 
+        public Builder optQuantization(Quantization quantization) {
+            this.quantization = quantization;
+            return this;
+        }
+
         public CompileOptions build() {
-            return new CompileOptions(maxSequenceLength, lora);
+            return new CompileOptions(maxSequenceLength, lora, quantization);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.quiver.serving.runtime;
 
 import dev.quiver.adapters.model.ModelConfig;
+import dev.quiver.serving.graph.Quantization;
 import java.util.List;
 
 /**
@@ -15,9 +16,11 @@ import java.util.List;
  * @param hostCacheSize     adapters kept in host memory by the registry
  * @param prefillChunkTokens prompt tokens prefilled between two decode steps: a longer prompt is prefilled in
  *                          chunks, so running sequences wait one chunk per token instead of the whole prompt
+ * @param quantization      how the base model's linear weights are stored (LoRA pools stay fp32)
  */
 public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots, int maxLoraRank,
-                             List<String> loraTargets, int threads, int hostCacheSize, int prefillChunkTokens) {
+                             List<String> loraTargets, int threads, int hostCacheSize, int prefillChunkTokens,
+                             Quantization quantization) {
     /**
      * A chunk stalls the running sequences for one prefill step: 128 tokens of the small demo model take about
      * 0.1 s on 2 CPU cores, several decode steps' worth. Larger chunks raise prefill throughput a little and
@@ -27,6 +30,9 @@ public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots,
 
     public EngineSettings {
         loraTargets = List.copyOf(loraTargets);
+        if (quantization == null) {
+            throw new IllegalArgumentException("quantization must be set (Quantization.NONE for fp32)");
+        }
         if (maxBatch < 1 || loraSlots < 0 || threads < 1 || hostCacheSize < 1 || prefillChunkTokens < 1) {
             throw new IllegalArgumentException("maxBatch, threads, hostCacheSize and prefillChunkTokens must be"
                     + " positive and loraSlots non-negative: " + maxBatch + ", " + threads + ", " + hostCacheSize
@@ -48,6 +54,7 @@ public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots,
         private int threads = Runtime.getRuntime().availableProcessors();
         private int hostCacheSize = 32;
         private int prefillChunkTokens = DEFAULT_PREFILL_CHUNK_TOKENS;
+        private Quantization quantization = Quantization.NONE;
 
         public Builder optMaxBatch(int maxBatch) {
             this.maxBatch = maxBatch;
@@ -89,9 +96,14 @@ public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots,
             return this;
         }
 
+        public Builder optQuantization(Quantization quantization) {
+            this.quantization = quantization;
+            return this;
+        }
+
         public EngineSettings build() {
             return new EngineSettings(maxBatch, maxSequenceLength, loraSlots, maxLoraRank, loraTargets, threads,
-                    hostCacheSize, prefillChunkTokens);
+                    hostCacheSize, prefillChunkTokens, quantization);
         }
     }
 }

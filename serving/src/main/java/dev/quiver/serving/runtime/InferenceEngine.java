@@ -100,6 +100,7 @@ public final class InferenceEngine implements AutoCloseable {
                     .optMaxSequenceLength(Math.min(settings.maxSequenceLength(),
                             model.config().maxPositionEmbeddings()))
                     .optLora(new LoraLayout(settings.loraSlots() + 1, settings.maxLoraRank(), settings.loraTargets()))
+                    .optQuantization(settings.quantization())
                     .build()).compile(model);
             DecoderSession session = DecoderSession.open(decoder, settings.maxBatch(), settings.threads());
             Tokenizer tokenizer = Files.exists(modelDir.resolve("tokenizer.json")) ? Tokenizer.load(modelDir) : null;
