@@ -9,4 +9,8 @@ import java.util.Map;
  */
 public record CompiledDecoder(DecoderSignature signature, byte[] modelBytes, Map<String, FloatBuffer> initializers,
                               Map<String, long[]> initializerShapes) {
+    /** Bytes of the base weights as the graph stores them (what every decode step reads). */
+    public long weightBytes() {
+        return initializers.values().stream().mapToLong(b -> (long) b.capacity() * Float.BYTES).sum();
+    }
 }
