@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -121,6 +122,12 @@ public class DatasetService {
     @ReadOnly
     public boolean isHeldout(String projectId, String fileId) {
         return datasets.existsByProjectIdAndHeldoutFile(projectId, fileId);
+    }
+
+    /** The held-out file of the dataset whose training file is {@code trainingFile}, if it was built here. */
+    @ReadOnly
+    public Optional<String> heldoutOf(String projectId, String trainingFile) {
+        return datasets.findFirstByProjectIdAndTrainingFile(projectId, trainingFile).map(TaskDataset::getHeldoutFile);
     }
 
     /** Deletes the dataset and its two files. */

@@ -122,7 +122,7 @@ public class SavingsService {
 
     private SavingsViews.Quality quality(Task task, String model, Optional<String> file, String metric) {
         return file.flatMap(f -> evals.latest(task.getId(), model, f)).map(e -> new SavingsViews.Quality(e.getId(),
-                e.getFileId(), metric, score(e, metric))).orElse(null);
+                e.getFileId(), metric, EvalService.score(e, metric))).orElse(null);
     }
 
     /** The shared held-out file: the newest dataset's (both sides' evals are compared on one file). */
@@ -158,10 +158,6 @@ public class SavingsService {
         }).set(value == null ? Double.NaN : value);
     }
 
-    private static double score(Eval e, String metric) {
-        Object v = EvalService.metrics(e).get(metric);
-        return v instanceof Number n ? n.doubleValue() : 0;
-    }
 
     private static double percentile(double[] sorted, double q) {
         if (sorted.length == 0) {

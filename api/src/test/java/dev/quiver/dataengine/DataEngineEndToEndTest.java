@@ -137,10 +137,11 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
                 "learning_rate", 0.005, "lora_rank", 8), TASK);
         String verdict = awaitVerdict(jobOf(student));
         System.out.println("good student: " + verdict);
-        assertThat(verdict).contains("now runs on " + student + "@1").contains("passed its promotion policy");
+        String chosen = bestCheckpoint(jobOf(student), student, heldout);
+        assertThat(verdict).contains("now runs on " + chosen).contains("passed its promotion policy");
         JsonNode promoted = api.get("/v1/tasks/" + TASK);
-        assertThat(promoted.path("adapter").asText()).isEqualTo(student + "@1");
-        JsonNode studentEval = latestEval(student + "@1");
+        assertThat(promoted.path("adapter").asText()).isEqualTo(chosen);
+        JsonNode studentEval = latestEval(chosen);
         System.out.println("student eval: " + studentEval.path("metrics"));
         assertThat(studentEval.path("metrics").path("agreement").asDouble()).isGreaterThanOrEqualTo(MIN_SCORE);
 
@@ -153,8 +154,8 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         String refusal = awaitVerdict(jobOf(bad));
         System.out.println("bad student: " + refusal);
         assertThat(refusal).contains("was not promoted").contains("min_score " + String.format("%.3f", MIN_SCORE))
-                .contains("current " + student + "@1");
-        assertThat(api.get("/v1/tasks/" + TASK).path("adapter").asText()).isEqualTo(student + "@1");
+                .contains("current " + chosen);
+        assertThat(api.get("/v1/tasks/" + TASK).path("adapter").asText()).isEqualTo(chosen);
         assertThat(api.get("/v1/fine_tuning/jobs/" + jobOf(bad)).path("status").asText()).isEqualTo("succeeded");
 
         JsonNode savings = api.get("/v1/tasks/" + TASK + "/savings?window=1d");
@@ -164,7 +165,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         JsonNode small = savings.path("small");
         assertThat(big.path("calls").asLong()).isEqualTo(tickets().size() + 1 + 30);
         assertThat(small.path("calls").asLong()).isEqualTo(40);
-        assertThat(small.path("model").asText()).isEqualTo(student + "@1");
+        assertThat(small.path("model").asText()).isEqualTo(chosen);
         for (JsonNode side : List.of(big, small)) {
             assertThat(side.path("latency_ms").path("p50").asDouble()).isPositive();
             assertThat(side.path("latency_ms").path("p95").asDouble())
@@ -260,6 +261,48 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         JsonNode done = api.get("/v1/fine_tuning/jobs/" + id);
         assertThat(done.path("status").asText()).as(events.toString()).isEqualTo("succeeded");
         return done.path("fine_tuned_model").asText();
+    }
+
+    /**
+     * Checks that every checkpoint of the job was evaluated on the held-out file with the metrics of /v1/evals,
+     * shown in its checkpoint metrics and the job's events, and that the job names the best of them and its final
+     * adapter; returns the best one's model.
+     */
+    private String bestCheckpoint(String jobId, String finalAdapter, String heldout) throws IOException {
+        JsonNode job = api.get("/v1/fine_tuning/jobs/" + jobId);
+        JsonNode best = job.path("best_checkpoint");
+        System.out.println("best checkpoint: " + best);
+        assertThat(best.path("file").asText()).isEqualTo(heldout);
+        assertThat(best.path("metric").asText()).isEqualTo("agreement");
+        JsonNode checkpoints = api.get("/v1/fine_tuning/jobs/" + jobId + "/checkpoints").path("data");
+        assertThat(checkpoints).as("a 150-step job checkpoints every 50 steps").hasSize(2);
+        double top = api.get("/v1/evals/" + best.path("eval").asText()).path("metrics").path("agreement").asDouble();
+        List<String> messages = new ArrayList<>();
+        api.events(jobId).forEach(e -> messages.add(e.path("message").asText()));
+        for (JsonNode c : checkpoints) {
+            int step = c.path("step_number").asInt();
+            String model = c.path("fine_tuned_model_checkpoint").asText();
+            assertThat(model).isEqualTo(finalAdapter + ":ckpt-step-" + step + "@1");
+            JsonNode scores = c.path("metrics").path("eval");
+            assertThat(scores.path("file").asText()).isEqualTo(heldout);
+            JsonNode eval = api.get("/v1/evals/" + scores.path("id").asText());
+            assertThat(eval.path("model").asText()).isEqualTo(model);
+            for (String metric : List.of("exact_match", "agreement", "schema_validity", "examples")) {
+                assertThat(scores.path(metric)).as(metric).isEqualTo(eval.path("metrics").path(metric));
+            }
+            assertThat(scores.path("agreement").asDouble()).isLessThanOrEqualTo(top);
+            assertThat(messages).anyMatch(m -> m.startsWith("Checkpoint step " + step + " (" + model + ") on "
+                    + heldout + ": agreement"));
+        }
+        JsonNode last = latestEval(finalAdapter + "@1");
+        assertThat(last.path("metrics").path("agreement").asDouble()).isLessThanOrEqualTo(top);
+        assertThat(best.path("score").asDouble()).isEqualTo(top);
+        assertThat(messages).anyMatch(m -> m.startsWith("Best checkpoint on " + heldout + ": step "
+                + best.path("step").asInt()));
+        String chosen = best.path("fine_tuned_model_checkpoint").asText();
+        assertThat(chosen).isEqualTo(best.path("final").asBoolean() ? finalAdapter + "@1"
+                : finalAdapter + ":ckpt-step-" + best.path("step").asInt() + "@1");
+        return chosen;
     }
 
     private static String jobOf(String adapter) {
