@@ -30,7 +30,8 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * Builds a task's datasets from the upstream's captured answers: failed calls and answers its output schema
+ * Builds a task's datasets from the upstream's captured answers, those through the proxy and those the task's
+ * fallback escalated alike (the statistics count the escalated): failed calls and answers its output schema
  * rejects are dropped, duplicates removed, the rest split by {@link DatasetSplitter} and stored as two
  * chat JSONL files in {@code /v1/files} (validated like any upload), ready for a fine-tuning job and an eval.
  */
@@ -100,7 +101,8 @@ public class DatasetService {
         String id = ObjectIds.next("ds-", 10);
         StoredFile training = upload(projectId, id + "-train.jsonl", split.training());
         StoredFile heldout = upload(projectId, id + "-heldout.jsonl", split.heldout());
-        DatasetViews.Statistics stats = new DatasetViews.Statistics(captured.size(), failed, invalid,
+        int escalated = (int) captured.stream().filter(CapturedCall::escalated).count();
+        DatasetViews.Statistics stats = new DatasetViews.Statistics(captured.size(), escalated, failed, invalid,
                 split.exactDuplicates(), split.nearDuplicates(), split.groups(), split.training().size(),
                 split.heldout().size());
         return datasets.save(new TaskDataset(id, projectId, task.getId(), training.getId(), heldout.getId(),

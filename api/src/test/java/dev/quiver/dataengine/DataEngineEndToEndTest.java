@@ -22,10 +22,16 @@ import io.micronaut.http.client.exceptions.HttpClientResponseException;
 import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
+import io.modelcontextprotocol.spec.McpSchema;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -51,6 +57,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
     private static final List<String> FRAMINGS = List.of("%s", "hi, %s", "%s, thanks", "urgent: %s",
             "hello team, %s please");
     private static final double MIN_SCORE = 0.7;
+    private static final int ESCALATED = 10;
 
     @Inject
     @Client("/")
@@ -65,6 +72,9 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
     @Inject
     CapturedCallRepository captured;
 
+    @Inject
+    PrometheusMeterRegistry prometheus;
+
     private final Map<String, String> properties = new HashMap<>(TinyModelServer.properties("quiver-e2e-data"));
     private final List<String> responses = new ArrayList<>();
     private String key;
@@ -76,6 +86,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         properties.put("quiver.savings.prices.teacher.input-per-million", "2.50");
         properties.put("quiver.savings.prices.teacher.output-per-million", "10.00");
         properties.put("quiver.savings.serving-dollars-per-hour", "1.20");
+        properties.put("quiver.savings.refresh-interval", "1s");
         return properties;
     }
 
@@ -120,6 +131,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         JsonNode stats = dataset.path("statistics");
         System.out.println("dataset: " + dataset);
         assertThat(stats.path("captured").asInt()).isEqualTo(tickets().size() + 1 + 30);
+        assertThat(stats.path("escalated").asInt()).isZero();
         assertThat(stats.path("near_duplicates").asInt() + stats.path("exact_duplicates").asInt()).isPositive();
         assertThat(stats.path("training_examples").asInt()).isGreaterThan(100);
         assertThat(stats.path("heldout_examples").asInt()).isPositive();
@@ -146,7 +158,10 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         assertThat(studentEval.path("metrics").path("agreement").asDouble()).isGreaterThanOrEqualTo(MIN_SCORE);
 
         for (String ticket : tickets().subList(0, 40)) {
-            send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input", Map.of("ticket", ticket)))));
+            JsonNode answer = send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input",
+                    Map.of("ticket", ticket)))));
+            assertThat(answer.path("served_by").asText()).isEqualTo("task");
+            assertThat(answer.path("escalation_reason").isNull()).isTrue();
         }
 
         String bad = train(trainingFile, "bad", Map.of("n_epochs", 1, "batch_size", 256, "learning_rate", 1e-7,
@@ -158,13 +173,21 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         assertThat(api.get("/v1/tasks/" + TASK).path("adapter").asText()).isEqualTo(chosen);
         assertThat(api.get("/v1/fine_tuning/jobs/" + jobOf(bad)).path("status").asText()).isEqualTo("succeeded");
 
+        fallback();
+
+        double gauge = awaitGauge("quiver_task_savings_latency_p50\\{project=\"" + PROJECT + "\",side=\"small\",task=\""
+                + TASK + "\"} ");
+        System.out.println("small side's p50 gauge before any /savings read: " + gauge + " ms");
         JsonNode savings = api.get("/v1/tasks/" + TASK + "/savings?window=1d");
         responses.add(savings.toString());
         System.out.println("savings: " + savings);
         JsonNode big = savings.path("upstream");
         JsonNode small = savings.path("small");
-        assertThat(big.path("calls").asLong()).isEqualTo(tickets().size() + 1 + 30);
-        assertThat(small.path("calls").asLong()).isEqualTo(40);
+        assertThat(big.path("calls").asLong()).isEqualTo(tickets().size() + 1 + 30 + ESCALATED + 1);
+        assertThat(small.path("calls").asLong()).isEqualTo(40 + 2 * ESCALATED + 1);
+        assertThat(savings.path("escalations").asLong()).isEqualTo(ESCALATED + 1);
+        assertThat(savings.path("escalation_rate").asDouble())
+                .isEqualTo((double) (ESCALATED + 1) / (40 + 2 * ESCALATED + 1));
         assertThat(small.path("model").asText()).isEqualTo(chosen);
         for (JsonNode side : List.of(big, small)) {
             assertThat(side.path("latency_ms").path("p50").asDouble()).isPositive();
@@ -178,6 +201,10 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         assertThat(big.path("quality").path("score").asDouble()).isEqualTo(1.0);
         assertThat(savings.path("projected_monthly_saving_usd").isNumber()).isTrue();
 
+        JsonNode next = send(HttpRequest.POST("/v1/tasks/" + TASK + "/datasets", json(Map.of("seed", 3))));
+        assertThat(next.path("statistics").path("escalated").asInt()).as("the next dataset learns from escalations")
+                .isEqualTo(ESCALATED + 1);
+
         badInput(upstreamKey);
 
         assertThat(responses).noneMatch(r -> r.contains(upstreamKey));
@@ -189,6 +216,89 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         send(HttpRequest.DELETE("/v1/tasks/" + TASK));
         assertThat(captured.countByTaskIdAndSide(taskId, "upstream")).isZero();
         assertThat(status(HttpRequest.GET("/v1/files/" + heldout))).isEqualTo(404);
+    }
+
+    /**
+     * Fallback with learning: a threshold every answer passes escalates nothing, one no answer passes (a mean
+     * logprob of 0 means certainty on every token) escalates every call, invoke and MCP alike, to the upstream, which
+     * answers; the escalated calls are captured, flagged and counted, and the next dataset includes them.
+     */
+    private void fallback() throws Exception {
+        Map<String, Object> early = new LinkedHashMap<>(task("early_fallback"));
+        early.put("fallback", Map.of("on_schema_failure", true));
+        HttpClientResponseException noUpstream = error(HttpRequest.POST("/v1/tasks", json(early)));
+        assertThat(noUpstream.code()).isEqualTo(400);
+        assertThat(body(noUpstream).path("param").asText()).isEqualTo("fallback");
+        HttpClientResponseException badThreshold = error(HttpRequest.PATCH("/v1/tasks/" + TASK, json(Map.of(
+                "fallback", Map.of("min_mean_logprob", 0.5)))));
+        assertThat(body(badThreshold).path("param").asText()).isEqualTo("fallback.min_mean_logprob");
+
+        JsonNode lenient = send(HttpRequest.PATCH("/v1/tasks/" + TASK, json(Map.of("fallback", Map.of(
+                "on_schema_failure", true, "min_mean_logprob", -1000.0)))));
+        assertThat(lenient.path("fallback").path("min_mean_logprob").asDouble()).isEqualTo(-1000.0);
+        List<Double> means = new ArrayList<>();
+        for (String ticket : tickets().subList(0, ESCALATED)) {
+            JsonNode answer = send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input",
+                    Map.of("ticket", ticket)))));
+            assertThat(answer.path("served_by").asText()).isEqualTo("task");
+            means.add(answer.path("mean_logprob").asDouble());
+        }
+        System.out.println("mean token logprobs of the student's answers: " + means);
+        assertThat(means).allMatch(m -> m < 0 && m > -1000);
+
+        send(HttpRequest.PATCH("/v1/tasks/" + TASK, json(Map.of("fallback", Map.of("min_mean_logprob", 0.0)))));
+        for (String ticket : tickets().subList(ESCALATED, 2 * ESCALATED)) {
+            JsonNode answer = send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input",
+                    Map.of("ticket", ticket)))));
+            assertThat(answer.path("served_by").asText()).as(answer.toString()).isEqualTo("upstream");
+            assertThat(answer.path("escalation_reason").asText()).isEqualTo("low_logprob");
+            assertThat(TicketData.TICKETS).containsKey(answer.path("output").asText());
+            assertThat(answer.path("usage").path("completion_tokens").asInt()).isPositive();
+        }
+        try (McpSyncClient mcp = McpClient.sync(HttpClientStreamableHttpTransport.builder(server.getURL().toString())
+                        .endpoint("/mcp")
+                        .httpRequestCustomizer((request, method, uri, body, context) ->
+                                request.header("Authorization", "Bearer " + key))
+                        .build())
+                .requestTimeout(Duration.ofSeconds(60))
+                .build()) {
+            mcp.initialize();
+            McpSchema.CallToolResult result = mcp.callTool(new McpSchema.CallToolRequest(TASK,
+                    Map.of("ticket", tickets().get(2 * ESCALATED))));
+            assertThat(result.isError()).isFalse();
+            assertThat(result.meta()).containsEntry("served_by", "upstream")
+                    .containsEntry("escalation_reason", "low_logprob");
+        }
+
+        JsonNode stats = api.get("/v1/tasks/" + TASK + "/stats");
+        assertThat(stats.path("escalations").asLong()).isEqualTo(ESCALATED + 1);
+        assertThat(stats.path("escalations_by_reason").path("low_logprob").asLong()).isEqualTo(ESCALATED + 1);
+        assertThat(prometheus.scrape()).containsPattern("quiver_task_escalations_total\\{project=\"" + PROJECT
+                + "\",reason=\"low_logprob\",task=\"" + TASK + "\"} " + (ESCALATED + 1));
+
+        JsonNode flagged = api.get("/v1/tasks/" + TASK + "/captures?limit=" + (ESCALATED + 1)).path("data");
+        for (JsonNode call : flagged) {
+            if (call.path("side").asText().equals("upstream")) {
+                assertThat(call.path("escalated").asBoolean()).isTrue();
+                assertThat(call.path("escalation_reason").asText()).isEqualTo("low_logprob");
+            }
+        }
+        assertThat(flagged).anyMatch(c -> c.path("side").asText().equals("upstream"));
+        HttpClientResponseException inUse = error(HttpRequest.DELETE("/v1/tasks/" + TASK + "/upstream"));
+        assertThat(inUse.code()).isEqualTo(409);
+    }
+
+    /** Waits for the scheduled savings refresh to publish a positive value for the gauge line {@code prefix}. */
+    private double awaitGauge(String prefix) throws InterruptedException {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(prefix + "([0-9.Ee+-]+)");
+        for (int i = 0; i < 100; i++) {
+            java.util.regex.Matcher m = p.matcher(prometheus.scrape());
+            if (m.find() && Double.parseDouble(m.group(1)) > 0) {
+                return Double.parseDouble(m.group(1));
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no positive gauge " + prefix);
     }
 
     private void badInput(String upstreamKey) throws IOException {
