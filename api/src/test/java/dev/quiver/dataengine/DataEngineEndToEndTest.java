@@ -250,6 +250,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         for (String ticket : tickets().subList(ESCALATED, 2 * ESCALATED)) {
             JsonNode answer = send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input",
                     Map.of("ticket", ticket)))));
+            System.out.println("escalated: " + answer);
             assertThat(answer.path("served_by").asText()).as(answer.toString()).isEqualTo("upstream");
             assertThat(answer.path("escalation_reason").asText()).isEqualTo("low_logprob");
             assertThat(TicketData.TICKETS).containsKey(answer.path("output").asText());
@@ -390,6 +391,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         List<String> messages = new ArrayList<>();
         api.events(jobId).forEach(e -> messages.add(e.path("message").asText()));
         for (JsonNode c : checkpoints) {
+            System.out.println("checkpoint: " + c);
             int step = c.path("step_number").asInt();
             String model = c.path("fine_tuned_model_checkpoint").asText();
             assertThat(model).isEqualTo(finalAdapter + ":ckpt-step-" + step + "@1");
