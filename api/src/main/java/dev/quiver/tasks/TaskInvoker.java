@@ -72,9 +72,6 @@ public class TaskInvoker {
         try {
             Invocation result = call(task, input, usage, start);
             stats.record(project, name, System.nanoTime() - start, usage[0], usage[1], null);
-            if (result.escalationReason() != null) {
-                stats.escalated(project, name, result.escalationReason());
-            }
             return result;
         } catch (ApiException e) {
             stats.record(project, name, System.nanoTime() - start, usage[0], usage[1],
@@ -146,6 +143,7 @@ public class TaskInvoker {
         }
         ObjectNode request = body.deepCopy();
         request.remove("logprobs");
+        stats.escalated(task.getProjectId(), task.getName(), reason); // counted like its capture, answered or not
         JsonNode upstream = escalation.get().escalate(task, request, reason);
         usage[0] = upstream.path("usage").path("prompt_tokens").asInt();
         usage[1] = upstream.path("usage").path("completion_tokens").asInt();

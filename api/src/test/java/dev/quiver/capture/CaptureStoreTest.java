@@ -130,6 +130,35 @@ class CaptureStoreTest implements TestPropertyProvider {
 
     @Test
     @Order(3)
+    void anAnswerThatFailsTheSchemaIsEscalatedCapturedAndCounted() throws Exception {
+        String taskId = task("cut_off", 1.0, 30);
+        // one token cannot spell either label: the answer is cut off, which fails the schema
+        client.toBlocking().retrieve(HttpRequest.PATCH("/v1/tasks/cut_off", JSON.writeValueAsString(Map.of(
+                        "output_schema", Map.of("type", "string", "enum", List.of("refund_request_pending",
+                                "shipping_delay_reported")), "generation", Map.of("max_tokens", 1),
+                        "fallback", Map.of("on_schema_failure", true))))
+                .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key));
+        io.micronaut.http.client.exceptions.HttpClientResponseException failed = org.junit.jupiter.api.Assertions
+                .assertThrows(io.micronaut.http.client.exceptions.HttpClientResponseException.class, () -> client
+                        .toBlocking().retrieve(HttpRequest.POST("/v1/tasks/cut_off/invoke", JSON.writeValueAsString(
+                                Map.of("input", Map.of("ticket", "my invoice is wrong"))))
+                                .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key)));
+        // the upstream got the same one-token budget: its answer fails the schema as well, so the 422 stands
+        assertThat(failed.code()).isEqualTo(422);
+        queue.awaitWritten(Duration.ofSeconds(10));
+        List<CapturedCall> escalated = calls.findByTaskIdAndSideAndCreatedAtBetweenOrderById(taskId,
+                CapturedCall.UPSTREAM, Instant.EPOCH, Instant.now().plusSeconds(1));
+        assertThat(escalated).hasSize(1);
+        assertThat(escalated.get(0).getEscalationReason()).isEqualTo("schema_failure");
+        assertThat(escalated.get(0).getStatus()).isEqualTo(200);
+        assertThat(JSON.readTree(escalated.get(0).getRequest()).has("guided_choice")).isFalse();
+        assertThat(calls.countByTaskIdAndSide(taskId, CapturedCall.TASK)).isEqualTo(1);
+        assertThat(api.get("/v1/tasks/cut_off/stats").path("escalations_by_reason").path("schema_failure").asLong())
+                .isEqualTo(1);
+    }
+
+    @Test
+    @Order(4)
     void aFullCaptureQueueDropsAndCountsRecordsWhileTheProxiedCallsSucceed() throws Exception {
         String taskId = task("overflowing", 1.0, 30);
         queue.awaitWritten(Duration.ofSeconds(10));
