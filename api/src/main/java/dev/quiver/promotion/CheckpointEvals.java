@@ -25,6 +25,7 @@ import dev.quiver.tasks.Task;
 import dev.quiver.tasks.TaskRepository;
 import io.micronaut.transaction.annotation.TransactionalEventListener;
 import jakarta.annotation.PreDestroy;
+import dev.quiver.server.Background;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,7 +40,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import org.slf4j.Logger;
@@ -94,11 +94,7 @@ public class CheckpointEvals {
     private final BlobStore blobs;
     /** One job's evals at a time, whichever thread asks: a checkpoint is never evaluated twice. */
     private final Object lock = new Object();
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "quiver-checkpoint-evals");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService executor = Background.singleThread("quiver-checkpoint-evals");
 
     public CheckpointEvals(JobService jobs, TaskRepository tasks, PromotionPolicyRepository policies,
                            DatasetService datasets, EvalService evals, EvalRunner runner, AdapterService adapters,

@@ -11,12 +11,12 @@ import dev.quiver.tasks.TaskService;
 import dev.quiver.tasks.TaskVersion;
 import io.micronaut.transaction.annotation.TransactionalEventListener;
 import jakarta.annotation.PreDestroy;
+import dev.quiver.server.Background;
 import jakarta.inject.Singleton;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,11 +36,7 @@ public class PromotionJudge {
     private final EvalRunner runner;
     private final JobService jobs;
     private final CheckpointEvals checkpoints;
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "quiver-promotion");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService executor = Background.singleThread("quiver-promotion");
 
     public PromotionJudge(TaskService tasks, PromotionPolicyRepository policies, EvalService evals, EvalRunner runner,
                           JobService jobs, CheckpointEvals checkpoints) {

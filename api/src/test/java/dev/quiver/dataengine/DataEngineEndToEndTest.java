@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.auth.ApiKeyService;
 import dev.quiver.capture.CapturedCallRepository;
 import dev.quiver.e2e.ApiClient;
+import dev.quiver.e2e.McpClients;
 import dev.quiver.e2e.TicketData;
 import dev.quiver.e2e.TinyModelServer;
 import io.micronaut.http.HttpRequest;
@@ -23,15 +24,12 @@ import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.modelcontextprotocol.client.McpClient;
 import io.modelcontextprotocol.client.McpSyncClient;
-import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
 import io.modelcontextprotocol.spec.McpSchema;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -256,13 +254,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
             assertThat(TicketData.TICKETS).containsKey(answer.path("output").asText());
             assertThat(answer.path("usage").path("completion_tokens").asInt()).isPositive();
         }
-        try (McpSyncClient mcp = McpClient.sync(HttpClientStreamableHttpTransport.builder(server.getURL().toString())
-                        .endpoint("/mcp")
-                        .httpRequestCustomizer((request, method, uri, body, context) ->
-                                request.header("Authorization", "Bearer " + key))
-                        .build())
-                .requestTimeout(Duration.ofSeconds(60))
-                .build()) {
+        try (McpSyncClient mcp = McpClients.connect(server.getURL().toString(), key)) {
             mcp.initialize();
             McpSchema.CallToolResult result = mcp.callTool(new McpSchema.CallToolRequest(TASK,
                     Map.of("ticket", tickets().get(2 * ESCALATED))));
