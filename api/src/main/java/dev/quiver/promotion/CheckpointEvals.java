@@ -142,7 +142,7 @@ public class CheckpointEvals {
             checkpoints.sort(Comparator.comparingInt(JobCheckpoint::getStep));
             List<Best> scored = new ArrayList<>();
             for (JobCheckpoint c : checkpoints) {
-                evaluate(p, jobs.checkpoint(c.getId()).orElse(c)).ifPresent(scored::add);
+                evaluate(p, c).ifPresent(scored::add);
             }
             Eval last = evals.latest(p.task().getId(), finalAdapter, p.file())
                     .orElseGet(() -> run(p, finalAdapter));
