@@ -62,7 +62,7 @@ public class CaptureProxy {
         } catch (ApiException e) {
             if (sampled) {
                 recorder.upstreamCall(task, model, request, e.status().getCode(), null, e.getMessage(),
-                        System.nanoTime() - start);
+                        System.nanoTime() - start, null);
             }
             throw e;
         }
@@ -71,7 +71,7 @@ public class CaptureProxy {
             return new Forwarded(answer.status(), answer.contentType(), new TeeStream(answer.body(), bytes -> {
                 if (sampled) {
                     recorder.upstreamCall(task, model, request, 200, StreamedAnswer.assemble(bytes), null,
-                            System.nanoTime() - start);
+                            System.nanoTime() - start, null);
                 }
             }));
         }
@@ -79,7 +79,8 @@ public class CaptureProxy {
         if (sampled) {
             JsonNode json = answer.status() == 200 ? parse(bytes) : null;
             recorder.upstreamCall(task, model, request, answer.status(), json, json != null ? null
-                    : "the upstream answered HTTP " + answer.status() + ": " + snippet(bytes), System.nanoTime() - start);
+                    : "the upstream answered HTTP " + answer.status() + ": " + snippet(bytes), System.nanoTime() - start,
+                    null);
         }
         return new Forwarded(answer.status(), answer.contentType(), new java.io.ByteArrayInputStream(bytes));
     }

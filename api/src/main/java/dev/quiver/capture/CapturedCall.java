@@ -10,8 +10,8 @@ import java.time.Instant;
 
 /**
  * One recorded call of a task: the chat request body, the answer's text, how long it took and what it
- * cost in tokens. {@code side} is {@code upstream} (through the capture proxy) or {@code task} (the task's
- * own model, through invoke or MCP).
+ * cost in tokens. {@code side} is {@code upstream} (through the capture proxy, or escalated there by the task's
+ * fallback) or {@code task} (the task's own model, through invoke or MCP).
  */
 @Entity
 @Table(name = "captured_calls")
@@ -40,6 +40,9 @@ public class CapturedCall {
     private int promptTokens;
     @Column(name = "completion_tokens")
     private int completionTokens;
+    /** Why the task's fallback escalated this call to the upstream; null for any other call. */
+    @Column(name = "escalation_reason")
+    private String escalationReason;
     @Column(name = "created_at")
     private Instant createdAt;
 
@@ -48,7 +51,7 @@ public class CapturedCall {
 
     public CapturedCall(String projectId, String taskId, String side, String model, String request, String output,
                         int status, String error, double latencyMs, int promptTokens, int completionTokens,
-                        Instant createdAt) {
+                        String escalationReason, Instant createdAt) {
         this.projectId = projectId;
         this.taskId = taskId;
         this.side = side;
@@ -60,13 +63,14 @@ public class CapturedCall {
         this.latencyMs = latencyMs;
         this.promptTokens = promptTokens;
         this.completionTokens = completionTokens;
+        this.escalationReason = escalationReason;
         this.createdAt = createdAt;
     }
 
     /** A copy without the id a failed batch insert may have left on this one. */
     CapturedCall unsaved() {
         return new CapturedCall(projectId, taskId, side, model, request, output, status, error, latencyMs,
-                promptTokens, completionTokens, createdAt);
+                promptTokens, completionTokens, escalationReason, createdAt);
     }
 
     private static String clip(String s, int max) {
@@ -119,6 +123,15 @@ public class CapturedCall {
 
     public int getCompletionTokens() {
         return completionTokens;
+    }
+
+    public String getEscalationReason() {
+        return escalationReason;
+    }
+
+    /** Whether the task's fallback sent this call to the upstream. */
+    public boolean escalated() {
+        return escalationReason != null;
     }
 
     public Instant getCreatedAt() {

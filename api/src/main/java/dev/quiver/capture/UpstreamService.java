@@ -54,9 +54,17 @@ public class UpstreamService {
         return calls.countByTaskIdAndSide(upstream.getTaskId(), side);
     }
 
-    /** Removes the upstream; what it captured stays until the task is deleted or the retention ends. */
+    /**
+     * Removes the upstream; what it captured stays until the task is deleted or the retention ends. A task whose
+     * fallback escalates to it keeps it (409) until the fallback is removed.
+     */
     @Transactional
     public void delete(String projectId, String taskName) {
-        upstreams.delete(get(projectId, taskName));
+        Upstream upstream = get(projectId, taskName);
+        if (tasks.get(projectId, taskName).getFallback() != null) {
+            throw ApiException.conflict("task '" + taskName + "' escalates to this upstream (its fallback); remove"
+                    + " the fallback first with PATCH /v1/tasks/" + taskName + " {\"fallback\": null}");
+        }
+        upstreams.delete(upstream);
     }
 }

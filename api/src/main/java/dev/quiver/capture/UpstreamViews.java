@@ -96,12 +96,12 @@ public final class UpstreamViews {
     @Serdeable
     public record CallView(long id, String object, String side, String model, int status, @Nullable String error,
                            @Nullable String output, double latencyMs, int promptTokens, int completionTokens,
-                           long createdAt) {
+                           boolean escalated, @Nullable String escalationReason, long createdAt) {
 
         static CallView of(CapturedCall c) {
             return new CallView(c.getId(), "task.call", c.getSide(), c.getModel(), c.getStatus(), c.getError(),
-                    c.getOutput(), c.getLatencyMs(), c.getPromptTokens(), c.getCompletionTokens(),
-                    c.getCreatedAt().getEpochSecond());
+                    c.getOutput(), c.getLatencyMs(), c.getPromptTokens(), c.getCompletionTokens(), c.escalated(),
+                    c.getEscalationReason(), c.getCreatedAt().getEpochSecond());
         }
     }
 

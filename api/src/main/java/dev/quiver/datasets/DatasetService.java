@@ -26,10 +26,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * Builds a task's datasets from the upstream's captured answers: failed calls and answers its output schema
+ * Builds a task's datasets from the upstream's captured answers, those through the proxy and those the task's
+ * fallback escalated alike (the statistics count the escalated): failed calls and answers its output schema
  * rejects are dropped, duplicates removed, the rest split by {@link DatasetSplitter} and stored as two
  * chat JSONL files in {@code /v1/files} (validated like any upload), ready for a fine-tuning job and an eval.
  */
@@ -99,7 +101,8 @@ public class DatasetService {
         String id = ObjectIds.next("ds-", 10);
         StoredFile training = upload(projectId, id + "-train.jsonl", split.training());
         StoredFile heldout = upload(projectId, id + "-heldout.jsonl", split.heldout());
-        DatasetViews.Statistics stats = new DatasetViews.Statistics(captured.size(), failed, invalid,
+        int escalated = (int) captured.stream().filter(CapturedCall::escalated).count();
+        DatasetViews.Statistics stats = new DatasetViews.Statistics(captured.size(), escalated, failed, invalid,
                 split.exactDuplicates(), split.nearDuplicates(), split.groups(), split.training().size(),
                 split.heldout().size());
         return datasets.save(new TaskDataset(id, projectId, task.getId(), training.getId(), heldout.getId(),
@@ -121,6 +124,12 @@ public class DatasetService {
     @ReadOnly
     public boolean isHeldout(String projectId, String fileId) {
         return datasets.existsByProjectIdAndHeldoutFile(projectId, fileId);
+    }
+
+    /** The held-out file of the dataset whose training file is {@code trainingFile}, if it was built here. */
+    @ReadOnly
+    public Optional<String> heldoutOf(String projectId, String trainingFile) {
+        return datasets.findFirstByProjectIdAndTrainingFile(projectId, trainingFile).map(TaskDataset::getHeldoutFile);
     }
 
     /** Deletes the dataset and its two files. */

@@ -56,8 +56,8 @@ public final class DatasetViews {
 
     /** What a build kept and dropped. */
     @Serdeable
-    public record Statistics(int captured, int failed, int invalidOutput, int exactDuplicates, int nearDuplicates,
-                             int groups, int trainingExamples, int heldoutExamples) {
+    public record Statistics(int captured, int escalated, int failed, int invalidOutput, int exactDuplicates,
+                             int nearDuplicates, int groups, int trainingExamples, int heldoutExamples) {
     }
 
     /** A dataset: its two files and the statistics. */

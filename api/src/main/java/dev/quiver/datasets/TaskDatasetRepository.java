@@ -13,4 +13,6 @@ public interface TaskDatasetRepository extends JpaRepository<TaskDataset, String
     Optional<TaskDataset> findByIdAndTaskId(String id, String taskId);
 
     boolean existsByProjectIdAndHeldoutFile(String projectId, String heldoutFile);
+
+    Optional<TaskDataset> findFirstByProjectIdAndTrainingFile(String projectId, String trainingFile);
 }

@@ -10,11 +10,11 @@ import dev.quiver.tasks.Task;
 import dev.quiver.tasks.TaskDefinition;
 import dev.quiver.tasks.TaskRepository;
 import jakarta.annotation.PreDestroy;
+import dev.quiver.server.Background;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,11 +34,7 @@ public class EvalRunner {
     private final ModelCaller models;
     private final TaskRepository tasks;
     private final DatasetService datasets;
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "quiver-evals");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService executor = Background.singleThread("quiver-evals");
 
     public EvalRunner(EvalService evals, EvalFile files, TaskOutputs outputs, ModelCaller models,
                       TaskRepository tasks, DatasetService datasets) {

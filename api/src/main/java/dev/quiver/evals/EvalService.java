@@ -122,6 +122,12 @@ public class EvalService {
         }
     }
 
+    /** A succeeded eval's score on {@code metric} (0 for a metric it has no number for). */
+    public static double score(Eval eval, String metric) {
+        Object v = metrics(eval).get(metric);
+        return v instanceof Number n ? n.doubleValue() : 0;
+    }
+
     private static String write(Map<String, Object> metrics) {
         try {
             return JSON.writeValueAsString(metrics);

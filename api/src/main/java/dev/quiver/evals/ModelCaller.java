@@ -1,11 +1,9 @@
 package dev.quiver.evals;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.quiver.capture.SecretReference;
 import dev.quiver.capture.Upstream;
-import dev.quiver.capture.UpstreamClient;
+import dev.quiver.capture.UpstreamChat;
 import dev.quiver.capture.UpstreamService;
 import dev.quiver.http.ApiException;
 import dev.quiver.serving.Serving;
@@ -13,9 +11,6 @@ import dev.quiver.tasks.Task;
 import io.micronaut.context.BeanProvider;
 import io.micronaut.http.HttpStatus;
 import jakarta.inject.Singleton;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Runs one chat completion for an eval on the model it names: {@code upstream} (the task's upstream, with
@@ -25,19 +20,15 @@ import java.nio.charset.StandardCharsets;
 public class ModelCaller {
     /** The model name that means the task's upstream. */
     public static final String UPSTREAM = "upstream";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final BeanProvider<Serving> serving;
     private final UpstreamService upstreams;
-    private final UpstreamClient client;
-    private final SecretReference secrets;
+    private final UpstreamChat upstreamChat;
 
-    public ModelCaller(BeanProvider<Serving> serving, UpstreamService upstreams, UpstreamClient client,
-                       SecretReference secrets) {
+    public ModelCaller(BeanProvider<Serving> serving, UpstreamService upstreams, UpstreamChat upstreamChat) {
         this.serving = serving;
         this.upstreams = upstreams;
-        this.client = client;
-        this.secrets = secrets;
+        this.upstreamChat = upstreamChat;
     }
 
     /** Checks that {@code model} can be called for {@code task}; a 400 naming {@code model} otherwise. */
@@ -65,21 +56,7 @@ public class ModelCaller {
         }
         Upstream upstream = upstreams.find(task).orElseThrow(() -> new IllegalStateException("task '"
                 + task.getName() + "' lost its upstream during the eval"));
-        body.put("model", upstream.getModel());
-        String key = upstream.getApiKeyRef() == null ? null : secrets.key(task.getName(), upstream.getApiKeyRef());
-        UpstreamClient.Answer answer = client.chat(task.getName(), upstream.getBaseUrl(), key,
-                body.toString().getBytes(StandardCharsets.UTF_8));
-        try (InputStream in = answer.body()) {
-            byte[] bytes = in.readAllBytes();
-            if (answer.status() != 200) {
-                throw new ApiException(HttpStatus.BAD_GATEWAY, "server_error", "the upstream answered HTTP "
-                        + answer.status(), null, "upstream_error");
-            }
-            return JSON.readTree(bytes);
-        } catch (IOException e) {
-            throw new ApiException(HttpStatus.BAD_GATEWAY, "server_error", "the upstream's answer could not be read",
-                    null, "upstream_error");
-        }
+        return upstreamChat.complete(task, upstream, body);
     }
 
     private Serving serving() {

@@ -42,6 +42,9 @@ public class FineTuningJob {
     private String launcherRef;
     @Column(name = "runner_token_hash")
     private String runnerTokenHash;
+    /** JSON: the best checkpoint on the job's held-out file; written only by {@link JobRepository#updateBestCheckpoint}. */
+    @Column(name = "best_checkpoint", insertable = false, updatable = false)
+    private String bestCheckpoint;
     @Column(name = "created_at")
     private Instant createdAt;
     @Column(name = "started_at")
@@ -171,6 +174,15 @@ public class FineTuningJob {
 
     public void setRunnerTokenHash(String runnerTokenHash) {
         this.runnerTokenHash = runnerTokenHash;
+    }
+
+    /** The name the job's adapter is registered under: {@code ft:MODEL:SUFFIX:JOB}, as OpenAI names them. */
+    public String adapterName() {
+        return "ft:" + model + ":" + (suffix == null ? "" : suffix) + ":" + id;
+    }
+
+    public String getBestCheckpoint() {
+        return bestCheckpoint;
     }
 
     public Instant getCreatedAt() {

@@ -6,7 +6,10 @@ import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import java.time.Instant;
 
-/** A training checkpoint the runner uploaded: a blob (tar of the checkpoint dir) at a step. */
+/**
+ * A training checkpoint the runner uploaded: a blob (zip of the checkpoint dir) at a step; once evaluated, the
+ * adapter it was registered as and its eval scores in {@code metrics}.
+ */
 @Entity
 @Table(name = "job_checkpoints")
 public class JobCheckpoint {
@@ -17,6 +20,8 @@ public class JobCheckpoint {
     private int step;
     private String sha256;
     private String metrics;
+    @Column(name = "fine_tuned_model_checkpoint")
+    private String fineTunedModelCheckpoint;
     @Column(name = "created_at")
     private Instant createdAt;
 
@@ -50,6 +55,16 @@ public class JobCheckpoint {
 
     public String getMetrics() {
         return metrics;
+    }
+
+    public String getFineTunedModelCheckpoint() {
+        return fineTunedModelCheckpoint;
+    }
+
+    /** Records the adapter the checkpoint was registered as and its metrics, eval scores included. */
+    void evaluated(String adapter, String metricsJson) {
+        this.fineTunedModelCheckpoint = adapter;
+        this.metrics = metricsJson;
     }
 
     public Instant getCreatedAt() {

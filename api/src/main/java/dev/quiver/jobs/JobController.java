@@ -1,6 +1,5 @@
 package dev.quiver.jobs;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.auth.AuthFilter;
 import dev.quiver.http.ApiException;
 import dev.quiver.http.ListView;
@@ -36,7 +35,6 @@ import reactor.core.scheduler.Schedulers;
 @Controller("/v1/fine_tuning/jobs")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class JobController {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration POLL = Duration.ofMillis(300);
 
     private final JobService jobs;
@@ -132,24 +130,12 @@ public class JobController {
     public ListView<JobViews.Checkpoint> checkpoints(@RequestAttribute(AuthFilter.PROJECT) String project,
                                                      @PathVariable String id,
                                                      @Nullable @QueryValue Integer limit) {
-        return PageLimit.WHOLE_LIST.page(jobs.checkpoints(project, id).stream().map(c -> new JobViews.Checkpoint(
-                c.getId(), "fine_tuning.job.checkpoint", c.getCreatedAt().getEpochSecond(), c.getJobId(), c.getStep(),
-                parse(c.getMetrics()))).toList(), limit);
+        return PageLimit.WHOLE_LIST.page(jobs.checkpoints(project, id).stream().map(JobViews.Checkpoint::of)
+                .toList(), limit);
     }
 
     private static JobViews.Event view(JobEvent e) {
-        return JobViews.Event.of(e, parse(e.getData()));
-    }
-
-    private static Object parse(String json) {
-        if (json == null) {
-            return null;
-        }
-        try {
-            return JSON.readValue(json, Object.class);
-        } catch (Exception e) {
-            return json;
-        }
+        return JobViews.Event.of(e);
     }
 
     private static long eventId(String after) {

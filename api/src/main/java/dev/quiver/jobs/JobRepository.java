@@ -22,4 +22,8 @@ public interface JobRepository extends JpaRepository<FineTuningJob, String> {
     /** Sets the heartbeat without touching the row version: a report must not fail a concurrent cancel. */
     @Query("UPDATE FineTuningJob j SET j.heartbeatAt = :at WHERE j.id = :id")
     void updateHeartbeat(String id, @Nullable Instant at);
+
+    /** Sets the best checkpoint without touching the row version (the job has ended; only its evals go on). */
+    @Query("UPDATE FineTuningJob j SET j.bestCheckpoint = :json WHERE j.id = :id")
+    void updateBestCheckpoint(String id, String json);
 }

@@ -12,6 +12,7 @@ import dev.quiver.serving.BaseModel;
 import dev.quiver.serving.Serving;
 import dev.quiver.serving.ServingLimits;
 import io.micronaut.context.BeanProvider;
+import io.micronaut.context.event.ApplicationEventPublisher;
 import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;
 import jakarta.transaction.Transactional;
@@ -38,11 +39,17 @@ public class JobService {
     private final AdapterService adapters;
     private final List<FineTunedAdapterListener> listeners;
     private final BeanProvider<Serving> serving;
+    private final ApplicationEventPublisher<JobCheckpointSaved> checkpointSaved;
+    private final ApplicationEventPublisher<JobSucceeded> succeeded;
 
     public JobService(JobRepository jobs, JobEventRepository events, JobCheckpointRepository checkpoints,
                       FileService files, BaseModel baseModel, AdapterService adapters,
-                      List<FineTunedAdapterListener> listeners, BeanProvider<Serving> serving) {
+                      List<FineTunedAdapterListener> listeners, BeanProvider<Serving> serving,
+                      ApplicationEventPublisher<JobCheckpointSaved> checkpointSaved,
+                      ApplicationEventPublisher<JobSucceeded> succeeded) {
         this.serving = serving;
+        this.checkpointSaved = checkpointSaved;
+        this.succeeded = succeeded;
         this.adapters = adapters;
         this.listeners = listeners;
         this.jobs = jobs;
@@ -321,8 +328,8 @@ public class JobService {
 
     /**
      * Registers the trained adapter, marks the job succeeded and tells the {@link FineTunedAdapterListener}s
-     * (a task moves to the adapter) in one transaction; if any of it fails, the adapter's files are removed
-     * again, so there is never an adapter without its job's success or the reverse.
+     * (a task moves to the adapter) in one transaction, {@link JobSucceeded} going out once it commits; if any of it
+     * fails, the adapter's files are removed again, so there is never an adapter without its job's success or the reverse.
      */
     @Transactional
     public AdapterRecord completeWithAdapter(FineTuningJob job, String name, Path staged, long trainedTokens) {
@@ -333,6 +340,7 @@ public class JobService {
                         null));
             }
             succeed(job.getId(), record.getName(), trainedTokens);
+            succeeded.publishEvent(new JobSucceeded(job.getId(), record.getName() + "@" + record.getVersion()));
         } catch (RuntimeException e) {
             adapters.discardFiles(record);
             throw e;
@@ -340,9 +348,31 @@ public class JobService {
         return record;
     }
 
+    /** Stores a checkpoint the runner uploaded; {@link JobCheckpointSaved} tells listeners once it commits. */
     @Transactional
     public void checkpoint(String jobId, int step, String sha256, String metricsJson) {
-        checkpoints.save(new JobCheckpoint(ObjectIds.next("ftckpt-", 10), jobId, step, sha256,
+        JobCheckpoint saved = checkpoints.save(new JobCheckpoint(ObjectIds.next("ftckpt-", 10), jobId, step, sha256,
                 metricsJson, Instant.now()));
+        checkpointSaved.publishEvent(new JobCheckpointSaved(jobId, saved.getId()));
+    }
+
+    /** A checkpoint by id for internal callers; empty if unknown. */
+    @ReadOnly
+    public Optional<JobCheckpoint> checkpoint(String checkpointId) {
+        return checkpoints.findById(checkpointId);
+    }
+
+    /** Records that a checkpoint was registered as {@code adapter} and evaluated: its metrics with the scores. */
+    @Transactional
+    public void checkpointEvaluated(String checkpointId, String adapter, String metricsJson) {
+        JobCheckpoint c = checkpoints.findById(checkpointId).orElseThrow();
+        c.evaluated(adapter, metricsJson);
+        checkpoints.update(c);
+    }
+
+    /** Records the job's best checkpoint (JSON), as its result shows it. */
+    @Transactional
+    public void bestCheckpoint(String jobId, String json) {
+        jobs.updateBestCheckpoint(jobId, json);
     }
 }

@@ -175,9 +175,7 @@ public class RunnerController {
                 }
             }
         }
-        String name = "ft:" + job.getModel() + ":" + (job.getSuffix() == null ? "" : job.getSuffix()) + ":"
-                + job.getId();
-        AdapterRecord record = jobs.completeWithAdapter(job, name, staged, trainedTokens);
+        AdapterRecord record = jobs.completeWithAdapter(job, job.adapterName(), staged, trainedTokens);
         return Map.of("fine_tuned_model", record.getName(), "adapter_id", record.getId());
     }
 

@@ -27,7 +27,8 @@ public class PromotionGate implements TaskPromotionGate {
         return policies.findById(task.getId()).map(policy -> {
             publisher.publishEvent(new PromotionRequested(task.getProjectId(), task.getName(), job.getId(), adapter));
             return "Task '" + task.getName() + "' keeps " + (task.getAdapter() == null ? "no adapter" : task.getAdapter())
-                    + " until " + adapter + " passes its promotion policy (" + policy.getMetric() + " >= "
+                    + " until " + adapter + " (or the job's best checkpoint, where its checkpoints are evaluated)"
+                    + " passes its promotion policy (" + policy.getMetric() + " >= "
                     + policy.getMinScore() + " on " + policy.getEvalFile()
                     + (policy.isNotWorse() ? ", and not worse than the current adapter" : "") + "); evaluating";
         });

@@ -11,18 +11,19 @@ import dev.quiver.tasks.TaskService;
 import dev.quiver.tasks.TaskVersion;
 import io.micronaut.transaction.annotation.TransactionalEventListener;
 import jakarta.annotation.PreDestroy;
+import dev.quiver.server.Background;
 import jakarta.inject.Singleton;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Judges a held promotion after the job's success commits: evaluates the new adapter on the policy's file
- * (and the current adapter, unless it has an eval there already), moves the task only when the policy
+ * Judges a held promotion after the job's success commits: the candidate is the job's best checkpoint when its
+ * checkpoints were evaluated ({@link CheckpointEvals}), else its final adapter; evaluates it on the policy's file
+ * (and the current adapter, unless either has an eval there already), moves the task only when the policy
  * passes, and writes the verdict with both scores to the job's events.
  */
 @Singleton
@@ -34,14 +35,12 @@ public class PromotionJudge {
     private final EvalService evals;
     private final EvalRunner runner;
     private final JobService jobs;
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "quiver-promotion");
-        t.setDaemon(true);
-        return t;
-    });
+    private final CheckpointEvals checkpoints;
+    private final ExecutorService executor = Background.singleThread("quiver-promotion");
 
     public PromotionJudge(TaskService tasks, PromotionPolicyRepository policies, EvalService evals, EvalRunner runner,
-                          JobService jobs) {
+                          JobService jobs, CheckpointEvals checkpoints) {
+        this.checkpoints = checkpoints;
         this.tasks = tasks;
         this.policies = policies;
         this.evals = evals;
@@ -72,25 +71,31 @@ public class PromotionJudge {
             return;
         }
         String metric = policy.getMetric();
-        Eval candidate = evaluate(r, task, r.adapter(), policy.getEvalFile());
+        Optional<CheckpointEvals.Best> best = checkpoints.best(r.jobId(), r.adapter());
+        String adapter = best.map(CheckpointEvals.Best::model).orElse(r.adapter());
+        String which = best.filter(b -> !b.finalAdapter()).map(b -> adapter + " (the job's best checkpoint, step "
+                + b.step() + ")").orElse(adapter);
+        Eval candidate = evals.latest(task.getId(), adapter, policy.getEvalFile())
+                .orElseGet(() -> evaluate(r, task, adapter, policy.getEvalFile()));
         if (!Eval.SUCCEEDED.equals(candidate.getStatus())) {
-            jobs.event(r.jobId(), "warn", "message", "Task '" + r.task() + "' was not moved to " + r.adapter()
+            jobs.event(r.jobId(), "warn", "message", "Task '" + r.task() + "' was not moved to " + which
                     + ": its eval " + candidate.getId() + " failed (" + candidate.getError() + ")", null);
             return;
         }
-        double score = score(candidate, metric);
+        double score = EvalService.score(candidate, metric);
         String current = currentModel(task).orElse(null);
         Double currentScore = null;
         Eval currentEval = null;
         if (policy.isNotWorse() && current != null) {
             currentEval = evals.latest(task.getId(), current, policy.getEvalFile())
                     .orElseGet(() -> evaluate(r, task, current, policy.getEvalFile()));
-            currentScore = Eval.SUCCEEDED.equals(currentEval.getStatus()) ? score(currentEval, metric) : null;
+            currentScore = Eval.SUCCEEDED.equals(currentEval.getStatus()) ? EvalService.score(currentEval, metric) : null;
         }
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("metric", metric);
         data.put("min_score", policy.getMinScore());
-        data.put("candidate", Map.of("model", r.adapter(), "eval", candidate.getId(), "score", score));
+        data.put("candidate", Map.of("model", adapter, "eval", candidate.getId(), "score", score));
+        best.ifPresent(b -> data.put("best_checkpoint", b.view()));
         if (currentEval != null) {
             data.put("current", Map.of("model", current, "eval", currentEval.getId(),
                     "score", currentScore == null ? "unknown" : currentScore));
@@ -100,14 +105,14 @@ public class PromotionJudge {
                 + ")";
         boolean passes = score >= policy.getMinScore() && (currentScore == null || score >= currentScore);
         if (passes) {
-            TaskVersion v = tasks.promote(r.projectId(), r.task(), r.adapter(), r.jobId());
-            jobs.event(r.jobId(), "info", "message", "Task '" + r.task() + "' now runs on " + r.adapter()
+            TaskVersion v = tasks.promote(r.projectId(), r.task(), adapter, r.jobId());
+            jobs.event(r.jobId(), "info", "message", "Task '" + r.task() + "' now runs on " + which
                     + " (revision " + v.getRevision() + "): it passed its promotion policy with " + scores
                     + "; POST /v1/tasks/" + r.task() + "/rollback returns to the one before", data);
         } else {
             String why = score < policy.getMinScore() ? "below min_score" : "worse than the current adapter";
             jobs.event(r.jobId(), "warn", "message", "Task '" + r.task() + "' keeps " + (current == null
-                    ? "no adapter" : current) + ": " + r.adapter() + " was not promoted, " + why + ": " + scores
+                    ? "no adapter" : current) + ": " + which + " was not promoted, " + why + ": " + scores
                     + ". Promote it anyway with POST /v1/tasks/" + r.task() + "/promote", data);
         }
     }
@@ -130,10 +135,6 @@ public class PromotionJudge {
         }
     }
 
-    private static double score(Eval eval, String metric) {
-        Object v = EvalService.metrics(eval).get(metric);
-        return v instanceof Number n ? n.doubleValue() : 0;
-    }
 
     private static String fmt(double v) {
         return String.format(java.util.Locale.ROOT, "%.3f", v);

@@ -217,6 +217,11 @@ public class AdapterService {
         }
     }
 
+    /** Removes a directory from {@link #newStagingDir} that will not be registered. */
+    public void discardStaging(Path staged) {
+        deleteTree(staged);
+    }
+
     static void deleteTree(Path root) {
         if (root == null || !Files.exists(root)) {
             return;

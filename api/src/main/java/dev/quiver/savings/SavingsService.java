@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * Compares a task's two sides over a window from what was captured: the upstream through the proxy and
  * the task's own model through invoke and MCP. Cost: the upstream's from the price table, the small
  * model's from its measured serving time times {@code quiver.savings.serving-dollars-per-hour}. Quality:
- * the latest eval of each on the same held-out file. The last figures are Prometheus gauges too.
+ * the latest eval of each on the same held-out file. {@link SavingsRefresh} publishes the figures as Prometheus
+ * gauges.
  */
 @Singleton
 public class SavingsService {
@@ -85,9 +86,10 @@ public class SavingsService {
         Double monthly = perCall == null ? null : perCall * perDay * DAYS_PER_MONTH;
         Double speedup = smallSide.latencyMs().p50() > 0 && upstreamSide.calls() > 0
                 ? upstreamSide.latencyMs().p50() / smallSide.latencyMs().p50() : null;
-        publish(projectId, taskName, upstreamSide, smallSide, monthly);
+        long escalations = big.stream().filter(CapturedCall::escalated).count();
         return new SavingsViews.Savings("task.savings", taskName, window.toSeconds(), since.getEpochSecond(),
-                upstreamSide, smallSide, perDay, speedup, perCall, monthly);
+                upstreamSide, smallSide, escalations, small.isEmpty() ? null : (double) escalations / small.size(),
+                perDay, speedup, perCall, monthly);
     }
 
     private SavingsViews.Side side(String model, List<CapturedCall> rows, SavingsViews.Quality quality, Double cost,
@@ -122,7 +124,7 @@ public class SavingsService {
 
     private SavingsViews.Quality quality(Task task, String model, Optional<String> file, String metric) {
         return file.flatMap(f -> evals.latest(task.getId(), model, f)).map(e -> new SavingsViews.Quality(e.getId(),
-                e.getFileId(), metric, score(e, metric))).orElse(null);
+                e.getFileId(), metric, EvalService.score(e, metric))).orElse(null);
     }
 
     /** The shared held-out file: the newest dataset's (both sides' evals are compared on one file). */
@@ -139,13 +141,15 @@ public class SavingsService {
         }
     }
 
-    private void publish(String project, String task, SavingsViews.Side upstream, SavingsViews.Side small,
-                         Double monthly) {
-        gauge("quiver.task.savings.latency.p50", project, task, "upstream", upstream.latencyMs().p50());
-        gauge("quiver.task.savings.latency.p50", project, task, "small", small.latencyMs().p50());
-        gauge("quiver.task.savings.cost.per.call", project, task, "upstream", upstream.costPerCallUsd());
-        gauge("quiver.task.savings.cost.per.call", project, task, "small", small.costPerCallUsd());
-        gauge("quiver.task.savings.projected.monthly", project, task, "both", monthly);
+    /** Sets the task's savings gauges to {@code s}. */
+    void publish(String project, SavingsViews.Savings s) {
+        String task = s.task();
+        gauge("quiver.task.savings.latency.p50", project, task, "upstream", s.upstream().latencyMs().p50());
+        gauge("quiver.task.savings.latency.p50", project, task, "small", s.small().latencyMs().p50());
+        gauge("quiver.task.savings.cost.per.call", project, task, "upstream", s.upstream().costPerCallUsd());
+        gauge("quiver.task.savings.cost.per.call", project, task, "small", s.small().costPerCallUsd());
+        gauge("quiver.task.savings.projected.monthly", project, task, "both", s.projectedMonthlySavingUsd());
+        gauge("quiver.task.savings.escalation.rate", project, task, "small", s.escalationRate());
     }
 
     private void gauge(String name, String project, String task, String side, Double value) {
@@ -158,10 +162,6 @@ public class SavingsService {
         }).set(value == null ? Double.NaN : value);
     }
 
-    private static double score(Eval e, String metric) {
-        Object v = EvalService.metrics(e).get(metric);
-        return v instanceof Number n ? n.doubleValue() : 0;
-    }
 
     private static double percentile(double[] sorted, double q) {
         if (sorted.length == 0) {

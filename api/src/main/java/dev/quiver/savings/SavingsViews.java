@@ -25,10 +25,15 @@ public final class SavingsViews {
                        String costBasis) {
     }
 
-    /** Both sides of a task over a window, and what moving the traffic saves. */
+    /**
+     * Both sides of a task over a window, and what moving the traffic saves; {@code escalations} are the task's
+     * calls its fallback sent on to the upstream (counted among the upstream's calls too), {@code escalation_rate}
+     * their share of the task's own calls.
+     */
     @Serdeable
     public record Savings(String object, String task, long windowSeconds, long since, Side upstream, Side small,
-                          double callsPerDay, @Nullable Double latencySpeedup, @Nullable Double savingPerCallUsd,
+                          long escalations, @Nullable Double escalationRate, double callsPerDay,
+                          @Nullable Double latencySpeedup, @Nullable Double savingPerCallUsd,
                           @Nullable Double projectedMonthlySavingUsd) {
     }
 }

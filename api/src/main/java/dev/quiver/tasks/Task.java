@@ -38,6 +38,8 @@ public class Task {
     private double temperature;
     @Column(name = "max_tokens")
     private int maxTokens;
+    /** JSON of its {@link TaskFallback}; null without one. */
+    private String fallback;
     @Column(name = "created_at")
     private Instant createdAt;
     @Column(name = "updated_at")
@@ -66,6 +68,15 @@ public class Task {
         this.temperature = d.temperature();
         this.maxTokens = d.maxTokens();
         this.updatedAt = now;
+    }
+
+    void setFallback(TaskFallback f, Instant now) {
+        this.fallback = f == null ? null : f.json().toString();
+        this.updatedAt = now;
+    }
+
+    public String getFallback() {
+        return fallback;
     }
 
     void moveTo(String adapter, int revision, Instant now) {

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import dev.quiver.http.ApiException;
 import dev.quiver.serving.Serving;
 import io.micronaut.context.BeanProvider;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpStatus;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
@@ -18,15 +19,26 @@ import java.util.Map;
 
 /**
  * Calls a task: validates the input against its schema, renders the prompt, runs one chat completion on
- * the task's adapter decoding under the output schema, and parses the answer (validating it once more). Every
- * call, failed or not, counts in {@link TaskStats}.
+ * the task's adapter decoding under the output schema, and parses the answer (validating it once more). With a
+ * {@link TaskFallback}, an answer that fails the schema or whose mean token logprob is below the threshold is
+ * escalated: the task's upstream answers instead ({@link TaskEscalation}). Every call, failed or not, counts in
+ * {@link TaskStats}.
  */
 @Singleton
 public class TaskInvoker {
-    /** One call's result: {@code output} is the parsed answer (the text itself without an output schema). */
+    /**
+     * One call's result: {@code output} is the parsed answer (the text itself without an output schema);
+     * {@code servedBy} is {@code task} or {@code upstream} (escalated for {@code escalationReason}); the usage is
+     * that of the side that answered; {@code meanLogprob} is the task model's, when its fallback asked for it.
+     */
     public record Invocation(String task, Object output, String raw, String adapter, int promptTokens,
-                             int completionTokens, long latencyMs) {
+                             int completionTokens, long latencyMs, String servedBy, @Nullable String escalationReason,
+                             @Nullable Double meanLogprob) {
     }
+
+    /** Who answered a call. */
+    public static final String SERVED_BY_TASK = "task";
+    public static final String SERVED_BY_UPSTREAM = "upstream";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectReader STRICT = JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
@@ -37,10 +49,13 @@ public class TaskInvoker {
     private final BeanProvider<Serving> serving;
     private final TaskStats stats;
     private final List<TaskCallObserver> observers;
+    private final BeanProvider<TaskEscalation> escalation;
 
     /** {@code serving} is absent on a control plane configured without a serving tier: invokes are then a 503. */
     public TaskInvoker(TaskService tasks, JsonSchemas schemas, PromptTemplates templates,
-                       BeanProvider<Serving> serving, TaskStats stats, List<TaskCallObserver> observers) {
+                       BeanProvider<Serving> serving, TaskStats stats, List<TaskCallObserver> observers,
+                       BeanProvider<TaskEscalation> escalation) {
+        this.escalation = escalation;
         this.observers = observers;
         this.tasks = tasks;
         this.schemas = schemas;
@@ -93,13 +108,70 @@ public class TaskInvoker {
         if (definition.outputSchema() != null) {
             OutputConstraint.apply(body, task.getName(), definition.outputSchema());
         }
+        TaskFallback fallback = TaskFallback.of(task);
+        if (fallback != null && fallback.minMeanLogprob() != null) {
+            body.put("logprobs", true);
+        }
         long served = System.nanoTime();
         JsonNode answer = serving().complete(Serving.Endpoint.CHAT, body, task.getProjectId());
         long servingNanos = System.nanoTime() - served;
         observers.forEach(o -> o.completed(task, body, answer, servingNanos));
         usage[0] = answer.path("usage").path("prompt_tokens").asInt();
         usage[1] = answer.path("usage").path("completion_tokens").asInt();
-        String text = answer.path("choices").path(0).path("message").path("content").asText("");
+        Double mean = fallback != null && fallback.minMeanLogprob() != null ? meanLogprob(answer) : null;
+        String reason = null;
+        Object output = null;
+        TaskException failure = null;
+        try {
+            output = output(task, definition, answer);
+        } catch (TaskException e) {
+            if (fallback == null || !fallback.onSchemaFailure()) {
+                throw e;
+            }
+            failure = e;
+            reason = TaskFallback.SCHEMA_FAILURE;
+        }
+        if (reason == null && mean != null && mean < fallback.minMeanLogprob()) {
+            reason = TaskFallback.LOW_LOGPROB;
+        }
+        if (reason == null || !escalation.isPresent() || !escalation.get().available(task)) {
+            if (failure != null) {
+                throw failure; // the upstream was removed since the fallback was set: the failure stands
+            }
+            return new Invocation(task.getName(), output, text(answer), model, usage[0], usage[1],
+                    (System.nanoTime() - start) / 1_000_000, SERVED_BY_TASK, null, mean);
+        }
+        ObjectNode request = body.deepCopy();
+        request.remove("logprobs");
+        stats.escalated(task.getProjectId(), task.getName(), reason); // counted like its capture, answered or not
+        JsonNode upstream = escalation.get().escalate(task, request, reason);
+        usage[0] = upstream.path("usage").path("prompt_tokens").asInt();
+        usage[1] = upstream.path("usage").path("completion_tokens").asInt();
+        return new Invocation(task.getName(), output(task, definition, upstream), text(upstream), model, usage[0],
+                usage[1], (System.nanoTime() - start) / 1_000_000, SERVED_BY_UPSTREAM, reason, mean);
+    }
+
+    /** The answer's mean token logprob, or null when it reports none. */
+    private static Double meanLogprob(JsonNode answer) {
+        JsonNode tokens = answer.path("choices").path(0).path("logprobs").path("content");
+        double sum = 0;
+        int n = 0;
+        for (JsonNode t : tokens) {
+            if (t.path("logprob").isNumber()) {
+                sum += t.path("logprob").asDouble();
+                n++;
+            }
+        }
+        return n == 0 ? null : sum / n;
+    }
+
+    private static String text(JsonNode answer) {
+        return answer.path("choices").path(0).path("message").path("content").asText("");
+    }
+
+    /** The answer's output, checked: a 422 when it was cut off or does not match the output schema. */
+    private Object output(Task task, TaskDefinition definition, JsonNode answer) {
+        String text = text(answer);
         if (definition.outputSchema() != null && "length".equals(answer.path("choices").path(0)
                 .path("finish_reason").asText())) {
             // decoding is constrained to the schema, so only truncation can leave the value incomplete
@@ -108,9 +180,7 @@ public class TaskInvoker {
                     + " value was complete; raise the task's generation.max_tokens", "max_tokens",
                     "output_schema_mismatch", Map.of("raw", text));
         }
-        Object output = output(task, definition, text);
-        return new Invocation(task.getName(), output, text, model, usage[0], usage[1],
-                (System.nanoTime() - start) / 1_000_000);
+        return output(task, definition, text);
     }
 
     private Serving serving() {

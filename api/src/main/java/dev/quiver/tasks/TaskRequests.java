@@ -20,7 +20,7 @@ public class TaskRequests {
 
     /** {@code POST /v1/tasks}: {@code adapter}, {@code training} or both. */
     public record Create(String name, TaskDefinition definition, @Nullable String adapter,
-                         @Nullable Training training) {
+                         @Nullable Training training, @Nullable TaskFallback fallback) {
     }
 
     /** The fine-tuning job that a one-step create starts for the task. */
@@ -28,13 +28,17 @@ public class TaskRequests {
                            @Nullable Map<String, Object> hyperparameters) {
     }
 
-    /** {@code PATCH /v1/tasks/{name}}: the whole new definition, and the adapter if it changes. */
-    public record Update(TaskDefinition definition, @Nullable String adapter) {
+    /**
+     * {@code PATCH /v1/tasks/{name}}: the whole new definition, the adapter if it changes, and the fallback when
+     * {@code fallbackGiven} (null then removes it).
+     */
+    public record Update(TaskDefinition definition, @Nullable String adapter, boolean fallbackGiven,
+                         @Nullable TaskFallback fallback) {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> DEFINITION_FIELDS = Set.of("description", "adapter", "prompt_template",
-            "system_prompt", "input_schema", "output_schema", "generation");
+            "system_prompt", "input_schema", "output_schema", "generation", "fallback");
     private static final Set<String> TRAINING_FIELDS = Set.of("training_file", "validation_file", "seed",
             "hyperparameters");
     private static final int MAX_TEMPLATE = 16000;
@@ -95,7 +99,7 @@ public class TaskRequests {
             throw ApiException.invalid("adapter", "give the adapter the task runs on (name@version, or name to follow"
                     + " its newest version), or a training_file to fine-tune one for it");
         }
-        return new Create(name, definition, adapter, training);
+        return new Create(name, definition, adapter, training, TaskFallback.parse(body.get("fallback")));
     }
 
     /** Applies the fields present in {@code body} to {@code current}; absent fields keep their value. */
@@ -121,7 +125,7 @@ public class TaskRequests {
                 temperature(generation, current.temperature()),
                 maxTokens(generation, current.maxTokens()));
         String adapter = body.has("adapter") ? text(body, "adapter", true) : null;
-        return new Update(next, adapter);
+        return new Update(next, adapter, body.has("fallback"), TaskFallback.parse(body.get("fallback")));
     }
 
     private TaskDefinition definition(String description, String systemPrompt, String template, JsonNode input,

@@ -9,6 +9,7 @@ import dev.quiver.registry.AdapterRecord;
 import dev.quiver.registry.AdapterService;
 import dev.quiver.serving.BaseModel;
 import dev.quiver.http.ApiException;
+import io.micronaut.context.BeanProvider;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.transaction.annotation.ReadOnly;
@@ -39,9 +40,13 @@ public class TaskService {
     private final AdapterService adapters;
     private final BaseModel baseModel;
     private final List<TaskDeletionListener> deletionListeners;
+    private final BeanProvider<TaskEscalation> escalation;
 
+    /** {@code escalation} is looked up when needed: the upstream it calls belongs to a task of this service. */
     public TaskService(TaskRepository tasks, TaskHistory history, JobService jobs, AdapterService adapters,
-                       BaseModel baseModel, List<TaskDeletionListener> deletionListeners) {
+                       BaseModel baseModel, List<TaskDeletionListener> deletionListeners,
+                       BeanProvider<TaskEscalation> escalation) {
+        this.escalation = escalation;
         this.deletionListeners = deletionListeners;
         this.tasks = tasks;
         this.history = history;
@@ -62,6 +67,11 @@ public class TaskService {
         }
         if (request.adapter() != null) {
             requireAdapter(projectId, request.adapter());
+        }
+        if (request.fallback() != null) {
+            throw ApiException.invalid("fallback", "fallback escalates to the task's upstream, and a new task has none:"
+                    + " create the task, set its upstream with PUT /v1/tasks/" + request.name() + "/upstream, then"
+                    + " PATCH /v1/tasks/" + request.name() + " with the fallback");
         }
         Instant now = Instant.now();
         Task task = new Task(ObjectIds.next("task-", 10), projectId, request.name(), now);
@@ -94,11 +104,21 @@ public class TaskService {
         return tasks.findByProjectIdOrderByName(projectId);
     }
 
-    /** Replaces the definition; a different adapter becomes a new revision of the history. */
+    /**
+     * Replaces the definition (and the fallback, when given: only a task with an upstream can have one); a different
+     * adapter becomes a new revision of the history.
+     */
     @Transactional
     public Task update(String projectId, String name, TaskRequests.Update request) {
         Task task = get(projectId, name);
         task.define(request.definition(), Instant.now());
+        if (request.fallbackGiven()) {
+            if (request.fallback() != null && !(escalation.isPresent() && escalation.get().available(task))) {
+                throw ApiException.invalid("fallback", "task '" + name + "' has no upstream to escalate to; set one"
+                        + " with PUT /v1/tasks/" + name + "/upstream first");
+            }
+            task.setFallback(request.fallback(), Instant.now());
+        }
         task = tasks.update(task);
         if (request.adapter() != null && !request.adapter().equals(task.getAdapter())) {
             requireAdapter(projectId, request.adapter());

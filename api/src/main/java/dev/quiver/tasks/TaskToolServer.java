@@ -115,8 +115,14 @@ public class TaskToolServer {
         try {
             TaskInvoker.Invocation result = invoker.invoke(project, name,
                     JSON.valueToTree(arguments == null ? Map.of() : arguments));
+            Map<String, Object> meta = new java.util.LinkedHashMap<>();
+            meta.put("served_by", result.servedBy());
+            if (result.escalationReason() != null) {
+                meta.put("escalation_reason", result.escalationReason());
+            }
             McpSchema.CallToolResult.Builder out = McpSchema.CallToolResult.builder()
                     .addTextContent(text(result.output()))
+                    .meta(meta)
                     .isError(false);
             if (d.outputSchema() != null) {
                 out.structuredContent(d.outputIsObject() ? result.output() : Map.of("output", result.output()));

@@ -20,15 +20,16 @@ public final class TaskViews {
     public record TaskView(String id, String object, String name, String description, @Nullable String adapter,
                            int revision, String status, @Nullable String trainingJob, @Nullable String trainingStatus,
                            @Nullable String systemPrompt, String promptTemplate, Map<String, Object> inputSchema,
-                           @Nullable Map<String, Object> outputSchema, Generation generation, long createdAt,
-                           long updatedAt) {
+                           @Nullable Map<String, Object> outputSchema, Generation generation,
+                           @Nullable Map<String, Object> fallback, long createdAt, long updatedAt) {
 
         static TaskView of(Task t, TaskService.State state) {
             TaskDefinition d = TaskDefinition.of(t);
             return new TaskView(t.getId(), "task", t.getName(), t.getDescription(), t.getAdapter(), t.getRevision(),
                     state.status(), t.getTrainingJob(), state.jobStatus() == null ? null : state.jobStatus().wireName(),
                     t.getSystemPrompt(), t.getPromptTemplate(), map(d.inputSchema()), map(d.outputSchema()),
-                    new Generation(t.getTemperature(), t.getMaxTokens()), t.getCreatedAt().getEpochSecond(),
+                    new Generation(t.getTemperature(), t.getMaxTokens()),
+                    t.getFallback() == null ? null : map(TaskFallback.of(t).json()), t.getCreatedAt().getEpochSecond(),
                     t.getUpdatedAt().getEpochSecond());
         }
     }
@@ -61,26 +62,32 @@ public final class TaskViews {
     public record Usage(int promptTokens, int completionTokens, int totalTokens) {
     }
 
-    /** {@code POST /v1/tasks/{name}/invoke}'s answer. */
+    /**
+     * {@code POST /v1/tasks/{name}/invoke}'s answer: {@code served_by} says who answered ({@code task}, or
+     * {@code upstream} when the task's fallback escalated for {@code escalation_reason}).
+     */
     @Serdeable
     public record InvocationView(String object, String task, @Nullable Object output, String raw, String adapter,
-                                 Usage usage, long latencyMs) {
+                                 Usage usage, long latencyMs, String servedBy, @Nullable String escalationReason,
+                                 @Nullable Double meanLogprob) {
 
         static InvocationView of(TaskInvoker.Invocation i) {
             return new InvocationView("task.invocation", i.task(), i.output(), i.raw(), i.adapter(),
                     new Usage(i.promptTokens(), i.completionTokens(), i.promptTokens() + i.completionTokens()),
-                    i.latencyMs());
+                    i.latencyMs(), i.servedBy(), i.escalationReason(), i.meanLogprob());
         }
     }
 
     /** {@code GET /v1/tasks/{name}/stats}: counts since the server started, latency percentiles of recent calls. */
     @Serdeable
     public record Stats(String object, String task, long calls, long errors, Map<String, Long> errorsByCode,
-                        long tokensIn, long tokensOut, Latency latencyMs) {
+                        long tokensIn, long tokensOut, Latency latencyMs, long escalations,
+                        Map<String, Long> escalationsByReason) {
 
         static Stats of(String task, TaskStats.Snapshot s) {
             return new Stats("task.stats", task, s.calls(), s.errors(), s.errorsByCode(), s.tokensIn(), s.tokensOut(),
-                    new Latency(s.latencyP50Ms(), s.latencyP99Ms(), s.latencyMeanMs()));
+                    new Latency(s.latencyP50Ms(), s.latencyP99Ms(), s.latencyMeanMs()), s.escalations(),
+                    s.escalationsByReason());
         }
     }
 

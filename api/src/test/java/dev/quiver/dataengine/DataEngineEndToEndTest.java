@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.auth.ApiKeyService;
 import dev.quiver.capture.CapturedCallRepository;
 import dev.quiver.e2e.ApiClient;
+import dev.quiver.e2e.McpClients;
 import dev.quiver.e2e.TicketData;
 import dev.quiver.e2e.TinyModelServer;
 import io.micronaut.http.HttpRequest;
@@ -22,6 +23,9 @@ import io.micronaut.http.client.exceptions.HttpClientResponseException;
 import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.spec.McpSchema;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,6 +55,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
     private static final List<String> FRAMINGS = List.of("%s", "hi, %s", "%s, thanks", "urgent: %s",
             "hello team, %s please");
     private static final double MIN_SCORE = 0.7;
+    private static final int ESCALATED = 10;
 
     @Inject
     @Client("/")
@@ -65,6 +70,9 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
     @Inject
     CapturedCallRepository captured;
 
+    @Inject
+    PrometheusMeterRegistry prometheus;
+
     private final Map<String, String> properties = new HashMap<>(TinyModelServer.properties("quiver-e2e-data"));
     private final List<String> responses = new ArrayList<>();
     private String key;
@@ -76,6 +84,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         properties.put("quiver.savings.prices.teacher.input-per-million", "2.50");
         properties.put("quiver.savings.prices.teacher.output-per-million", "10.00");
         properties.put("quiver.savings.serving-dollars-per-hour", "1.20");
+        properties.put("quiver.savings.refresh-interval", "1s");
         return properties;
     }
 
@@ -120,6 +129,7 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         JsonNode stats = dataset.path("statistics");
         System.out.println("dataset: " + dataset);
         assertThat(stats.path("captured").asInt()).isEqualTo(tickets().size() + 1 + 30);
+        assertThat(stats.path("escalated").asInt()).isZero();
         assertThat(stats.path("near_duplicates").asInt() + stats.path("exact_duplicates").asInt()).isPositive();
         assertThat(stats.path("training_examples").asInt()).isGreaterThan(100);
         assertThat(stats.path("heldout_examples").asInt()).isPositive();
@@ -137,15 +147,19 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
                 "learning_rate", 0.005, "lora_rank", 8), TASK);
         String verdict = awaitVerdict(jobOf(student));
         System.out.println("good student: " + verdict);
-        assertThat(verdict).contains("now runs on " + student + "@1").contains("passed its promotion policy");
+        String chosen = bestCheckpoint(jobOf(student), student, heldout);
+        assertThat(verdict).contains("now runs on " + chosen).contains("passed its promotion policy");
         JsonNode promoted = api.get("/v1/tasks/" + TASK);
-        assertThat(promoted.path("adapter").asText()).isEqualTo(student + "@1");
-        JsonNode studentEval = latestEval(student + "@1");
+        assertThat(promoted.path("adapter").asText()).isEqualTo(chosen);
+        JsonNode studentEval = latestEval(chosen);
         System.out.println("student eval: " + studentEval.path("metrics"));
         assertThat(studentEval.path("metrics").path("agreement").asDouble()).isGreaterThanOrEqualTo(MIN_SCORE);
 
         for (String ticket : tickets().subList(0, 40)) {
-            send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input", Map.of("ticket", ticket)))));
+            JsonNode answer = send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input",
+                    Map.of("ticket", ticket)))));
+            assertThat(answer.path("served_by").asText()).isEqualTo("task");
+            assertThat(answer.path("escalation_reason").isNull()).isTrue();
         }
 
         String bad = train(trainingFile, "bad", Map.of("n_epochs", 1, "batch_size", 256, "learning_rate", 1e-7,
@@ -153,18 +167,26 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         String refusal = awaitVerdict(jobOf(bad));
         System.out.println("bad student: " + refusal);
         assertThat(refusal).contains("was not promoted").contains("min_score " + String.format("%.3f", MIN_SCORE))
-                .contains("current " + student + "@1");
-        assertThat(api.get("/v1/tasks/" + TASK).path("adapter").asText()).isEqualTo(student + "@1");
+                .contains("current " + chosen);
+        assertThat(api.get("/v1/tasks/" + TASK).path("adapter").asText()).isEqualTo(chosen);
         assertThat(api.get("/v1/fine_tuning/jobs/" + jobOf(bad)).path("status").asText()).isEqualTo("succeeded");
 
+        fallback();
+
+        double gauge = awaitGauge("quiver_task_savings_latency_p50\\{project=\"" + PROJECT + "\",side=\"small\",task=\""
+                + TASK + "\"} ");
+        System.out.println("small side's p50 gauge before any /savings read: " + gauge + " ms");
         JsonNode savings = api.get("/v1/tasks/" + TASK + "/savings?window=1d");
         responses.add(savings.toString());
         System.out.println("savings: " + savings);
         JsonNode big = savings.path("upstream");
         JsonNode small = savings.path("small");
-        assertThat(big.path("calls").asLong()).isEqualTo(tickets().size() + 1 + 30);
-        assertThat(small.path("calls").asLong()).isEqualTo(40);
-        assertThat(small.path("model").asText()).isEqualTo(student + "@1");
+        assertThat(big.path("calls").asLong()).isEqualTo(tickets().size() + 1 + 30 + ESCALATED + 1);
+        assertThat(small.path("calls").asLong()).isEqualTo(40 + 2 * ESCALATED + 1);
+        assertThat(savings.path("escalations").asLong()).isEqualTo(ESCALATED + 1);
+        assertThat(savings.path("escalation_rate").asDouble())
+                .isEqualTo((double) (ESCALATED + 1) / (40 + 2 * ESCALATED + 1));
+        assertThat(small.path("model").asText()).isEqualTo(chosen);
         for (JsonNode side : List.of(big, small)) {
             assertThat(side.path("latency_ms").path("p50").asDouble()).isPositive();
             assertThat(side.path("latency_ms").path("p95").asDouble())
@@ -177,6 +199,10 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         assertThat(big.path("quality").path("score").asDouble()).isEqualTo(1.0);
         assertThat(savings.path("projected_monthly_saving_usd").isNumber()).isTrue();
 
+        JsonNode next = send(HttpRequest.POST("/v1/tasks/" + TASK + "/datasets", json(Map.of("seed", 3))));
+        assertThat(next.path("statistics").path("escalated").asInt()).as("the next dataset learns from escalations")
+                .isEqualTo(ESCALATED + 1);
+
         badInput(upstreamKey);
 
         assertThat(responses).noneMatch(r -> r.contains(upstreamKey));
@@ -188,6 +214,84 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         send(HttpRequest.DELETE("/v1/tasks/" + TASK));
         assertThat(captured.countByTaskIdAndSide(taskId, "upstream")).isZero();
         assertThat(status(HttpRequest.GET("/v1/files/" + heldout))).isEqualTo(404);
+    }
+
+    /**
+     * Fallback with learning: a threshold every answer passes escalates nothing, one no answer passes (a mean
+     * logprob of 0 means certainty on every token) escalates every call, invoke and MCP alike, to the upstream, which
+     * answers; the escalated calls are captured, flagged and counted, and the next dataset includes them.
+     */
+    private void fallback() throws Exception {
+        Map<String, Object> early = new LinkedHashMap<>(task("early_fallback"));
+        early.put("fallback", Map.of("on_schema_failure", true));
+        HttpClientResponseException noUpstream = error(HttpRequest.POST("/v1/tasks", json(early)));
+        assertThat(noUpstream.code()).isEqualTo(400);
+        assertThat(body(noUpstream).path("param").asText()).isEqualTo("fallback");
+        HttpClientResponseException badThreshold = error(HttpRequest.PATCH("/v1/tasks/" + TASK, json(Map.of(
+                "fallback", Map.of("min_mean_logprob", 0.5)))));
+        assertThat(body(badThreshold).path("param").asText()).isEqualTo("fallback.min_mean_logprob");
+
+        JsonNode lenient = send(HttpRequest.PATCH("/v1/tasks/" + TASK, json(Map.of("fallback", Map.of(
+                "on_schema_failure", true, "min_mean_logprob", -1000.0)))));
+        assertThat(lenient.path("fallback").path("min_mean_logprob").asDouble()).isEqualTo(-1000.0);
+        List<Double> means = new ArrayList<>();
+        for (String ticket : tickets().subList(0, ESCALATED)) {
+            JsonNode answer = send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input",
+                    Map.of("ticket", ticket)))));
+            assertThat(answer.path("served_by").asText()).isEqualTo("task");
+            means.add(answer.path("mean_logprob").asDouble());
+        }
+        System.out.println("mean token logprobs of the student's answers: " + means);
+        assertThat(means).allMatch(m -> m < 0 && m > -1000);
+
+        send(HttpRequest.PATCH("/v1/tasks/" + TASK, json(Map.of("fallback", Map.of("min_mean_logprob", 0.0)))));
+        for (String ticket : tickets().subList(ESCALATED, 2 * ESCALATED)) {
+            JsonNode answer = send(HttpRequest.POST("/v1/tasks/" + TASK + "/invoke", json(Map.of("input",
+                    Map.of("ticket", ticket)))));
+            System.out.println("escalated: " + answer);
+            assertThat(answer.path("served_by").asText()).as(answer.toString()).isEqualTo("upstream");
+            assertThat(answer.path("escalation_reason").asText()).isEqualTo("low_logprob");
+            assertThat(TicketData.TICKETS).containsKey(answer.path("output").asText());
+            assertThat(answer.path("usage").path("completion_tokens").asInt()).isPositive();
+        }
+        try (McpSyncClient mcp = McpClients.connect(server.getURL().toString(), key)) {
+            mcp.initialize();
+            McpSchema.CallToolResult result = mcp.callTool(new McpSchema.CallToolRequest(TASK,
+                    Map.of("ticket", tickets().get(2 * ESCALATED))));
+            assertThat(result.isError()).isFalse();
+            assertThat(result.meta()).containsEntry("served_by", "upstream")
+                    .containsEntry("escalation_reason", "low_logprob");
+        }
+
+        JsonNode stats = api.get("/v1/tasks/" + TASK + "/stats");
+        assertThat(stats.path("escalations").asLong()).isEqualTo(ESCALATED + 1);
+        assertThat(stats.path("escalations_by_reason").path("low_logprob").asLong()).isEqualTo(ESCALATED + 1);
+        assertThat(prometheus.scrape()).containsPattern("quiver_task_escalations_total\\{project=\"" + PROJECT
+                + "\",reason=\"low_logprob\",task=\"" + TASK + "\"} " + (ESCALATED + 1));
+
+        JsonNode flagged = api.get("/v1/tasks/" + TASK + "/captures?limit=" + (ESCALATED + 1)).path("data");
+        for (JsonNode call : flagged) {
+            if (call.path("side").asText().equals("upstream")) {
+                assertThat(call.path("escalated").asBoolean()).isTrue();
+                assertThat(call.path("escalation_reason").asText()).isEqualTo("low_logprob");
+            }
+        }
+        assertThat(flagged).anyMatch(c -> c.path("side").asText().equals("upstream"));
+        HttpClientResponseException inUse = error(HttpRequest.DELETE("/v1/tasks/" + TASK + "/upstream"));
+        assertThat(inUse.code()).isEqualTo(409);
+    }
+
+    /** Waits for the scheduled savings refresh to publish a positive value for the gauge line {@code prefix}. */
+    private double awaitGauge(String prefix) throws InterruptedException {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(prefix + "([0-9.Ee+-]+)");
+        for (int i = 0; i < 100; i++) {
+            java.util.regex.Matcher m = p.matcher(prometheus.scrape());
+            if (m.find() && Double.parseDouble(m.group(1)) > 0) {
+                return Double.parseDouble(m.group(1));
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no positive gauge " + prefix);
     }
 
     private void badInput(String upstreamKey) throws IOException {
@@ -260,6 +364,49 @@ class DataEngineEndToEndTest implements TestPropertyProvider {
         JsonNode done = api.get("/v1/fine_tuning/jobs/" + id);
         assertThat(done.path("status").asText()).as(events.toString()).isEqualTo("succeeded");
         return done.path("fine_tuned_model").asText();
+    }
+
+    /**
+     * Checks that every checkpoint of the job was evaluated on the held-out file with the metrics of /v1/evals,
+     * shown in its checkpoint metrics and the job's events, and that the job names the best of them and its final
+     * adapter; returns the best one's model.
+     */
+    private String bestCheckpoint(String jobId, String finalAdapter, String heldout) throws IOException {
+        JsonNode job = api.get("/v1/fine_tuning/jobs/" + jobId);
+        JsonNode best = job.path("best_checkpoint");
+        System.out.println("best checkpoint: " + best);
+        assertThat(best.path("file").asText()).isEqualTo(heldout);
+        assertThat(best.path("metric").asText()).isEqualTo("agreement");
+        JsonNode checkpoints = api.get("/v1/fine_tuning/jobs/" + jobId + "/checkpoints").path("data");
+        assertThat(checkpoints).as("a 150-step job checkpoints every 50 steps").hasSize(2);
+        double top = api.get("/v1/evals/" + best.path("eval").asText()).path("metrics").path("agreement").asDouble();
+        List<String> messages = new ArrayList<>();
+        api.events(jobId).forEach(e -> messages.add(e.path("message").asText()));
+        for (JsonNode c : checkpoints) {
+            System.out.println("checkpoint: " + c);
+            int step = c.path("step_number").asInt();
+            String model = c.path("fine_tuned_model_checkpoint").asText();
+            assertThat(model).isEqualTo(finalAdapter + ":ckpt-step-" + step + "@1");
+            JsonNode scores = c.path("metrics").path("eval");
+            assertThat(scores.path("file").asText()).isEqualTo(heldout);
+            JsonNode eval = api.get("/v1/evals/" + scores.path("id").asText());
+            assertThat(eval.path("model").asText()).isEqualTo(model);
+            for (String metric : List.of("exact_match", "agreement", "schema_validity", "examples")) {
+                assertThat(scores.path(metric)).as(metric).isEqualTo(eval.path("metrics").path(metric));
+            }
+            assertThat(scores.path("agreement").asDouble()).isLessThanOrEqualTo(top);
+            assertThat(messages).anyMatch(m -> m.startsWith("Checkpoint step " + step + " (" + model + ") on "
+                    + heldout + ": agreement"));
+        }
+        JsonNode last = latestEval(finalAdapter + "@1");
+        assertThat(last.path("metrics").path("agreement").asDouble()).isLessThanOrEqualTo(top);
+        assertThat(best.path("score").asDouble()).isEqualTo(top);
+        assertThat(messages).anyMatch(m -> m.startsWith("Best checkpoint on " + heldout + ": step "
+                + best.path("step").asInt()));
+        String chosen = best.path("fine_tuned_model_checkpoint").asText();
+        assertThat(chosen).isEqualTo(best.path("final").asBoolean() ? finalAdapter + "@1"
+                : finalAdapter + ":ckpt-step-" + best.path("step").asInt() + "@1");
+        return chosen;
     }
 
     private static String jobOf(String adapter) {

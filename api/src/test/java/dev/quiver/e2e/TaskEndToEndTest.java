@@ -16,14 +16,11 @@ import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.modelcontextprotocol.client.McpClient;
 import io.modelcontextprotocol.client.McpSyncClient;
-import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
 import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import jakarta.inject.Inject;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,13 +97,7 @@ class TaskEndToEndTest implements TestPropertyProvider {
             assertThat(answer.path("usage").path("completion_tokens").asInt()).isPositive();
         }
 
-        try (McpSyncClient mcp = McpClient.sync(HttpClientStreamableHttpTransport.builder(server.getURL().toString())
-                        .endpoint("/mcp")
-                        .httpRequestCustomizer((request, method, uri, body, context) ->
-                                request.header("Authorization", "Bearer " + key))
-                        .build())
-                .requestTimeout(Duration.ofSeconds(60))
-                .build()) {
+        try (McpSyncClient mcp = McpClients.connect(server.getURL().toString(), key)) {
             McpSchema.InitializeResult init = mcp.initialize();
             assertThat(init.serverInfo().name()).isEqualTo("quiver");
             assertThat(init.capabilities().tools()).isNotNull();

@@ -9,9 +9,7 @@ import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.testing.QuiverProcess;
-import io.modelcontextprotocol.client.McpClient;
 import io.modelcontextprotocol.client.McpSyncClient;
-import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -123,13 +121,7 @@ class TopologyEndToEndTest {
             assertThat(invoked.path("adapter").asText()).startsWith(adapter);
         }
 
-        try (McpSyncClient mcp = McpClient.sync(HttpClientStreamableHttpTransport.builder(cp.url())
-                        .endpoint("/mcp")
-                        .httpRequestCustomizer((request, method, uri, body, context) ->
-                                request.header("Authorization", "Bearer " + key))
-                        .build())
-                .requestTimeout(Duration.ofSeconds(60))
-                .build()) {
+        try (McpSyncClient mcp = McpClients.connect(cp.url(), key)) {
             mcp.initialize();
             for (Map.Entry<String, List<String>> t : TicketData.TICKETS.entrySet()) {
                 McpSchema.CallToolResult result = mcp.callTool(new McpSchema.CallToolRequest(TASK,

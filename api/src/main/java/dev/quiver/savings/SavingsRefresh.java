@@ -1,0 +1,48 @@
+package dev.quiver.savings;
+
+import dev.quiver.capture.Upstream;
+import dev.quiver.capture.UpstreamRepository;
+import dev.quiver.tasks.TaskRepository;
+import io.micronaut.context.annotation.Value;
+import io.micronaut.scheduling.annotation.Scheduled;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the savings gauges current: every {@code quiver.savings.refresh-interval} (1 min) the savings of every task
+ * with an upstream over {@code quiver.savings.metrics-window} (1 day) become its Prometheus gauges, whether or not
+ * anyone reads {@code /savings}.
+ */
+@Singleton
+public class SavingsRefresh {
+    private static final Logger LOG = LoggerFactory.getLogger(SavingsRefresh.class);
+
+    private final UpstreamRepository upstreams;
+    private final TaskRepository tasks;
+    private final SavingsService savings;
+    private final Duration window;
+
+    public SavingsRefresh(UpstreamRepository upstreams, TaskRepository tasks, SavingsService savings,
+                          @Value("${quiver.savings.metrics-window:1d}") Duration window) {
+        this.upstreams = upstreams;
+        this.tasks = tasks;
+        this.savings = savings;
+        this.window = window;
+    }
+
+    @Scheduled(fixedDelay = "${quiver.savings.refresh-interval:1m}", initialDelay = "${quiver.savings.refresh-interval:1m}")
+    void refresh() {
+        for (Upstream u : upstreams.findAll()) {
+            tasks.findById(u.getTaskId()).ifPresent(t -> {
+                try {
+                    savings.publish(t.getProjectId(), savings.savings(t.getProjectId(), t.getName(), window));
+                } catch (RuntimeException e) {
+                    // a task deleted meanwhile: its gauges keep their last figures
+                    LOG.debug("savings of task {} not refreshed: {}", t.getName(), e.getMessage());
+                }
+            });
+        }
+    }
+}
