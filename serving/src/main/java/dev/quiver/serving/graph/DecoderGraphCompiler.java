@@ -21,9 +21,11 @@ public final class DecoderGraphCompiler {
         check(config, model);
         DecoderSignature signature = new DecoderSignature(config, options.maxSequenceLength(), options.lora());
         GraphBuilder graph = new GraphBuilder(config.family().modelType() + "-decoder");
-        new DecoderEmitter(graph, signature, new WeightLoader(model.weights())).emit();
+        BlockQuantizer quantizer = options.quantization() == Quantization.NONE ? null
+                : new BlockQuantizer(options.quantization().bits(), BlockQuantizer.DEFAULT_BLOCK_SIZE);
+        new DecoderEmitter(graph, signature, new WeightLoader(model.weights()), quantizer).emit();
         GraphBuilder.Built built = graph.build("quiver");
-        return new CompiledDecoder(signature, built.modelBytes(), built.externalData(), built.externalShapes());
+        return new CompiledDecoder(signature, built.modelBytes(), built.externalData());
     }
 
     private void check(ModelConfig config, ModelDirectory model) {

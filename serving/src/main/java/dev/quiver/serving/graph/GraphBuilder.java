@@ -1,7 +1,7 @@
 package dev.quiver.serving.graph;
 
 import ai.onnx.proto.OnnxMl;
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,8 +20,7 @@ public final class GraphBuilder {
     static final String EXTERNAL_LOCATION = "quiver-supplied-at-session-creation";
 
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();
-    private final Map<String, FloatBuffer> external = new LinkedHashMap<>();
-    private final Map<String, long[]> externalShapes = new LinkedHashMap<>();
+    private final Map<String, ExternalTensor> external = new LinkedHashMap<>();
     private int counter;
 
     public GraphBuilder(String name) {
@@ -44,8 +43,18 @@ public final class GraphBuilder {
         graph.addOutput(valueInfo(name, elementType, dims));
     }
 
-    /** A float initializer whose values ORT reads from {@code data} (a direct buffer) without a copy. */
-    public String externalFloat(String name, FloatBuffer data, long... shape) {
+    /** A float initializer whose values ORT reads from {@code data} (direct, native order) without a copy. */
+    public String externalFloat(String name, ByteBuffer data, long... shape) {
+        return external(name, OnnxMl.TensorProto.DataType.FLOAT, Float.BYTES, data, shape);
+    }
+
+    /** A uint8 initializer whose bytes ORT reads from {@code data} (direct) without a copy. */
+    public String externalUint8(String name, ByteBuffer data, long... shape) {
+        return external(name, OnnxMl.TensorProto.DataType.UINT8, 1, data, shape);
+    }
+
+    private String external(String name, OnnxMl.TensorProto.DataType type, int elementBytes, ByteBuffer data,
+                            long... shape) {
         if (!data.isDirect()) {
             throw new IllegalArgumentException("initializer " + name + " must be a direct buffer");
         }
@@ -53,23 +62,22 @@ public final class GraphBuilder {
         for (long d : shape) {
             n *= d;
         }
-        if (data.remaining() != n) {
-            throw new IllegalArgumentException("initializer " + name + " has " + data.remaining()
-                    + " values for shape " + java.util.Arrays.toString(shape));
+        if (data.capacity() != n * elementBytes) {
+            throw new IllegalArgumentException("initializer " + name + " has " + data.capacity()
+                    + " bytes for shape " + java.util.Arrays.toString(shape) + " of " + elementBytes + "-byte values");
         }
         OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder()
                 .setName(name)
-                .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+                .setDataType(type.getNumber())
                 .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL);
         for (long d : shape) {
             t.addDims(d);
         }
         t.addExternalData(entry("location", EXTERNAL_LOCATION));
         t.addExternalData(entry("offset", "0"));
-        t.addExternalData(entry("length", Long.toString(n * Float.BYTES)));
+        t.addExternalData(entry("length", Long.toString(n * elementBytes)));
         graph.addInitializer(t);
-        external.put(name, data);
-        externalShapes.put(name, shape.clone());
+        external.put(name, new ExternalTensor(type.getNumber(), shape.clone(), data));
         return name;
     }
 
@@ -132,15 +140,11 @@ public final class GraphBuilder {
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1))
                 .setGraph(graph)
                 .build();
-        return new Built(model.toByteArray(), Map.copyOf(external), Map.copyOf(externalShapes));
+        return new Built(model.toByteArray(), Map.copyOf(external));
     }
 
-    /**
-     * A serialised model plus the data of its external initializers.
-     *
-     * @param externalShapes the shape of each external initializer
-     */
-    public record Built(byte[] modelBytes, Map<String, FloatBuffer> externalData, Map<String, long[]> externalShapes) {
+    /** A serialised model plus the data of its external initializers. */
+    public record Built(byte[] modelBytes, Map<String, ExternalTensor> externalData) {
     }
 
     /** A node attribute. */

@@ -1,5 +1,7 @@
 package dev.quiver.serving.runtime;
 
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
@@ -7,6 +9,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderSignature;
+import dev.quiver.serving.graph.ExternalTensor;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.lora.LoraPools;
 import java.nio.FloatBuffer;
@@ -57,8 +60,8 @@ public final class DecoderSession implements AutoCloseable {
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
-            for (Map.Entry<String, FloatBuffer> e : decoder.initializers().entrySet()) {
-                OnnxTensor t = OnnxTensor.createTensor(env, e.getValue(), decoder.initializerShapes().get(e.getKey()));
+            for (Map.Entry<String, ExternalTensor> e : decoder.initializers().entrySet()) {
+                OnnxTensor t = tensor(env, e.getValue());
                 weights.add(t);
                 external.put(e.getKey(), t);
             }
@@ -200,6 +203,17 @@ public final class DecoderSession implements AutoCloseable {
         } finally {
             owned.forEach(OnnxTensor::close);
         }
+    }
+
+    private static OnnxTensor tensor(OrtEnvironment env, ExternalTensor t) throws OrtException {
+        if (t.elementType() == OnnxMl.TensorProto.DataType.FLOAT.getNumber()) {
+            return OnnxTensor.createTensor(env, t.bytes().asFloatBuffer(), t.shape());
+        }
+        if (t.elementType() == OnnxMl.TensorProto.DataType.UINT8.getNumber()) {
+            return OnnxTensor.createTensor(env, t.bytes(), t.shape(), OnnxJavaType.UINT8);
+        }
+        throw new IllegalArgumentException("initializer of ONNX element type " + t.elementType()
+                + " is neither FLOAT nor UINT8");
     }
 
     private static OnnxTensor put(Map<String, OnnxTensor> inputs, String name, OnnxTensor t) {
