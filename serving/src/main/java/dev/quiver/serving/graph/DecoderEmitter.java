@@ -31,7 +31,7 @@ final class DecoderEmitter {
     private final WeightLoader weights;
     private final MultiLoraBranch lora;
     private final BlockQuantizer quantizer;
-    private QuantizedWeight embeddingTable;
+    private BlockQuantizer.Quantized embeddingTable;
     private String cosCache;
     private String sinCache;
     private String sequenceShape;
@@ -115,14 +115,8 @@ final class DecoderEmitter {
     private String embed() throws IOException {
         String name = "model.embed_tokens.weight";
         if (quantizer != null) {
-            QuantizedWeight table = quantized(name);
-            List<String> inputs = table.zeroPoints() == null ? List.of(table.lookupData(), INPUT_IDS, table.lookupScales())
-                    : List.of(table.lookupData(), INPUT_IDS, table.lookupScales(), table.lookupZeroPoints());
-            String rows = g.fresh("embeddings");
-            g.node("GatherBlockQuantized", GraphBuilder.MS_DOMAIN, inputs, List.of(rows), Attr.i("gather_axis", 0),
-                    Attr.i("quantize_axis", 1), Attr.i("block_size", quantizer.blockSize()),
-                    Attr.i("bits", quantizer.bits()));
-            return toRows(rows, c.hiddenSize());
+            embeddingTable = weights.quantized(name, quantizer);
+            return toRows(quantizedLookup(embeddingTable, name), c.hiddenSize());
         }
         String table = g.externalFloat(name, weights.asStored(name), c.vocabSize(), c.hiddenSize());
         return toRows(g.op("Gather", List.of(table, INPUT_IDS), "embeddings", Attr.i("axis", 0)), c.hiddenSize());
@@ -238,7 +232,8 @@ final class DecoderEmitter {
     private void lmHead(String hidden) throws IOException {
         if (quantizer != null) {
             // a tied head reads the embedding's quantized blocks, which are MatMulNBits' B as they are
-            QuantizedWeight head = c.tieWordEmbeddings() ? embeddingTable : quantized("lm_head.weight");
+            QuantizedWeight head = c.tieWordEmbeddings() ? initializers("model.embed_tokens.weight", embeddingTable)
+                    : quantized("lm_head.weight");
             matMulNBits(hidden, head, LOGITS);
         } else {
             // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy
@@ -251,42 +246,45 @@ final class DecoderEmitter {
         g.output(LOGITS, FLOAT, "batch", "logit_count", c.vocabSize());
     }
 
-    /**
-     * A block-quantized [out, in] weight as initializers. The same bytes serve two ops under two shapes:
-     * MatMulNBits reads B [out, blocks, blob] and scales [out * blocks]; GatherBlockQuantized (the embedding
-     * lookup) reads data [out, in * bits / 8] and scales [out, blocks], which is the same layout when {@code in}
-     * is a multiple of the block size.
-     */
-    private record QuantizedWeight(BlockQuantizer.Quantized q, String data, String scales, String zeroPoints,
-                                   String lookupData, String lookupScales, String lookupZeroPoints) {
+    /** A block-quantized [out, in] weight, and the initializers MatMulNBits reads it from. */
+    private record QuantizedWeight(BlockQuantizer.Quantized q, String data, String scales, String zeroPoints) {
     }
 
     private QuantizedWeight quantized(String name) throws IOException {
-        BlockQuantizer.Quantized q = weights.quantized(name, quantizer);
+        return initializers(name, weights.quantized(name, quantizer));
+    }
+
+    private QuantizedWeight initializers(String name, BlockQuantizer.Quantized q) {
         long rows = q.rows();
         String data = g.externalUint8(name + ".q" + q.bits(), q.data(), rows, q.blocksPerRow(), q.blobBytes());
         String scales = g.externalFloat(name + ".scales", q.scales(), rows * q.blocksPerRow());
         String zeroPoints = q.zeroPoints() == null ? null
                 : g.externalUint8(name + ".zero_points", q.zeroPoints(), rows * q.zeroPointBytesPerRow());
-        QuantizedWeight w;
-        if (name.equals("model.embed_tokens.weight")) {
-            if (q.cols() % q.blockSize() != 0) {
-                throw new IllegalArgumentException("hidden size " + q.cols() + " is not a multiple of the quantization"
-                        + " block size " + q.blockSize() + ", which the quantized embedding lookup needs");
-            }
-            String lookupData = g.externalUint8(name + ".q" + q.bits() + ".rows", q.data(), rows,
-                    (long) q.cols() * q.bits() / 8);
-            String lookupScales = g.externalFloat(name + ".scales.rows", q.scales(), rows,
-                    q.blocksPerRow());
-            String lookupZeroPoints = zeroPoints == null ? null
-                    : g.externalUint8(name + ".zero_points.rows", q.unpaddedZeroPoints(), rows,
-                    q.zeroPointBytesPerRow());
-            w = new QuantizedWeight(q, data, scales, zeroPoints, lookupData, lookupScales, lookupZeroPoints);
-            embeddingTable = w;
-        } else {
-            w = new QuantizedWeight(q, data, scales, zeroPoints, null, null, null);
+        return new QuantizedWeight(q, data, scales, zeroPoints);
+    }
+
+    /**
+     * The rows {@code INPUT_IDS} pick from a quantized table, dequantized: GatherBlockQuantized over the same bytes
+     * as MatMulNBits' B and scales, declared under the 2-D shapes it reads ([rows, in * bits / 8] and
+     * [rows, blocks]), which are the same layout when {@code in} is a multiple of the block size.
+     */
+    private String quantizedLookup(BlockQuantizer.Quantized q, String name) {
+        if (q.cols() % q.blockSize() != 0) {
+            throw new IllegalArgumentException("hidden size " + q.cols() + " is not a multiple of the quantization"
+                    + " block size " + q.blockSize() + ", which the quantized embedding lookup needs");
         }
-        return w;
+        List<String> inputs = new java.util.ArrayList<>(List.of(
+                g.externalUint8(name + ".q" + q.bits() + ".rows", q.data(), q.rows(), (long) q.cols() * q.bits() / 8),
+                INPUT_IDS,
+                g.externalFloat(name + ".scales.rows", q.scales(), q.rows(), q.blocksPerRow())));
+        if (q.zeroPoints() != null) {
+            inputs.add(g.externalUint8(name + ".zero_points.rows", q.unpaddedZeroPoints(), q.rows(),
+                    q.zeroPointBytesPerRow()));
+        }
+        String rows = g.fresh("embeddings");
+        g.node("GatherBlockQuantized", GraphBuilder.MS_DOMAIN, inputs, List.of(rows), Attr.i("gather_axis", 0),
+                Attr.i("quantize_axis", 1), Attr.i("block_size", q.blockSize()), Attr.i("bits", q.bits()));
+        return rows;
     }
 
     /** {@code x @ W^T} [tokens, out] with W dequantized block by block inside the op. */

@@ -62,6 +62,14 @@ public final class GraphCache {
         }
         Files.createDirectories(dir);
         removeStaleTemps();
+        store(entry, model, options);
+        // the compiled buffers are garbage now, but direct memory is released only when they are collected: do
+        // it before ONNX Runtime maps the stored weights, or a first start peaks at two copies of the weights
+        System.gc();
+        return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), false, System.nanoTime() - start);
+    }
+
+    private static void store(Path entry, ModelDirectory model, CompileOptions options) throws IOException {
         CompiledDecoder decoder = new DecoderGraphCompiler(options).compile(model);
         try {
             AtomicFiles.writeDirectoryAtomically(entry, tmp -> {
@@ -78,7 +86,6 @@ public final class GraphCache {
         } catch (FileAlreadyExistsException e) {
             // another process (a replica on the same volume) stored the same entry meanwhile: use theirs
         }
-        return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), false, System.nanoTime() - start);
     }
 
     /** The entry name: SHA-256 of the compiler version, the model digest and every compile setting. */

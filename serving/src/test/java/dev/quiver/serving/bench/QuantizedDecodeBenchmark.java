@@ -8,6 +8,7 @@ import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
+import dev.quiver.serving.graph.GraphCache;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.DecoderSession;
@@ -19,7 +20,10 @@ import java.util.Arrays;
 /**
  * Per quantization mode: compile (and quantize) time, session-open time, weight bytes, a 128-token prefill and
  * the median batch-1 decode step on the base. Not a test: run by hand,
- * {@code QuantizedDecodeBenchmark WORK_DIR small|qwen3-0.6b STEPS THREADS [none,int8,int4]}.
+ * {@code QuantizedDecodeBenchmark WORK_DIR small|qwen3-0.6b STEPS THREADS [none,int8,int4] [memory|cache]}:
+ * {@code memory} hands ORT the compiled buffers, {@code cache} opens the graph file of a {@link GraphCache} in
+ * WORK_DIR (a miss compiles and stores it). Prints the process's peak resident size (VmHWM) after the open, so run
+ * one mode per JVM to read a mode's start-up peak.
  */
 public final class QuantizedDecodeBenchmark {
     private QuantizedDecodeBenchmark() {
@@ -31,6 +35,7 @@ public final class QuantizedDecodeBenchmark {
         int steps = Integer.parseInt(args[2]);
         int threads = Integer.parseInt(args[3]);
         String[] modes = args.length > 4 ? args[4].split(",") : new String[] {"none", "int8", "int4"};
+        boolean cached = args.length > 5 && args[5].equals("cache");
         Path dir = work.resolve("model-qwen3-" + size.label());
         if (!Files.exists(dir.resolve("config.json"))) {
             DemoModelMaker.write(dir, new DemoModelMaker.Spec(ModelFamily.QWEN3, size, 1, DType.BF16));
@@ -39,15 +44,29 @@ public final class QuantizedDecodeBenchmark {
         for (String mode : modes) {
             Quantization q = Quantization.parse(mode);
             long t0 = System.nanoTime();
-            CompiledDecoder decoder;
+            CompileOptions options = CompileOptions.builder().optMaxSequenceLength(prompt + steps + 1)
+                    .optLora(LoraLayout.allLinear(2, 16)).optQuantization(q).build();
+            long weightBytes;
+            DecoderSession opened;
+            String how;
+            long t1;
             try (ModelDirectory model = ModelDirectory.open(dir)) {
-                decoder = new DecoderGraphCompiler(CompileOptions.builder().optMaxSequenceLength(prompt + steps + 1)
-                        .optLora(LoraLayout.allLinear(2, 16)).optQuantization(q).build()).compile(model);
+                if (cached) {
+                    GraphCache.Entry entry = new GraphCache(work.resolve("graph-cache")).get(model, options);
+                    t1 = System.nanoTime();
+                    weightBytes = Files.size(entry.modelFile().resolveSibling(CompiledDecoder.WEIGHTS_FILE));
+                    how = entry.hit() ? "cache hit" : "cache miss (compiled and stored)";
+                    opened = DecoderSession.open(entry.modelFile(), new DecoderGraphCompiler(options).signature(model),
+                            1, threads);
+                } else {
+                    CompiledDecoder decoder = new DecoderGraphCompiler(options).compile(model);
+                    t1 = System.nanoTime();
+                    weightBytes = decoder.weightBytes();
+                    how = "in memory";
+                    opened = DecoderSession.open(decoder, 1, threads);
+                }
             }
-            long t1 = System.nanoTime();
-            long weightBytes = decoder.weightBytes();
-            try (DecoderSession session = DecoderSession.open(decoder, 1, threads)) {
-                decoder = null;
+            try (DecoderSession session = opened) {
                 long t2 = System.nanoTime();
                 int[] tokens = new int[prompt];
                 for (int i = 0; i < prompt; i++) {
@@ -65,12 +84,17 @@ public final class QuantizedDecodeBenchmark {
                 }
                 Arrays.sort(times);
                 double median = times[steps / 2];
-                System.out.printf("%s %s threads=%d: compile %.1f s, open %.1f s, weights %.1f MB, prefill %d tok"
-                                + " %.0f tok/s, decode median %.2f ms (%.1f tok/s), %.1f GB/s of weights%n",
-                        size.label(), q.label(), threads, (t1 - t0) / 1e9, (t2 - t1) / 1e9, weightBytes / 1e6,
+                System.out.printf("%s %s threads=%d %s: compile %.1f s, open %.1f s, peak RSS %s, weights %.1f MB,"
+                                + " prefill %d tok %.0f tok/s, decode median %.2f ms (%.1f tok/s), %.1f GB/s of weights%n",
+                        size.label(), q.label(), threads, how, (t1 - t0) / 1e9, (t2 - t1) / 1e9, peakRss(), weightBytes / 1e6,
                         prompt, prompt / ((p1 - p0) / 1e9), median, 1000 / median,
                         weightBytes / 1e9 / (median / 1000));
             }
         }
+    }
+
+    private static String peakRss() throws java.io.IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmHWM"))
+                .map(l -> l.substring(6).trim()).findFirst().orElse("?");
     }
 }
