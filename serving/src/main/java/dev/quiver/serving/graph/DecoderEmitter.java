@@ -30,21 +30,20 @@ final class DecoderEmitter {
     private final ModelConfig c;
     private final WeightLoader weights;
     private final MultiLoraBranch lora;
-    private final BlockQuantizer quantizer;
+    private final Quantization quantization;
     private BlockQuantizer.Quantized embeddingTable;
     private String cosCache;
     private String sinCache;
     private String sequenceShape;
     private String tokenRowsShape;
 
-    /** {@code quantizer} null keeps the base weights fp32. */
-    DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights, BlockQuantizer quantizer) {
+    DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights, Quantization quantization) {
         this.g = g;
         this.sig = sig;
         this.c = sig.config();
         this.weights = weights;
         this.lora = new MultiLoraBranch(g, LORA_MASK);
-        this.quantizer = quantizer;
+        this.quantization = quantization;
     }
 
     /** The residual stream with the latest sub-layer output not yet added ({@code pending} null at the start). */
@@ -114,8 +113,8 @@ final class DecoderEmitter {
 
     private String embed() throws IOException {
         String name = "model.embed_tokens.weight";
-        if (quantizer != null) {
-            embeddingTable = weights.quantized(name, quantizer);
+        if (quantization != Quantization.NONE) {
+            embeddingTable = weights.quantized(name, quantization);
             return toRows(quantizedLookup(embeddingTable, name), c.hiddenSize());
         }
         String table = g.externalFloat(name, weights.asStored(name), c.vocabSize(), c.hiddenSize());
@@ -202,7 +201,7 @@ final class DecoderEmitter {
         String path = ModelConfig.modulePath(layer, module);
         ModelConfig.LinearShape s = c.linear(module);
         String y;
-        if (quantizer != null) {
+        if (quantization != Quantization.NONE) {
             y = matMulNBits(x, quantized(path + ".weight"), path + ".out");
         } else {
             String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
@@ -230,7 +229,7 @@ final class DecoderEmitter {
     }
 
     private void lmHead(String hidden) throws IOException {
-        if (quantizer != null) {
+        if (quantization != Quantization.NONE) {
             // a tied head reads the embedding's quantized blocks, which are MatMulNBits' B as they are
             QuantizedWeight head = c.tieWordEmbeddings() ? initializers("model.embed_tokens.weight", embeddingTable)
                     : quantized("lm_head.weight");
@@ -251,7 +250,7 @@ final class DecoderEmitter {
     }
 
     private QuantizedWeight quantized(String name) throws IOException {
-        return initializers(name, weights.quantized(name, quantizer));
+        return initializers(name, weights.quantized(name, quantization));
     }
 
     private QuantizedWeight initializers(String name, BlockQuantizer.Quantized q) {

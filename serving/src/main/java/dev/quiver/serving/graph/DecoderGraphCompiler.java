@@ -20,9 +20,7 @@ public final class DecoderGraphCompiler {
         ModelConfig config = model.config();
         DecoderSignature signature = signature(model);
         GraphBuilder graph = new GraphBuilder(config.family().modelType() + "-decoder");
-        BlockQuantizer quantizer = options.quantization() == Quantization.NONE ? null
-                : new BlockQuantizer(options.quantization().bits(), BlockQuantizer.DEFAULT_BLOCK_SIZE);
-        new DecoderEmitter(graph, signature, new WeightLoader(model.weights()), quantizer).emit();
+        new DecoderEmitter(graph, signature, new WeightLoader(model.weights()), options.quantization()).emit();
         GraphBuilder.Built built = graph.build("quiver");
         return new CompiledDecoder(signature, built.modelBytes(), built.externalData());
     }

@@ -8,15 +8,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes an ONNX graph node by node. Large float tensors are declared as external initializers and
- * handed to ONNX Runtime as direct buffers at session creation, so weights are never serialised into
- * the protobuf: that keeps one copy of the weights in memory and lifts protobuf's 2 GiB limit.
+ * Writes an ONNX graph node by node. Large tensors (fp32 weights, quantized uint8 blocks and their scales) are
+ * declared as external initializers, never serialised into the protobuf: that lifts protobuf's 2 GiB limit, and
+ * they reach ONNX Runtime either as direct buffers at session creation or in a weights file beside the graph
+ * ({@link CompiledDecoder#writeTo}).
  */
 public final class GraphBuilder {
     /** ONNX opset of the default domain; 17 has every standard op the decoder uses. */
     public static final int OPSET = 17;
     public static final String MS_DOMAIN = "com.microsoft";
-    /** The location written into external-data initializers; ORT never opens it because the data is supplied. */
+    /**
+     * The location written into external-data initializers; ORT never opens it because the data is supplied,
+     * and {@link CompiledDecoder#writeTo} replaces it with the weights file's name and offsets.
+     */
     static final String EXTERNAL_LOCATION = "quiver-supplied-at-session-creation";
 
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();

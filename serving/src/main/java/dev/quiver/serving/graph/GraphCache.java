@@ -35,7 +35,7 @@ import java.util.zip.CRC32C;
  * file changes its time.
  */
 public final class GraphCache {
-    /** Bump when the compiler emits a different graph for the same model and settings. */
+    /** Bump when the compiler emits a different graph for the same model and settings (ops, block sizes). */
     static final String COMPILER_VERSION = "1";
     private static final String MANIFEST = "manifest.properties";
     private static final Duration STALE_TEMP = Duration.ofHours(1);
@@ -92,7 +92,6 @@ public final class GraphCache {
     public static String key(ModelDirectory model, CompileOptions options) throws IOException {
         MessageDigest sha = sha256();
         update(sha, "compiler " + COMPILER_VERSION);
-        update(sha, "block " + BlockQuantizer.DEFAULT_BLOCK_SIZE);
         update(sha, "quantization " + options.quantization().label());
         update(sha, "max_sequence_length " + options.maxSequenceLength());
         update(sha, "lora " + options.lora().slots() + " " + options.lora().maxRank() + " "

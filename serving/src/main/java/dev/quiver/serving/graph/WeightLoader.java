@@ -59,10 +59,10 @@ final class WeightLoader {
     }
 
     /** A 2-D {@code [out, in]} weight quantized block by block along {@code in}, as MatMulNBits reads it. */
-    BlockQuantizer.Quantized quantized(String name, BlockQuantizer quantizer) throws IOException {
+    BlockQuantizer.Quantized quantized(String name, Quantization quantization) throws IOException {
         Tensor t = matrix(name);
         int cols = (int) t.dim(1);
-        return quantizer.quantize((row, dst) -> t.readFloats((long) row * cols, dst, 0, cols), (int) t.dim(0), cols);
+        return BlockQuantizer.forWeight(quantization, cols).quantize((row, dst) -> t.readFloats((long) row * cols, dst, 0, cols), (int) t.dim(0), cols);
     }
 
     private Tensor matrix(String name) throws IOException {

@@ -99,6 +99,18 @@ class BlockQuantizerTest {
     }
 
     @Test
+    void theCompilerUsesBlocksOf128ForInt8And32ForInt4WholeWherePossible() {
+        assertThat(BlockQuantizer.forWeight(Quantization.INT8, 1024).blockSize()).isEqualTo(128);
+        assertThat(BlockQuantizer.forWeight(Quantization.INT8, 896).blockSize()).isEqualTo(128);
+        assertThat(BlockQuantizer.forWeight(Quantization.INT8, 64).blockSize()).isEqualTo(64);
+        assertThat(BlockQuantizer.forWeight(Quantization.INT8, 100).blockSize()).isEqualTo(128);
+        assertThat(BlockQuantizer.forWeight(Quantization.INT4, 3072).blockSize()).isEqualTo(32);
+        assertThat(BlockQuantizer.forWeight(Quantization.INT4, 48).blockSize()).isEqualTo(16);
+        assertThat(BlockQuantizer.forWeight(Quantization.INT4, 1024).bits()).isEqualTo(4);
+        assertThatThrownBy(() -> BlockQuantizer.forWeight(Quantization.NONE, 64)).hasMessageContaining("fp32");
+    }
+
+    @Test
     void refusesBitWidthsAndBlockSizesOnnxRuntimeCannotRun() {
         assertThatThrownBy(() -> new BlockQuantizer(3, 32)).hasMessageContaining("4 or 8 bits");
         assertThatThrownBy(() -> new BlockQuantizer(8, 48)).hasMessageContaining("power of 2");
