@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -83,8 +82,12 @@ public final class GraphCache {
                     manifest.store(out, "quiver compiled graph " + entry.getFileName());
                 }
             });
-        } catch (FileAlreadyExistsException e) {
-            // another process (a replica on the same volume) stored the same entry meanwhile: use theirs
+        } catch (IOException e) {
+            // another process (a replica on the same volume) may have stored the same entry meanwhile: then the
+            // rename fails (already exists, or not empty) and theirs is used
+            if (!Files.isDirectory(entry) || !valid(entry)) {
+                throw e;
+            }
         }
     }
 
