@@ -41,6 +41,17 @@ class QuiverCliTest {
     }
 
     @Test
+    void anUnknownQuantizationIsRefusedNamingTheAcceptedOnes() {
+        for (String command : new String[] {"server", "serve"}) {
+            Result bad = run(command, "--quantize", "int3", "--data-dir", dir.resolve("data").toString());
+            assertThat(bad.code).as(command).isEqualTo(2);
+            assertThat(bad.err).as(command).contains("--quantize")
+                    .contains("quantize must be one of none, int8, int4; got 'int3'").doesNotContain("\tat ");
+        }
+        assertThat(Files.exists(dir.resolve("data"))).isFalse();
+    }
+
+    @Test
     void adapterValidateReportsAMismatch() throws Exception {
         Path model = dir.resolve("m");
         assertThat(run("model", "init-demo", "--out", model.toString(), "--size", "tiny").code).isZero();

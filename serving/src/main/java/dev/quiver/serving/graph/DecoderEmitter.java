@@ -22,23 +22,28 @@ final class DecoderEmitter {
     private static final int FLOAT = DataType.FLOAT.getNumber();
     private static final int INT64 = DataType.INT64.getNumber();
     private static final int INT32 = DataType.INT32.getNumber();
+    /** MatMulNBits' compute type: 4 quantizes activations to int8 per block and multiplies in int8 (VNNI). */
+    static final int ACCURACY_LEVEL = 4;
 
     private final GraphBuilder g;
     private final DecoderSignature sig;
     private final ModelConfig c;
     private final WeightLoader weights;
     private final MultiLoraBranch lora;
+    private final Quantization quantization;
+    private BlockQuantizer.Quantized embeddingTable;
     private String cosCache;
     private String sinCache;
     private String sequenceShape;
     private String tokenRowsShape;
 
-    DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights) {
+    DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights, Quantization quantization) {
         this.g = g;
         this.sig = sig;
         this.c = sig.config();
         this.weights = weights;
         this.lora = new MultiLoraBranch(g, LORA_MASK);
+        this.quantization = quantization;
     }
 
     /** The residual stream with the latest sub-layer output not yet added ({@code pending} null at the start). */
@@ -107,8 +112,12 @@ final class DecoderEmitter {
     }
 
     private String embed() throws IOException {
-        String table = g.externalFloat("model.embed_tokens.weight", weights.asStored("model.embed_tokens.weight"),
-                c.vocabSize(), c.hiddenSize());
+        String name = "model.embed_tokens.weight";
+        if (quantization != Quantization.NONE) {
+            embeddingTable = weights.quantized(name, quantization);
+            return toRows(quantizedLookup(embeddingTable, name), c.hiddenSize());
+        }
+        String table = g.externalFloat(name, weights.asStored(name), c.vocabSize(), c.hiddenSize());
         return toRows(g.op("Gather", List.of(table, INPUT_IDS), "embeddings", Attr.i("axis", 0)), c.hiddenSize());
     }
 
@@ -191,8 +200,13 @@ final class DecoderEmitter {
     private String linear(int layer, String module, String x) throws IOException {
         String path = ModelConfig.modulePath(layer, module);
         ModelConfig.LinearShape s = c.linear(module);
-        String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
-        String y = g.op("MatMul", List.of(x, w), path + ".out");
+        String y;
+        if (quantization != Quantization.NONE) {
+            y = matMulNBits(x, quantized(path + ".weight"), path + ".out");
+        } else {
+            String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
+            y = g.op("MatMul", List.of(x, w), path + ".out");
+        }
         if (c.qkvBias() && (module.equals("q_proj") || module.equals("k_proj") || module.equals("v_proj"))) {
             y = g.op("Add", List.of(y, vector(path + ".bias", s.out())), path + ".biased");
         }
@@ -215,12 +229,71 @@ final class DecoderEmitter {
     }
 
     private void lmHead(String hidden) throws IOException {
-        // [vocab, hidden] used as stored (transB): a tied head shares the embedding table instead of a transposed copy
-        String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight"
-                : g.externalFloat("lm_head.weight", weights.asStored("lm_head.weight"), c.vocabSize(), c.hiddenSize());
-        g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of(hidden, head), List.of(LOGITS),
-                Attr.i("transB", 1), Attr.f("alpha", 1.0f));
+        if (quantization != Quantization.NONE) {
+            // a tied head reads the embedding's quantized blocks, which are MatMulNBits' B as they are
+            QuantizedWeight head = c.tieWordEmbeddings() ? initializers("model.embed_tokens.weight", embeddingTable)
+                    : quantized("lm_head.weight");
+            matMulNBits(hidden, head, LOGITS);
+        } else {
+            // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy
+            String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight"
+                    : g.externalFloat("lm_head.weight", weights.asStored("lm_head.weight"), c.vocabSize(),
+                    c.hiddenSize());
+            g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of(hidden, head), List.of(LOGITS),
+                    Attr.i("transB", 1), Attr.f("alpha", 1.0f));
+        }
         g.output(LOGITS, FLOAT, "batch", "logit_count", c.vocabSize());
+    }
+
+    /** A block-quantized [out, in] weight, and the initializers MatMulNBits reads it from. */
+    private record QuantizedWeight(BlockQuantizer.Quantized q, String data, String scales, String zeroPoints) {
+    }
+
+    private QuantizedWeight quantized(String name) throws IOException {
+        return initializers(name, weights.quantized(name, quantization));
+    }
+
+    private QuantizedWeight initializers(String name, BlockQuantizer.Quantized q) {
+        long rows = q.rows();
+        String data = g.externalUint8(name + ".q" + q.bits(), q.data(), rows, q.blocksPerRow(), q.blobBytes());
+        String scales = g.externalFloat(name + ".scales", q.scales(), rows * q.blocksPerRow());
+        String zeroPoints = q.zeroPoints() == null ? null
+                : g.externalUint8(name + ".zero_points", q.zeroPoints(), rows * q.zeroPointBytesPerRow());
+        return new QuantizedWeight(q, data, scales, zeroPoints);
+    }
+
+    /**
+     * The rows {@code INPUT_IDS} pick from a quantized table, dequantized: GatherBlockQuantized over the same bytes
+     * as MatMulNBits' B and scales, declared under the 2-D shapes it reads ([rows, in * bits / 8] and
+     * [rows, blocks]), which are the same layout when {@code in} is a multiple of the block size.
+     */
+    private String quantizedLookup(BlockQuantizer.Quantized q, String name) {
+        if (q.cols() % q.blockSize() != 0) {
+            throw new IllegalArgumentException("hidden size " + q.cols() + " is not a multiple of the quantization"
+                    + " block size " + q.blockSize() + ", which the quantized embedding lookup needs");
+        }
+        List<String> inputs = new java.util.ArrayList<>(List.of(
+                g.externalUint8(name + ".q" + q.bits() + ".rows", q.data(), q.rows(), (long) q.cols() * q.bits() / 8),
+                INPUT_IDS,
+                g.externalFloat(name + ".scales.rows", q.scales(), q.rows(), q.blocksPerRow())));
+        if (q.zeroPoints() != null) {
+            inputs.add(g.externalUint8(name + ".zero_points.rows", q.unpaddedZeroPoints(), q.rows(),
+                    q.zeroPointBytesPerRow()));
+        }
+        String rows = g.fresh("embeddings");
+        g.node("GatherBlockQuantized", GraphBuilder.MS_DOMAIN, inputs, List.of(rows), Attr.i("gather_axis", 0),
+                Attr.i("quantize_axis", 1), Attr.i("block_size", q.blockSize()), Attr.i("bits", q.bits()));
+        return rows;
+    }
+
+    /** {@code x @ W^T} [tokens, out] with W dequantized block by block inside the op. */
+    private String matMulNBits(String x, QuantizedWeight w, String out) {
+        List<String> inputs = w.zeroPoints() == null ? List.of(x, w.data(), w.scales())
+                : List.of(x, w.data(), w.scales(), w.zeroPoints());
+        g.node("MatMulNBits", GraphBuilder.MS_DOMAIN, inputs, List.of(out),
+                Attr.i("K", w.q().cols()), Attr.i("N", w.q().rows()), Attr.i("bits", w.q().bits()),
+                Attr.i("block_size", w.q().blockSize()), Attr.i("accuracy_level", ACCURACY_LEVEL));
+        return out;
     }
 
     private String vector(String name, int length) throws IOException {

@@ -18,12 +18,18 @@ public final class DecoderGraphCompiler {
 
     public CompiledDecoder compile(ModelDirectory model) throws IOException {
         ModelConfig config = model.config();
-        check(config, model);
-        DecoderSignature signature = new DecoderSignature(config, options.maxSequenceLength(), options.lora());
+        DecoderSignature signature = signature(model);
         GraphBuilder graph = new GraphBuilder(config.family().modelType() + "-decoder");
-        new DecoderEmitter(graph, signature, new WeightLoader(model.weights())).emit();
+        new DecoderEmitter(graph, signature, new WeightLoader(model.weights()), options.quantization()).emit();
         GraphBuilder.Built built = graph.build("quiver");
-        return new CompiledDecoder(signature, built.modelBytes(), built.externalData(), built.externalShapes());
+        return new CompiledDecoder(signature, built.modelBytes(), built.externalData());
+    }
+
+    /** The inputs and outputs the compiled graph of {@code model} has (after checking it can be compiled). */
+    public DecoderSignature signature(ModelDirectory model) {
+        ModelConfig config = model.config();
+        check(config, model);
+        return new DecoderSignature(config, options.maxSequenceLength(), options.lora());
     }
 
     private void check(ModelConfig config, ModelDirectory model) {

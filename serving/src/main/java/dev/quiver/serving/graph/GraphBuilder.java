@@ -1,27 +1,30 @@
 package dev.quiver.serving.graph;
 
 import ai.onnx.proto.OnnxMl;
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Writes an ONNX graph node by node. Large float tensors are declared as external initializers and
- * handed to ONNX Runtime as direct buffers at session creation, so weights are never serialised into
- * the protobuf: that keeps one copy of the weights in memory and lifts protobuf's 2 GiB limit.
+ * Writes an ONNX graph node by node. Large tensors (fp32 weights, quantized uint8 blocks and their scales) are
+ * declared as external initializers, never serialised into the protobuf: that lifts protobuf's 2 GiB limit, and
+ * they reach ONNX Runtime either as direct buffers at session creation or in a weights file beside the graph
+ * ({@link CompiledDecoder#writeTo}).
  */
 public final class GraphBuilder {
     /** ONNX opset of the default domain; 17 has every standard op the decoder uses. */
     public static final int OPSET = 17;
     public static final String MS_DOMAIN = "com.microsoft";
-    /** The location written into external-data initializers; ORT never opens it because the data is supplied. */
+    /**
+     * The location written into external-data initializers; ORT never opens it because the data is supplied,
+     * and {@link CompiledDecoder#writeTo} replaces it with the weights file's name and offsets.
+     */
     static final String EXTERNAL_LOCATION = "quiver-supplied-at-session-creation";
 
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();
-    private final Map<String, FloatBuffer> external = new LinkedHashMap<>();
-    private final Map<String, long[]> externalShapes = new LinkedHashMap<>();
+    private final Map<String, ExternalTensor> external = new LinkedHashMap<>();
     private int counter;
 
     public GraphBuilder(String name) {
@@ -44,8 +47,18 @@ public final class GraphBuilder {
         graph.addOutput(valueInfo(name, elementType, dims));
     }
 
-    /** A float initializer whose values ORT reads from {@code data} (a direct buffer) without a copy. */
-    public String externalFloat(String name, FloatBuffer data, long... shape) {
+    /** A float initializer whose values ORT reads from {@code data} (direct, native order) without a copy. */
+    public String externalFloat(String name, ByteBuffer data, long... shape) {
+        return external(name, OnnxMl.TensorProto.DataType.FLOAT, Float.BYTES, data, shape);
+    }
+
+    /** A uint8 initializer whose bytes ORT reads from {@code data} (direct) without a copy. */
+    public String externalUint8(String name, ByteBuffer data, long... shape) {
+        return external(name, OnnxMl.TensorProto.DataType.UINT8, 1, data, shape);
+    }
+
+    private String external(String name, OnnxMl.TensorProto.DataType type, int elementBytes, ByteBuffer data,
+                            long... shape) {
         if (!data.isDirect()) {
             throw new IllegalArgumentException("initializer " + name + " must be a direct buffer");
         }
@@ -53,23 +66,22 @@ public final class GraphBuilder {
         for (long d : shape) {
             n *= d;
         }
-        if (data.remaining() != n) {
-            throw new IllegalArgumentException("initializer " + name + " has " + data.remaining()
-                    + " values for shape " + java.util.Arrays.toString(shape));
+        if (data.capacity() != n * elementBytes) {
+            throw new IllegalArgumentException("initializer " + name + " has " + data.capacity()
+                    + " bytes for shape " + java.util.Arrays.toString(shape) + " of " + elementBytes + "-byte values");
         }
         OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder()
                 .setName(name)
-                .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+                .setDataType(type.getNumber())
                 .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL);
         for (long d : shape) {
             t.addDims(d);
         }
         t.addExternalData(entry("location", EXTERNAL_LOCATION));
         t.addExternalData(entry("offset", "0"));
-        t.addExternalData(entry("length", Long.toString(n * Float.BYTES)));
+        t.addExternalData(entry("length", Long.toString(n * elementBytes)));
         graph.addInitializer(t);
-        external.put(name, data);
-        externalShapes.put(name, shape.clone());
+        external.put(name, new ExternalTensor(type.getNumber(), shape.clone(), data));
         return name;
     }
 
@@ -132,15 +144,11 @@ public final class GraphBuilder {
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1))
                 .setGraph(graph)
                 .build();
-        return new Built(model.toByteArray(), Map.copyOf(external), Map.copyOf(externalShapes));
+        return new Built(model.toByteArray(), Map.copyOf(external));
     }
 
-    /**
-     * A serialised model plus the data of its external initializers.
-     *
-     * @param externalShapes the shape of each external initializer
-     */
-    public record Built(byte[] modelBytes, Map<String, FloatBuffer> externalData, Map<String, long[]> externalShapes) {
+    /** A serialised model plus the data of its external initializers. */
+    public record Built(byte[] modelBytes, Map<String, ExternalTensor> externalData) {
     }
 
     /** A node attribute. */

@@ -1,19 +1,22 @@
 package dev.quiver.serving.graph;
 
 import dev.quiver.adapters.model.ModelConfig;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 
 /**
  * The cos/sin caches GroupQueryAttention rotates with: {@code [maxSequenceLength, headDim / 2]}, one
  * column per inverse frequency (llama3 or linear scaling already applied by {@link ModelConfig}).
  */
-record RopeTables(FloatBuffer cos, FloatBuffer sin, int rows, int columns) {
+record RopeTables(ByteBuffer cos, ByteBuffer sin, int rows, int columns) {
 
     static RopeTables of(ModelConfig config, int maxSequenceLength) {
         double[] inv = config.ropeInverseFrequencies();
         int half = inv.length;
-        FloatBuffer cos = WeightLoader.allocate("rope cos cache", (long) maxSequenceLength * half);
-        FloatBuffer sin = WeightLoader.allocate("rope sin cache", (long) maxSequenceLength * half);
+        ByteBuffer cosBytes = WeightLoader.allocate("rope cos cache", (long) maxSequenceLength * half);
+        ByteBuffer sinBytes = WeightLoader.allocate("rope sin cache", (long) maxSequenceLength * half);
+        FloatBuffer cos = cosBytes.asFloatBuffer();
+        FloatBuffer sin = sinBytes.asFloatBuffer();
         for (int pos = 0; pos < maxSequenceLength; pos++) {
             for (int i = 0; i < half; i++) {
                 // transformers forms the angle in fp32 (inv_freq.float() @ position_ids.float()); so do we
@@ -22,6 +25,6 @@ record RopeTables(FloatBuffer cos, FloatBuffer sin, int rows, int columns) {
                 sin.put(pos * half + i, (float) Math.sin(angle));
             }
         }
-        return new RopeTables(cos, sin, maxSequenceLength, half);
+        return new RopeTables(cosBytes, sinBytes, maxSequenceLength, half);
     }
 }

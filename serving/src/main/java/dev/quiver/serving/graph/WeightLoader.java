@@ -23,29 +23,26 @@ final class WeightLoader {
     }
 
     /** The tensor in its stored layout, widened to fp32. */
-    FloatBuffer asStored(String name) throws IOException {
+    ByteBuffer asStored(String name) throws IOException {
         Tensor t = checkpoint.tensor(name);
-        FloatBuffer out = allocate(name, t.numel());
+        ByteBuffer bytes = allocate(name, t.numel());
+        FloatBuffer out = bytes.asFloatBuffer();
         float[] chunk = new float[(int) Math.min(CHUNK, t.numel())];
         for (long done = 0; done < t.numel(); done += chunk.length) {
             int n = (int) Math.min(chunk.length, t.numel() - done);
             t.readFloats(done, chunk, 0, n);
             out.put((int) done, chunk, 0, n);
         }
-        return out;
+        return bytes;
     }
 
     /** A 2-D {@code [out, in]} linear weight as {@code [in, out]}, so MatMul computes {@code x @ W^T}. */
-    FloatBuffer transposed(String name) throws IOException {
-        Tensor t = checkpoint.tensor(name);
-        long[] shape = t.shape();
-        if (shape.length != 2) {
-            throw new IllegalArgumentException("tensor " + name + " has shape " + Arrays.toString(shape)
-                    + ", a linear weight must be 2-D [out, in]");
-        }
-        int rows = (int) shape[0];
-        int cols = (int) shape[1];
-        FloatBuffer out = allocate(name, t.numel());
+    ByteBuffer transposed(String name) throws IOException {
+        Tensor t = matrix(name);
+        int rows = (int) t.dim(0);
+        int cols = (int) t.dim(1);
+        ByteBuffer bytes = allocate(name, t.numel());
+        FloatBuffer out = bytes.asFloatBuffer();
         float[] block = new float[BLOCK_ROWS * cols];
         float[] column = new float[BLOCK_ROWS];
         for (int r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
@@ -58,15 +55,32 @@ final class WeightLoader {
                 out.put(c * rows + r0, column, 0, n);
             }
         }
-        return out;
+        return bytes;
     }
 
-    static FloatBuffer allocate(String name, long floats) {
+    /** A 2-D {@code [out, in]} weight quantized block by block along {@code in}, as MatMulNBits reads it. */
+    BlockQuantizer.Quantized quantized(String name, Quantization quantization) throws IOException {
+        Tensor t = matrix(name);
+        int cols = (int) t.dim(1);
+        return BlockQuantizer.forWeight(quantization, cols).quantize((row, dst) -> t.readFloats((long) row * cols, dst, 0, cols), (int) t.dim(0), cols);
+    }
+
+    private Tensor matrix(String name) throws IOException {
+        Tensor t = checkpoint.tensor(name);
+        if (t.shape().length != 2) {
+            throw new IllegalArgumentException("tensor " + name + " has shape " + Arrays.toString(t.shape())
+                    + ", a linear weight must be 2-D [out, in]");
+        }
+        return t;
+    }
+
+    /** A direct native-order buffer for {@code floats} fp32 values. */
+    static ByteBuffer allocate(String name, long floats) {
         if (floats * Float.BYTES > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("tensor " + name + " has " + floats + " values (" + floats * 4
                     + " bytes as fp32), above the 2 GiB a Java direct buffer holds; models this large need the"
                     + " weight split across several initializers, which the compiler does not do yet");
         }
-        return ByteBuffer.allocateDirect((int) (floats * Float.BYTES)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return ByteBuffer.allocateDirect((int) (floats * Float.BYTES)).order(ByteOrder.nativeOrder());
     }
 }

@@ -1,6 +1,7 @@
 package dev.quiver.serving.http;
 
 import dev.quiver.adapters.model.ModelConfig;
+import dev.quiver.serving.graph.Quantization;
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.core.bind.annotation.Bindable;
@@ -17,6 +18,9 @@ import java.util.List;
  *                          the running sequences for long
  * @param loraTargets       the linear modules that get a LoRA branch (default: all of them); adapters and jobs
  *                          that target others are refused
+ * @param quantize          how the base model's linear weights are stored: {@code none} (fp32), {@code int8} or
+ *                          {@code int4} (weight-only blocks; adapters stay fp32)
+ * @param graphCacheDir     where compiled (and quantized) graphs are kept between restarts; unset: no cache
  */
 @ConfigurationProperties("quiver.serving")
 public record ServingConfig(
@@ -29,9 +33,21 @@ public record ServingConfig(
         @Bindable(defaultValue = "64") @Min(1) int maxQueuedRequests,
         @Nullable String adaptersDir,
         @Bindable(defaultValue = "128") @Min(1) int prefillChunkTokens,
-        @Nullable List<String> loraTargets) {
+        @Nullable List<String> loraTargets,
+        @Bindable(defaultValue = "none") String quantize,
+        @Nullable String graphCacheDir) {
 
     public ServingConfig {
         loraTargets = loraTargets == null || loraTargets.isEmpty() ? ModelConfig.LINEAR_MODULES : List.copyOf(loraTargets);
+        try {
+            Quantization.parse(quantize);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("quiver.serving.quantize (QUIVER_SERVING_QUANTIZE): " + e.getMessage());
+        }
+    }
+
+    /** {@link #quantize()} parsed. */
+    public Quantization quantization() {
+        return Quantization.parse(quantize);
     }
 }

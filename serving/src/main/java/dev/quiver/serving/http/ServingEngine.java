@@ -65,6 +65,8 @@ public class ServingEngine {
                     .optThreads(threads)
                     .optHostCacheSize(config.hostCacheSize())
                     .optPrefillChunkTokens(config.prefillChunkTokens())
+                    .optQuantization(config.quantization())
+                    .optGraphCacheDir(config.graphCacheDir() == null ? null : java.nio.file.Path.of(config.graphCacheDir()))
                     .build();
             this.engine = InferenceEngine.open(base.path(), settings);
             this.maxSequenceLength = Math.min(config.maxSequenceLength(), base.config().maxPositionEmbeddings());

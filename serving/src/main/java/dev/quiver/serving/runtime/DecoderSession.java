@@ -1,5 +1,7 @@
 package dev.quiver.serving.runtime;
 
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
@@ -7,11 +9,13 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderSignature;
+import dev.quiver.serving.graph.ExternalTensor;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.lora.LoraPools;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -47,6 +51,42 @@ public final class DecoderSession implements AutoCloseable {
     public static DecoderSession open(CompiledDecoder decoder, int maxBatch, int threads) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OnnxTensor> weights = new ArrayList<>();
+        try {
+            Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
+            for (Map.Entry<String, ExternalTensor> e : decoder.initializers().entrySet()) {
+                OnnxTensor t = tensor(env, e.getValue());
+                weights.add(t);
+                external.put(e.getKey(), t);
+            }
+            return open(decoder.signature(), maxBatch, threads, options -> {
+                options.addExternalInitializers(external);
+                return env.createSession(decoder.modelBytes(), options);
+            });
+        } finally {
+            // ORT copies external initializers into its own (prepacked) memory while creating the session
+            // (DecoderSessionTest keeps that true), so the compiled buffers may be collected from here on
+            weights.forEach(OnnxTensor::close);
+        }
+    }
+
+    /**
+     * Opens a session on a graph file that {@link CompiledDecoder#writeTo} wrote (its weights beside it): ONNX
+     * Runtime maps the weights file and owns what it makes of it, so no Java copy of the weights exists.
+     */
+    public static DecoderSession open(Path modelFile, DecoderSignature signature, int maxBatch, int threads)
+            throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        return open(signature, maxBatch, threads, options -> env.createSession(modelFile.toString(), options));
+    }
+
+    @FunctionalInterface
+    private interface SessionFactory {
+        OrtSession create(OrtSession.SessionOptions options) throws OrtException;
+    }
+
+    private static DecoderSession open(DecoderSignature signature, int maxBatch, int threads, SessionFactory factory)
+            throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = null;
         KvCache cache = null;
         LoraPools pools = null;
@@ -56,23 +96,11 @@ public final class DecoderSession implements AutoCloseable {
             // spinning workers fight the engine and HTTP threads on small boxes: measured 2x slower decode on 2 cores
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
-            for (Map.Entry<String, FloatBuffer> e : decoder.initializers().entrySet()) {
-                OnnxTensor t = OnnxTensor.createTensor(env, e.getValue(), decoder.initializerShapes().get(e.getKey()));
-                weights.add(t);
-                external.put(e.getKey(), t);
-            }
-            options.addExternalInitializers(external);
-            session = env.createSession(decoder.modelBytes(), options);
-            // ORT copies external initializers into its own (prepacked) memory while creating the session
-            // (DecoderSessionTest keeps that true), so the compiled fp32 buffers may be collected from here on
-            weights.forEach(OnnxTensor::close);
-            weights.clear();
-            cache = new KvCache(env, decoder.signature(), maxBatch);
-            pools = new LoraPools(env, decoder.signature());
-            return new DecoderSession(env, decoder.signature(), session, cache, pools);
+            session = factory.create(options);
+            cache = new KvCache(env, signature, maxBatch);
+            pools = new LoraPools(env, signature);
+            return new DecoderSession(env, signature, session, cache, pools);
         } catch (OrtException | RuntimeException e) {
-            weights.forEach(OnnxTensor::close);
             if (session != null) {
                 session.close();
             }
@@ -200,6 +228,17 @@ public final class DecoderSession implements AutoCloseable {
         } finally {
             owned.forEach(OnnxTensor::close);
         }
+    }
+
+    private static OnnxTensor tensor(OrtEnvironment env, ExternalTensor t) throws OrtException {
+        if (t.elementType() == OnnxMl.TensorProto.DataType.FLOAT.getNumber()) {
+            return OnnxTensor.createTensor(env, t.bytes().asFloatBuffer(), t.shape());
+        }
+        if (t.elementType() == OnnxMl.TensorProto.DataType.UINT8.getNumber()) {
+            return OnnxTensor.createTensor(env, t.bytes(), t.shape(), OnnxJavaType.UINT8);
+        }
+        throw new IllegalArgumentException("initializer of ONNX element type " + t.elementType()
+                + " is neither FLOAT nor UINT8");
     }
 
     private static OnnxTensor put(Map<String, OnnxTensor> inputs, String name, OnnxTensor t) {

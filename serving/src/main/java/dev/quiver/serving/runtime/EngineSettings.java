@@ -2,6 +2,7 @@ package dev.quiver.serving.runtime;
 
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.serving.graph.Quantization;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -17,10 +18,12 @@ import java.util.List;
  * @param prefillChunkTokens prompt tokens prefilled between two decode steps: a longer prompt is prefilled in
  *                          chunks, so running sequences wait one chunk per token instead of the whole prompt
  * @param quantization      how the base model's linear weights are stored (LoRA pools stay fp32)
+ * @param graphCacheDir     where compiled graphs are kept between restarts, keyed by model and settings; null
+ *                          compiles at every open
  */
 public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots, int maxLoraRank,
                              List<String> loraTargets, int threads, int hostCacheSize, int prefillChunkTokens,
-                             Quantization quantization) {
+                             Quantization quantization, Path graphCacheDir) {
     /**
      * A chunk stalls the running sequences for one prefill step: 128 tokens of the small demo model take about
      * 0.1 s on 2 CPU cores, several decode steps' worth. Larger chunks raise prefill throughput a little and
@@ -55,6 +58,7 @@ public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots,
         private int hostCacheSize = 32;
         private int prefillChunkTokens = DEFAULT_PREFILL_CHUNK_TOKENS;
         private Quantization quantization = Quantization.NONE;
+        private Path graphCacheDir;
 
         public Builder optMaxBatch(int maxBatch) {
             this.maxBatch = maxBatch;
@@ -101,9 +105,15 @@ public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots,
             return this;
         }
 
+        /** Keeps compiled graphs in {@code graphCacheDir} (null: no cache). */
+        public Builder optGraphCacheDir(Path graphCacheDir) {
+            this.graphCacheDir = graphCacheDir;
+            return this;
+        }
+
         public EngineSettings build() {
             return new EngineSettings(maxBatch, maxSequenceLength, loraSlots, maxLoraRank, loraTargets, threads,
-                    hostCacheSize, prefillChunkTokens, quantization);
+                    hostCacheSize, prefillChunkTokens, quantization, graphCacheDir);
         }
     }
 }

@@ -9,13 +9,14 @@ import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.LoraLayout;
+import dev.quiver.serving.graph.Quantization;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A pure fp32 forward pass of one sequence through the compiled serving graph, with logits at every
- * position: what the parity test compares with the trainer's forward.
+ * A forward pass of one sequence through the compiled serving graph, with logits at every position: what the
+ * parity test compares with the trainer's forward (fp32), and the quality tests compare across quantizations.
  */
 public final class ForwardPass implements AutoCloseable {
     private static final int ADAPTER_SLOT = 1;
@@ -35,13 +36,19 @@ public final class ForwardPass implements AutoCloseable {
 
     /** Compiles {@code modelDir} for sequences up to {@code maxSequenceLength} and adapters up to {@code maxRank}. */
     public static ForwardPass open(Path modelDir, int maxSequenceLength, int maxRank) throws IOException {
+        return open(modelDir, maxSequenceLength, maxRank, Quantization.NONE, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** As {@link #open(Path, int, int)}, with the base weights stored as {@code quantization} says. */
+    public static ForwardPass open(Path modelDir, int maxSequenceLength, int maxRank, Quantization quantization,
+                                   int threads) throws IOException {
         try (ModelDirectory model = ModelDirectory.open(modelDir)) {
             CompiledDecoder decoder = new DecoderGraphCompiler(CompileOptions.builder()
                     .optMaxSequenceLength(Math.min(maxSequenceLength, model.config().maxPositionEmbeddings()))
                     .optLora(LoraLayout.allLinear(2, maxRank))
+                    .optQuantization(quantization)
                     .build()).compile(model);
-            return new ForwardPass(model.config(), DecoderSession.open(decoder, 1,
-                    Runtime.getRuntime().availableProcessors()));
+            return new ForwardPass(model.config(), DecoderSession.open(decoder, 1, threads));
         } catch (OrtException e) {
             throw new IOException("ONNX Runtime could not open the compiled graph of " + modelDir + ": "
                     + e.getMessage(), e);

@@ -6,8 +6,8 @@ import dev.quiver.adapters.tokenizer.Tokenizer;
 import dev.quiver.serving.constraint.Constraints;
 import dev.quiver.serving.constraint.TokenVocabulary;
 import dev.quiver.serving.graph.CompileOptions;
-import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
+import dev.quiver.serving.graph.GraphCache;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.lora.AdapterLoader;
 import dev.quiver.serving.lora.AdapterRegistry;
@@ -96,13 +96,21 @@ public final class InferenceEngine implements AutoCloseable {
     public static InferenceEngine open(Path modelDir, EngineSettings settings, Executor adapterReads)
             throws IOException {
         try (ModelDirectory model = ModelDirectory.open(modelDir)) {
-            CompiledDecoder decoder = new DecoderGraphCompiler(CompileOptions.builder()
+            CompileOptions options = CompileOptions.builder()
                     .optMaxSequenceLength(Math.min(settings.maxSequenceLength(),
                             model.config().maxPositionEmbeddings()))
                     .optLora(new LoraLayout(settings.loraSlots() + 1, settings.maxLoraRank(), settings.loraTargets()))
                     .optQuantization(settings.quantization())
-                    .build()).compile(model);
-            DecoderSession session = DecoderSession.open(decoder, settings.maxBatch(), settings.threads());
+                    .build();
+            DecoderGraphCompiler compiler = new DecoderGraphCompiler(options);
+            DecoderSession session;
+            if (settings.graphCacheDir() != null) {
+                GraphCache.Entry graph = new GraphCache(settings.graphCacheDir()).get(model, options);
+                session = DecoderSession.open(graph.modelFile(), compiler.signature(model), settings.maxBatch(),
+                        settings.threads());
+            } else {
+                session = DecoderSession.open(compiler.compile(model), settings.maxBatch(), settings.threads());
+            }
             Tokenizer tokenizer = Files.exists(modelDir.resolve("tokenizer.json")) ? Tokenizer.load(modelDir) : null;
             AdapterRegistry registry = new AdapterRegistry(model.config(), settings.maxLoraRank(),
                     settings.hostCacheSize());

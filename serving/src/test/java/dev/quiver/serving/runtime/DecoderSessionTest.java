@@ -8,9 +8,9 @@ import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
+import dev.quiver.serving.graph.ExternalTensor;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.testing.TestModels;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,9 +31,9 @@ class DecoderSessionTest {
         CompiledDecoder decoder = compile();
         try (DecoderSession session = DecoderSession.open(decoder, 1, 1)) {
             float[] before = session.run(StepBatch.prefill(0, new int[] {1, 2, 3}, 0, 0, false))[0][0];
-            for (FloatBuffer weights : decoder.initializers().values()) {
-                for (int i = 0; i < weights.capacity(); i++) {
-                    weights.put(i, 0f);
+            for (ExternalTensor weights : decoder.initializers().values()) {
+                for (int i = 0; i < weights.bytes().capacity(); i++) {
+                    weights.bytes().put(i, (byte) 0);
                 }
             }
             float[] after = session.run(StepBatch.prefill(0, new int[] {1, 2, 3}, 0, 0, false))[0][0];

@@ -1,0 +1,113 @@
+package dev.quiver.serving.graph;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.quiver.adapters.model.ModelDirectory;
+import dev.quiver.adapters.model.ModelFamily;
+import dev.quiver.serving.runtime.DecoderSession;
+import dev.quiver.serving.runtime.StepBatch;
+import dev.quiver.serving.testing.TestModels;
+import java.nio.channels.FileChannel;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GraphCacheTest {
+    @TempDir
+    Path tmp;
+
+    private static CompileOptions options(Quantization q) {
+        return CompileOptions.builder().optMaxSequenceLength(16).optLora(LoraLayout.allLinear(2, 4))
+                .optQuantization(q).build();
+    }
+
+    private static float[] logits(DecoderSession session) throws Exception {
+        return session.run(StepBatch.prefill(0, new int[] {1, 2, 3, 4}, 0, 0, false))[0][0];
+    }
+
+    private List<String> entries(Path cache) throws Exception {
+        try (Stream<Path> files = Files.list(cache)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void aStoredGraphIsReusedAndRunsAsTheFreshlyCompiledOne() throws Exception {
+        Path cache = tmp.resolve("graphs");
+        try (ModelDirectory model = ModelDirectory.open(TestModels.tiny(tmp, ModelFamily.QWEN3))) {
+            for (Quantization q : Quantization.values()) {
+                DecoderGraphCompiler compiler = new DecoderGraphCompiler(options(q));
+                float[] fresh;
+                try (DecoderSession session = DecoderSession.open(compiler.compile(model), 1, 1)) {
+                    fresh = logits(session);
+                }
+                GraphCache.Entry first = new GraphCache(cache).get(model, options(q));
+                GraphCache.Entry second = new GraphCache(cache).get(model, options(q));
+                assertThat(first.hit()).isFalse();
+                assertThat(second.hit()).isTrue();
+                assertThat(second.modelFile()).isEqualTo(first.modelFile());
+                try (DecoderSession session = DecoderSession.open(second.modelFile(), compiler.signature(model), 1, 1)) {
+                    assertThat(logits(session)).as(q.label()).containsExactly(fresh);
+                }
+            }
+            // one entry per setting, and no temp directory left behind
+            assertThat(entries(cache)).hasSize(3).allMatch(name -> name.matches("[0-9a-f]{64}"));
+        }
+    }
+
+    @Test
+    void theKeyChangesWithEverySettingAndTheWeights() throws Exception {
+        Path dir = TestModels.tiny(tmp, ModelFamily.LLAMA);
+        try (ModelDirectory model = ModelDirectory.open(dir)) {
+            String base = GraphCache.key(model, options(Quantization.NONE));
+            assertThat(GraphCache.key(model, options(Quantization.NONE))).isEqualTo(base);
+            assertThat(GraphCache.key(model, options(Quantization.INT8))).isNotEqualTo(base);
+            assertThat(GraphCache.key(model, CompileOptions.builder().optMaxSequenceLength(32)
+                    .optLora(LoraLayout.allLinear(2, 4)).build())).isNotEqualTo(base);
+            assertThat(GraphCache.key(model, CompileOptions.builder().optMaxSequenceLength(16)
+                    .optLora(LoraLayout.allLinear(3, 4)).build())).isNotEqualTo(base);
+            assertThat(GraphCache.key(model, CompileOptions.builder().optMaxSequenceLength(16)
+                    .optLora(new LoraLayout(2, 4, List.of("q_proj"))).build())).isNotEqualTo(base);
+            Path weights = dir.resolve("model.safetensors");
+            Files.setLastModifiedTime(weights, java.nio.file.attribute.FileTime.fromMillis(
+                    Files.getLastModifiedTime(weights).toMillis() + 5000));
+            assertThat(GraphCache.key(model, options(Quantization.NONE))).isNotEqualTo(base);
+        }
+    }
+
+    @Test
+    void aCorruptOrPartialEntryIsDetectedAndRebuilt() throws Exception {
+        Path cache = tmp.resolve("graphs");
+        try (ModelDirectory model = ModelDirectory.open(TestModels.tiny(tmp, ModelFamily.QWEN3))) {
+            CompileOptions options = options(Quantization.INT4);
+            Path entry = new GraphCache(cache).get(model, options).modelFile().getParent();
+            long weightsLength = Files.size(entry.resolve(CompiledDecoder.WEIGHTS_FILE));
+            try (FileChannel ch = FileChannel.open(entry.resolve(CompiledDecoder.WEIGHTS_FILE),
+                    StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(new byte[] {0x5a}), weightsLength / 2);
+            }
+            GraphCache.Entry rebuilt = new GraphCache(cache).get(model, options);
+            assertThat(rebuilt.hit()).isFalse();
+            assertThat(new GraphCache(cache).get(model, options).hit()).isTrue();
+
+            Files.delete(entry.resolve("manifest.properties"));
+            assertThat(new GraphCache(cache).get(model, options).hit()).isFalse();
+            try (FileChannel ch = FileChannel.open(entry.resolve(CompiledDecoder.WEIGHTS_FILE),
+                    StandardOpenOption.WRITE)) {
+                ch.truncate(weightsLength - 100);
+            }
+            assertThat(new GraphCache(cache).get(model, options).hit()).isFalse();
+            assertThat(Files.size(entry.resolve(CompiledDecoder.WEIGHTS_FILE))).isEqualTo(weightsLength);
+            try (DecoderSession session = DecoderSession.open(entry.resolve(CompiledDecoder.MODEL_FILE),
+                    new DecoderGraphCompiler(options).signature(model), 1, 1)) {
+                assertThat(logits(session)).hasSize(model.config().vocabSize());
+            }
+            assertThat(entries(cache)).hasSize(1);
+        }
+    }
+}
