@@ -6,9 +6,13 @@ import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
+import ai.onnxruntime.OrtException;
 import dev.quiver.serving.constraint.TokenConstraint;
+import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.EngineSettings;
+import dev.quiver.serving.runtime.ExecutionProvider;
 import dev.quiver.serving.runtime.InferenceEngine;
+import dev.quiver.serving.runtime.SessionSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +23,9 @@ import java.util.List;
  * {@code quiver bench serve}: throughput and latency of the serving engine on a generated model, with
  * {@code adapters} distinct rank-16 all-linear adapters mixed in every batch and, in the same process on
  * the same engine, with the base model only, so the multi-adapter overhead is a ratio. Also measures how
- * long an adapter takes from disk to a slot, and the process's resident memory. The result is one JSON line.
+ * long an adapter takes from disk to a slot, the process's resident memory, and, in the same process, the two
+ * ceilings the engine's speed is judged against: the memory bandwidth over the weight bytes for batch-1 decode
+ * and ONNX Runtime's MatMul rate for prefill. The result is one JSON line.
  */
 public final class ServeBenchmark {
     /** The rank of the generated adapters (PEFT's common r=16, on every linear module). */
@@ -46,19 +52,27 @@ public final class ServeBenchmark {
      * @param promptLen   tokens per prompt
      * @param genLen      tokens generated per request
      * @param workDir     where the generated model and adapters are kept between runs
+     * @param quantization how the engine stores the base weights
+     * @param threads     ONNX Runtime intra-op threads
+     * @param provider    where ONNX Runtime runs the graph
      */
-    public record Options(DemoSize size, int adapters, int concurrency, int promptLen, int genLen, Path workDir) {
+    public record Options(DemoSize size, int adapters, int concurrency, int promptLen, int genLen, Path workDir,
+                          Quantization quantization, int threads, ExecutionProvider provider) {
         public Options {
-            if (adapters < 0 || concurrency < 1 || promptLen < 1 || genLen < 1) {
-                throw new IllegalArgumentException("adapters must be >= 0 and concurrency, prompt-len and gen-len"
-                        + " positive; got " + adapters + ", " + concurrency + ", " + promptLen + ", " + genLen);
+            if (adapters < 0 || concurrency < 1 || promptLen < 1 || genLen < 1 || threads < 1) {
+                throw new IllegalArgumentException("adapters must be >= 0 and concurrency, prompt-len, gen-len and"
+                        + " threads positive; got " + adapters + ", " + concurrency + ", " + promptLen + ", "
+                        + genLen + ", " + threads);
             }
-            if (size == null || workDir == null) {
-                throw new IllegalArgumentException("size and workDir are required");
+            if (size == null || workDir == null || quantization == null || provider == null) {
+                throw new IllegalArgumentException("size, workDir, quantization and provider are required");
             }
         }
 
-        /** Parses {@code --size S --adapters K --concurrency C --prompt-len P --gen-len G --work-dir DIR}. */
+        /**
+         * Parses {@code --size S --adapters K --concurrency C --prompt-len P --gen-len G --work-dir DIR
+         * --quantize none|int8|int4 --threads N --execution-provider cpu|cuda[:N]}.
+         */
         public static Options parse(String... args) {
             DemoSize size = DemoSize.SMALL;
             int adapters = 4;
@@ -66,6 +80,9 @@ public final class ServeBenchmark {
             int promptLen = 128;
             int genLen = 64;
             Path workDir = Path.of("quiver-bench");
+            Quantization quantization = Quantization.NONE;
+            int threads = Runtime.getRuntime().availableProcessors();
+            ExecutionProvider provider = ExecutionProvider.CPU;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -79,11 +96,16 @@ public final class ServeBenchmark {
                     case "--prompt-len" -> promptLen = Integer.parseInt(value);
                     case "--gen-len" -> genLen = Integer.parseInt(value);
                     case "--work-dir" -> workDir = Path.of(value);
+                    case "--quantize" -> quantization = Quantization.parse(value);
+                    case "--threads" -> threads = Integer.parseInt(value);
+                    case "--execution-provider" -> provider = ExecutionProvider.parse(value);
                     default -> throw new IllegalArgumentException("unknown option " + flag + "; expected --size,"
-                            + " --adapters, --concurrency, --prompt-len, --gen-len, --work-dir");
+                            + " --adapters, --concurrency, --prompt-len, --gen-len, --work-dir, --quantize,"
+                            + " --threads, --execution-provider");
                 }
             }
-            return new Options(size, adapters, concurrency, promptLen, genLen, workDir);
+            return new Options(size, adapters, concurrency, promptLen, genLen, workDir, quantization, threads,
+                    provider);
         }
     }
 
@@ -105,6 +127,9 @@ public final class ServeBenchmark {
                 .optMaxSequenceLength(maxSequenceLength)
                 .optLoraSlots(Math.max(1, o.adapters()))
                 .optMaxLoraRank(ADAPTER_RANK)
+                .optQuantization(o.quantization())
+                .optThreads(o.threads())
+                .optExecutionProvider(o.provider())
                 .build();
         int vocab = Math.min(config.vocabSize(), 4096);
         long openStart = System.nanoTime();
@@ -156,6 +181,7 @@ public final class ServeBenchmark {
                 }
             }
             long rssMulti = ProcessMemory.residentBytes();
+            Ceilings ceilings = ceilings(settings, config);
 
             double mb = 1 << 20;
             JsonLine json = new JsonLine()
@@ -168,7 +194,10 @@ public final class ServeBenchmark {
                     .put("prompt_len", o.promptLen())
                     .put("gen_len", o.genLen())
                     .put("threads", settings.threads())
+                    .put("quantize", settings.quantization().label())
+                    .put("execution_provider", settings.executionProvider().label())
                     .put("prefill_chunk", settings.prefillChunkTokens())
+                    .put("prefill_budget_ms", settings.prefillBudget().toMillis())
                     .put("base", base.json())
                     .put("multi", multi == null ? null : multi.json());
             if (multi == null) {
@@ -180,6 +209,17 @@ public final class ServeBenchmark {
                         .put("multi_over_base_decode_tok_s",
                                 multi.decodeTokensPerSecond() / base.decodeTokensPerSecond(), 3);
             }
+            double bound = ceilings.bandwidthGbS() * 1e9 / engine.weightBytes();
+            double prefillGflops = base.prefillTokensPerSecond() * PrefillFlops.perToken(config, o.promptLen()) / 1e9;
+            json.put("weight_bytes", engine.weightBytes())
+                    .put("bandwidth_gb_s", ceilings.bandwidthGbS(), 2)
+                    .put("decode_bound_tok_s", bound, 2)
+                    .put("decode_over_bound", base.decodeStepsPerSecond() / bound, 3)
+                    .put("matmul_peak_gflops", ceilings.matmulGflops(), 1)
+                    .put("matmul_peak_shape", MatmulPeak.M + "x" + config.hiddenSize() + "x" + config.intermediateSize()
+                            + " fp32")
+                    .put("prefill_gflops", prefillGflops, 1)
+                    .put("prefill_over_matmul_peak", prefillGflops / ceilings.matmulGflops(), 3);
             double baseItl = LatencyStats.ofNanos(base.itlNanos()).percentile(50);
             double constrainedItl = LatencyStats.ofNanos(constrained.itlNanos()).percentile(50);
             json.put("constrained", constrained.json())
@@ -209,6 +249,22 @@ public final class ServeBenchmark {
                     .put("peak_rss_excludes_generation", peakReset ? "yes" : "no")
                     .put("engine_open_s", openSeconds, 2)
                     .toString();
+        }
+    }
+
+    /** What this machine allows: single-threaded read bandwidth, and ONNX Runtime's MatMul rate at the model's shape. */
+    private record Ceilings(double bandwidthGbS, double matmulGflops) {
+    }
+
+    // measured after the phases, in this process, with the engine's threads and execution provider; the MatMul
+    // is [256, hidden] x [hidden, intermediate], the shape of the MLP's gate and up projections
+    private static Ceilings ceilings(EngineSettings settings, ModelConfig config) throws IOException {
+        try {
+            return new Ceilings(MemoryBandwidth.gbPerSecond(), MatmulPeak.gflops(new SessionSettings(
+                    settings.threads(), settings.executionProvider(), null), MatmulPeak.M, config.hiddenSize(),
+                    config.intermediateSize()));
+        } catch (OrtException e) {
+            throw new IOException("ONNX Runtime could not run the matmul-peak graph: " + e.getMessage(), e);
         }
     }
 

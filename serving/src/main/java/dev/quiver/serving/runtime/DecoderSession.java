@@ -30,14 +30,16 @@ public final class DecoderSession implements AutoCloseable {
     private final OrtSession session;
     private final KvCache kvCache;
     private final LoraPools loraPools;
+    private final long weightBytes;
 
     private DecoderSession(OrtEnvironment env, DecoderSignature signature, OrtSession session, KvCache kvCache,
-                           LoraPools loraPools) {
+                           LoraPools loraPools, long weightBytes) {
         this.env = env;
         this.signature = signature;
         this.session = session;
         this.kvCache = kvCache;
         this.loraPools = loraPools;
+        this.weightBytes = weightBytes;
     }
 
     /**
@@ -45,17 +47,17 @@ public final class DecoderSession implements AutoCloseable {
      * keeps its own copy of the weights: drop {@code decoder} afterwards so its buffers can be freed.
      */
     public static DecoderSession open(CompiledDecoder decoder, int maxBatch, int threads) throws OrtException {
+        return open(decoder, maxBatch, SessionSettings.cpu(threads));
+    }
+
+    /** As {@link #open(CompiledDecoder, int, int)}, with the threads, execution provider and profile of {@code run}. */
+    public static DecoderSession open(CompiledDecoder decoder, int maxBatch, SessionSettings run) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OnnxTensor> weights = new ArrayList<>();
         OrtSession session = null;
         KvCache cache = null;
         LoraPools pools = null;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setInterOpNumThreads(1);
-            // spinning workers fight the engine and HTTP threads on small boxes: measured 2x slower decode on 2 cores
-            options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        try (OrtSession.SessionOptions options = run.options()) {
             Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
             for (Map.Entry<String, FloatBuffer> e : decoder.initializers().entrySet()) {
                 OnnxTensor t = OnnxTensor.createTensor(env, e.getValue(), decoder.initializerShapes().get(e.getKey()));
@@ -70,7 +72,7 @@ public final class DecoderSession implements AutoCloseable {
             weights.clear();
             cache = new KvCache(env, decoder.signature(), maxBatch);
             pools = new LoraPools(env, decoder.signature());
-            return new DecoderSession(env, decoder.signature(), session, cache, pools);
+            return new DecoderSession(env, decoder.signature(), session, cache, pools, decoder.weightBytes());
         } catch (OrtException | RuntimeException e) {
             weights.forEach(OnnxTensor::close);
             if (session != null) {
@@ -96,6 +98,16 @@ public final class DecoderSession implements AutoCloseable {
 
     public LoraPools loraPools() {
         return loraPools;
+    }
+
+    /** Bytes of base weights the compiled graph held ({@link CompiledDecoder#weightBytes()}): a decode step's read. */
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    /** Stops ONNX Runtime's profiler (opened with {@link SessionSettings#withProfile}) and returns its JSON file. */
+    public String endProfiling() throws OrtException {
+        return session.endProfiling();
     }
 
     /** Runs one step; returns logits {@code [row][logitPosition][vocab]}. Appends the new tokens to the KV rows. */
