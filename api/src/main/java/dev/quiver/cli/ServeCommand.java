@@ -23,6 +23,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     ServerOptions options;
 
+    @Mixin
+    ServingEngineOptions engine;
+
     @Option(names = "--adapters-dir", description = "Also serve every PEFT directory in here, by directory name.")
     Path adaptersDir;
 
@@ -33,6 +36,7 @@ final class ServeCommand implements Callable<Integer> {
         if (adaptersDir != null) {
             props.put("quiver.serving.adapters-dir", adaptersDir.toAbsolutePath().toString());
         }
+        engine.addTo(props);
         return options.run("serve", props, false, spec.commandLine().getOut());
     }
 }

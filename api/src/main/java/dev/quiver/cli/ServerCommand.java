@@ -1,5 +1,6 @@
 package dev.quiver.cli;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,8 +18,13 @@ final class ServerCommand implements Callable<Integer> {
     @Mixin
     ServerOptions options;
 
+    @Mixin
+    ServingEngineOptions engine;
+
     @Override
     public Integer call() throws Exception {
-        return options.run("server", Map.of(), true, spec.commandLine().getOut());
+        Map<String, Object> props = new HashMap<>();
+        engine.addTo(props);
+        return options.run("server", props, true, spec.commandLine().getOut());
     }
 }

@@ -252,7 +252,7 @@ public final class ServeBenchmark {
         }
     }
 
-    /** What this machine allows: single-threaded read bandwidth, and ONNX Runtime's MatMul rate at the model's shape. */
+    /** What this machine allows: read bandwidth with the engine's threads, and ONNX Runtime's MatMul rate. */
     private record Ceilings(double bandwidthGbS, double matmulGflops) {
     }
 
@@ -260,7 +260,7 @@ public final class ServeBenchmark {
     // is [256, hidden] x [hidden, intermediate], the shape of the MLP's gate and up projections
     private static Ceilings ceilings(EngineSettings settings, ModelConfig config) throws IOException {
         try {
-            return new Ceilings(MemoryBandwidth.gbPerSecond(), MatmulPeak.gflops(new SessionSettings(
+            return new Ceilings(MemoryBandwidth.gbPerSecond(settings.threads()), MatmulPeak.gflops(new SessionSettings(
                     settings.threads(), settings.executionProvider(), null), MatmulPeak.M, config.hiddenSize(),
                     config.intermediateSize()));
         } catch (OrtException e) {

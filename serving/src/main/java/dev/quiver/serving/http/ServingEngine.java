@@ -9,6 +9,7 @@ import dev.quiver.serving.ServingLimits;
 import dev.quiver.serving.http.toolcalls.ToolCallFormats;
 import dev.quiver.serving.http.toolcalls.ToolCallParser;
 import dev.quiver.serving.runtime.EngineSettings;
+import dev.quiver.serving.runtime.ExecutionProvider;
 import dev.quiver.serving.runtime.InferenceEngine;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.annotation.Nullable;
@@ -65,6 +66,8 @@ public class ServingEngine {
                     .optThreads(threads)
                     .optHostCacheSize(config.hostCacheSize())
                     .optPrefillChunkTokens(config.prefillChunkTokens())
+                    .optPrefillBudget(config.prefillBudget())
+                    .optExecutionProvider(ExecutionProvider.parse(config.executionProvider()))
                     .build();
             this.engine = InferenceEngine.open(base.path(), settings);
             this.maxSequenceLength = Math.min(config.maxSequenceLength(), base.config().maxPositionEmbeddings());

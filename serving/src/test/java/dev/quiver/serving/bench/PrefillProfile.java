@@ -25,8 +25,8 @@ import java.util.TreeMap;
 /**
  * Where prefill time goes: prefills {@code prompt} tokens in chunks of {@code chunk} through the engine's
  * graph (all-linear LoRA branches, no adapter bound, as a base request runs) with ONNX Runtime's profiler on,
- * prints prefill tokens/s and GFLOPS against the MatMul peak measured in the same process, then the share of
- * kernel time per op type. Not a test: run by hand,
+ * prints prefill tokens/s and GFLOPS (best and mean prefill) against the MatMul peak (best run) measured in the
+ * same process, then the share of kernel time per op type. Not a test: run by hand,
  * {@code java -cp ... dev.quiver.serving.bench.PrefillProfile WORK_DIR small 2 512 64,128,512 3 5}
  * (work dir, size, threads, prompt, chunk sizes, prefills per timing, rounds).
  */
@@ -52,6 +52,7 @@ public final class PrefillProfile {
         SessionSettings run = SessionSettings.cpu(threads).withProfile(profile);
         String file;
         double[] best = new double[chunks.length];
+        double[] total = new double[chunks.length];
         Arrays.fill(best, Double.MAX_VALUE);
         double peak = 0;
         try (ModelDirectory model = ModelDirectory.open(dir);
@@ -69,7 +70,9 @@ public final class PrefillProfile {
                     for (int r = 0; r < reps; r++) {
                         prefill(session, tokens, chunks[i]);
                     }
-                    best[i] = Math.min(best[i], (System.nanoTime() - began) / 1e9 / reps);
+                    double seconds = (System.nanoTime() - began) / 1e9;
+                    best[i] = Math.min(best[i], seconds / reps);
+                    total[i] += seconds;
                 }
                 peak = Math.max(peak, MatmulPeak.gflops(SessionSettings.cpu(threads), MatmulPeak.M, c.hiddenSize(),
                         c.intermediateSize()));
@@ -78,13 +81,15 @@ public final class PrefillProfile {
         }
         System.out.printf("%s threads %d prompt %d: matmul peak %.1f GFLOPS (%dx%dx%d)%n", size.label(), threads,
                 prompt, peak, MatmulPeak.M, c.hiddenSize(), c.intermediateSize());
+        double flops = PrefillFlops.perToken(c, prompt) * prompt;
         for (int i = 0; i < chunks.length; i++) {
-            double tokS = prompt / best[i];
-            double gflops = tokS * PrefillFlops.perToken(c, prompt) / 1e9;
-            System.out.printf("  chunk %4d: prefill %8.1f tok/s, %6.1f GFLOPS, %.3f of peak%n", chunks[i], tokS,
-                    gflops, gflops / peak);
+            double bestGflops = flops / best[i] / 1e9;
+            double meanGflops = flops * rounds * reps / total[i] / 1e9;
+            System.out.printf("  chunk %4d: prefill %8.1f tok/s best, %8.1f mean; %6.1f GFLOPS best (%.3f of peak),"
+                    + " %6.1f mean (%.3f)%n", chunks[i], prompt / best[i], prompt * rounds * reps / total[i],
+                    bestGflops, bestGflops / peak, meanGflops, meanGflops / peak);
         }
-        printShares(Path.of(file));
+        printShares(Path.of(file), c.vocabSize());
         Files.delete(Path.of(file));
         Files.delete(profile.getParent());
     }
@@ -98,10 +103,11 @@ public final class PrefillProfile {
         }
     }
 
-    // kernel time per op type; MatMuls are split by weight name into the model's linear layers and the rest
-    private static void printShares(Path file) throws Exception {
+    // kernel time per op type, and the output shapes of the LM head (the one op with a vocab-wide output)
+    private static void printShares(Path file, int vocab) throws Exception {
         JsonNode events = new ObjectMapper().readTree(file.toFile());
         Map<String, Double> byOp = new TreeMap<>();
+        Map<String, Integer> headShapes = new TreeMap<>();
         double total = 0;
         double runs = 0;
         for (JsonNode e : events) {
@@ -113,8 +119,12 @@ public final class PrefillProfile {
                 continue;
             }
             String op = e.path("args").path("op_name").asText();
-            String node = name.substring(0, name.length() - "_kernel_time".length());
-            op = op + (node.contains("lora") ? " (lora)" : "");
+            for (JsonNode output : e.path("args").path("output_type_shape")) {
+                JsonNode dims = output.elements().next();
+                if (dims.size() > 0 && dims.get(dims.size() - 1).asInt() == vocab) {
+                    headShapes.merge(op + " " + dims, 1, Integer::sum);
+                }
+            }
             double dur = e.path("dur").asDouble();
             byOp.merge(op, dur, Double::sum);
             total += dur;
@@ -128,5 +138,6 @@ public final class PrefillProfile {
             System.out.printf("  %-34s %6.1f%%  %9.1f ms%n", en.getKey(), 100 * en.getValue() / total,
                     en.getValue() / 1e3);
         }
+        System.out.println("vocab-wide outputs (the LM head), shape x runs: " + headShapes);
     }
 }

@@ -2,7 +2,11 @@ package dev.quiver.serving.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtProvider;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.serving.testing.TestModels;
 import java.nio.file.Path;
@@ -27,15 +31,31 @@ class ExecutionProviderTest {
 
     @Test
     void aCpuBuildAskedForCudaSaysWhatToInstall() throws Exception {
-        // this test runs on the default (CPU) ONNX Runtime build; under -Pgpu on a GPU machine it does not apply
-        org.junit.jupiter.api.Assumptions.assumeFalse(ai.onnxruntime.OrtEnvironment.getAvailableProviders()
-                .contains(ai.onnxruntime.OrtProvider.CUDA));
-        Path model = TestModels.tiny(tmp, ModelFamily.QWEN3);
-        assertThatThrownBy(() -> InferenceEngine.open(model, EngineSettings.builder().optMaxSequenceLength(32)
-                .optLoraSlots(1).optMaxLoraRank(4).optThreads(1)
-                .optExecutionProvider(ExecutionProvider.parse("cuda")).build()))
+        // the default build; under -Pgpu the next test applies instead
+        assumeFalse(OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA));
+        assertThatThrownBy(() -> openOnCuda(TestModels.tiny(tmp, ModelFamily.QWEN3)))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("execution provider cuda needs the onnxruntime_gpu build (mvn -Pgpu ...) and a CUDA 12"
                         + " + cuDNN 9 runtime; this build has [CPU]");
+    }
+
+    @Test
+    void theGpuBuildWithoutACudaRuntimeSaysWhatIsMissing() throws Exception {
+        // the -Pgpu build on a machine without CUDA 12 / cuDNN 9 (or without GPU 0): the provider cannot load
+        assumeTrue(OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA));
+        Path model = TestModels.tiny(tmp, ModelFamily.QWEN3);
+        try {
+            openOnCuda(model).close();
+            assumeTrue(false, "a CUDA device opened: this machine has the GPU runtime");
+        } catch (IllegalStateException e) {
+            assertThat(e).hasMessageStartingWith("execution provider cuda needs the onnxruntime_gpu build (mvn -Pgpu"
+                    + " ...) and a CUDA 12 + cuDNN 9 runtime; this build has [").hasMessageContaining("CUDA")
+                    .hasMessageContaining("but CUDA device 0 could not be opened");
+        }
+    }
+
+    private static InferenceEngine openOnCuda(Path model) throws Exception {
+        return InferenceEngine.open(model, EngineSettings.builder().optMaxSequenceLength(32).optLoraSlots(1)
+                .optMaxLoraRank(4).optThreads(1).optExecutionProvider(ExecutionProvider.parse("cuda")).build());
     }
 }
