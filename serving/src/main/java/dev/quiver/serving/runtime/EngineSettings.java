@@ -27,16 +27,19 @@ public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots,
                              List<String> loraTargets, int threads, int hostCacheSize, int prefillChunkTokens,
                              Quantization quantization, Duration prefillBudget, ExecutionProvider executionProvider) {
     /**
-     * The cap on one prefill step. The MatMuls run faster at larger M (small, 2 threads, one process: 128-token
-     * chunks reach ~0.86x the prefill rate of 512-token ones); the time budget, not this cap, protects the
-     * decoding sequences.
+     * The cap on one prefill step, the chunk when nothing decodes: MatMul runs faster at larger M (small, one
+     * process, 512-token chunks prefilled ~1.1-1.15x faster than 128-token ones); the time budget, not this cap,
+     * protects decoding sequences.
      */
     public static final int DEFAULT_PREFILL_CHUNK_TOKENS = 512;
     /**
-     * About two batch-1 decode steps of the fp32 Qwen3-0.6B on 2 CPU cores (~105 ms each): a running sequence's
-     * inter-token latency at most triples while a prompt is prefilled. On the small demo model the cap binds first.
+     * A prefill step costs about one read of every weight plus its tokens' compute, so a budget close to a decode
+     * step buys tiny, inefficient chunks. On the fp32 Qwen3-0.6B (2 CPU cores, 1 thread, decode step ~100 ms) 500 ms
+     * gave ~73-token chunks at ~200 tokens/s and a running sequence's inter-token latency of ~0.4-0.5 s, where
+     * 200 ms gave ~18-token chunks at ~87 tokens/s and the old 128-token cap ~0.6-1.6 s. On the small demo model
+     * the cap binds first.
      */
-    public static final Duration DEFAULT_PREFILL_BUDGET = Duration.ofMillis(200);
+    public static final Duration DEFAULT_PREFILL_BUDGET = Duration.ofMillis(500);
 
     public EngineSettings {
         loraTargets = List.copyOf(loraTargets);

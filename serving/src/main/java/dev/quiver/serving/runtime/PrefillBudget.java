@@ -6,14 +6,16 @@ import java.time.Duration;
  * How many prompt tokens the engine prefills in one loop iteration. While sequences decode, every one of them
  * waits for that prefill before its next token, so the chunk is sized from the measured prefill rate to take
  * about {@code budget}; with nothing decoding, nobody waits and prefill runs at the largest chunk, where the
- * MatMuls are most efficient. The rate is a running estimate over recent chunks (attention makes late chunks of
- * a long prompt slower, and small chunks run at a lower rate than large ones). Engine thread only.
+ * MatMuls are most efficient. The rate is a running estimate over recent chunks: a step costs about one weight
+ * read plus its tokens' compute, so smaller chunks run at a lower rate, and the estimate settles where a chunk
+ * takes the budget (attention also makes late chunks of a long prompt slower). Engine thread only.
  */
 final class PrefillBudget {
     /**
-     * The smallest chunk while sequences decode, whatever the budget: below ~16 rows the MatMuls run at a
-     * fraction of their rate (measured on small, 2 threads: 32-token chunks prefill at ~0.55x the rate of
-     * 512-token ones), so a smaller chunk would stretch the prompt's prefill more than it shortens the stall.
+     * The smallest chunk while sequences decode, whatever the budget: every prefill step reads all the weights
+     * once, so below ~16 rows a step costs about a decode step for a handful of tokens (small, 2 threads: 32-token
+     * chunks prefilled at ~0.56x the rate of 512-token ones), and the prompt's prefill would stretch far more
+     * than the stall shrinks.
      */
     static final int MIN_CHUNK_TOKENS = 16;
     /** Weight of the newest chunk in the running rate: about the last four chunks count. */
