@@ -24,8 +24,8 @@ import java.util.List;
  * {@code adapters} distinct rank-16 all-linear adapters mixed in every batch and, in the same process on
  * the same engine, with the base model only, so the multi-adapter overhead is a ratio. Also measures how
  * long an adapter takes from disk to a slot, the process's resident memory, and, in the same process, the two
- * ceilings the engine's speed is judged against: the memory bandwidth over the weight bytes for batch-1 decode
- * and ONNX Runtime's MatMul rate for prefill. The result is one JSON line.
+ * ceilings the engine's speed is judged against ({@link OrtCeilings}): the weight-read bandwidth over the weight
+ * bytes for batch-1 decode, and the MatMul rate for prefill. The result is one JSON line.
  */
 public final class ServeBenchmark {
     /** The rank of the generated adapters (PEFT's common r=16, on every linear module). */
@@ -216,7 +216,7 @@ public final class ServeBenchmark {
                     .put("decode_bound_tok_s", bound, 2)
                     .put("decode_over_bound", base.decodeStepsPerSecond() / bound, 3)
                     .put("matmul_peak_gflops", ceilings.matmulGflops(), 1)
-                    .put("matmul_peak_shape", MatmulPeak.M + "x" + config.hiddenSize() + "x" + config.intermediateSize()
+                    .put("matmul_peak_shape", OrtCeilings.PEAK_M + "x" + config.hiddenSize() + "x" + config.intermediateSize()
                             + " fp32")
                     .put("prefill_gflops", prefillGflops, 1)
                     .put("prefill_over_matmul_peak", prefillGflops / ceilings.matmulGflops(), 3);
@@ -252,19 +252,19 @@ public final class ServeBenchmark {
         }
     }
 
-    /** What this machine allows: read bandwidth with the engine's threads, and ONNX Runtime's MatMul rate. */
+    /** What this machine allows: the rate a batch-1 MatMul streams weights, and the MatMul rate at M = 256. */
     private record Ceilings(double bandwidthGbS, double matmulGflops) {
     }
 
-    // measured after the phases, in this process, with the engine's threads and execution provider; the MatMul
-    // is [256, hidden] x [hidden, intermediate], the shape of the MLP's gate and up projections
+    // measured after the phases, in this process, with the engine's threads and execution provider; the peak's
+    // MatMul is [256, hidden] x [hidden, intermediate], the shape of the MLP's gate and up projections
     private static Ceilings ceilings(EngineSettings settings, ModelConfig config) throws IOException {
+        SessionSettings run = new SessionSettings(settings.threads(), settings.executionProvider(), null);
         try {
-            return new Ceilings(MemoryBandwidth.gbPerSecond(settings.threads()), MatmulPeak.gflops(new SessionSettings(
-                    settings.threads(), settings.executionProvider(), null), MatmulPeak.M, config.hiddenSize(),
-                    config.intermediateSize()));
+            return new Ceilings(OrtCeilings.weightReadGbPerSecond(run),
+                    OrtCeilings.matmulGflops(run, config.hiddenSize(), config.intermediateSize()));
         } catch (OrtException e) {
-            throw new IOException("ONNX Runtime could not run the matmul-peak graph: " + e.getMessage(), e);
+            throw new IOException("ONNX Runtime could not run the ceilings' MatMul graph: " + e.getMessage(), e);
         }
     }
 

@@ -74,13 +74,13 @@ public final class PrefillProfile {
                     best[i] = Math.min(best[i], seconds / reps);
                     total[i] += seconds;
                 }
-                peak = Math.max(peak, MatmulPeak.gflops(SessionSettings.cpu(threads), MatmulPeak.M, c.hiddenSize(),
+                peak = Math.max(peak, OrtCeilings.matmulGflops(SessionSettings.cpu(threads), c.hiddenSize(),
                         c.intermediateSize()));
             }
             file = session.endProfiling();
         }
         System.out.printf("%s threads %d prompt %d: matmul peak %.1f GFLOPS (%dx%dx%d)%n", size.label(), threads,
-                prompt, peak, MatmulPeak.M, c.hiddenSize(), c.intermediateSize());
+                prompt, peak, OrtCeilings.PEAK_M, c.hiddenSize(), c.intermediateSize());
         double flops = PrefillFlops.perToken(c, prompt) * prompt;
         for (int i = 0; i < chunks.length; i++) {
             double bestGflops = flops / best[i] / 1e9;
