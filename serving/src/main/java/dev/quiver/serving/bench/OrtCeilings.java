@@ -28,7 +28,11 @@ final class OrtCeilings {
     /** The streamed weight: 4096 x 16384 fp32 = 256 MiB, 8x the 32 MiB L3 of the build machine. */
     static final int READ_K = 4096;
     static final int READ_N = 16384;
-    private static final int RUNS = 10;
+    /**
+     * Timed runs of each probe: 30 runs of a few ms each, so that on a shared machine the best one likely falls in
+     * a quiet moment (one short burst read 52 GB/s where the same probe reads 96 GB/s on an idle moment).
+     */
+    private static final int RUNS = 30;
 
     private OrtCeilings() {
     }
