@@ -1,12 +1,12 @@
 package dev.quiver.serving.bench;
 
+import ai.onnxruntime.OrtException;
 import dev.quiver.adapters.bench.ProcessMemory;
 import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
-import ai.onnxruntime.OrtException;
 import dev.quiver.serving.constraint.TokenConstraint;
 import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.EngineSettings;
@@ -181,7 +181,7 @@ public final class ServeBenchmark {
                 }
             }
             long rssMulti = ProcessMemory.residentBytes();
-            // before the ceilings, whose probe weights (~0.5 GB with ONNX Runtime's packed copy) are not the engine's
+            // before the ceilings, whose probe weight (~1 GB with ONNX Runtime's packed copy) is not the engine's
             long peakRss = ProcessMemory.peakResidentBytes();
             Ceilings ceilings = ceilings(settings, config);
 
@@ -218,8 +218,8 @@ public final class ServeBenchmark {
                     .put("decode_bound_tok_s", bound, 2)
                     .put("decode_over_bound", base.decodeStepsPerSecond() / bound, 3)
                     .put("matmul_peak_gflops", ceilings.matmulGflops(), 1)
-                    .put("matmul_peak_shape", OrtCeilings.PEAK_M + "x" + config.hiddenSize() + "x" + config.intermediateSize()
-                            + " fp32")
+                    .put("matmul_peak_shape", OrtCeilings.PEAK_M + "x" + config.hiddenSize() + "x"
+                            + config.intermediateSize() + " fp32")
                     .put("prefill_gflops", prefillGflops, 1)
                     .put("prefill_over_matmul_peak", prefillGflops / ceilings.matmulGflops(), 3);
             double baseItl = LatencyStats.ofNanos(base.itlNanos()).percentile(50);

@@ -180,7 +180,7 @@ public final class InferenceEngine implements AutoCloseable {
         return constraints;
     }
 
-    /** Bytes of base weights in the compiled graph: what one decode step reads ({@link DecoderSession#weightBytes()}). */
+    /** Bytes of base weights in the compiled graph: what one decode step reads. */
     public long weightBytes() {
         return session.weightBytes();
     }
