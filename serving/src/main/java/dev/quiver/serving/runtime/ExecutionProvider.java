@@ -68,19 +68,17 @@ public record ExecutionProvider(Kind kind, int deviceId) {
         }
         EnumSet<OrtProvider> available = OrtEnvironment.getAvailableProviders();
         if (!available.contains(OrtProvider.CUDA)) {
-            throw new IllegalStateException(missingRuntime(available.toString()));
+            throw new IllegalStateException("execution provider cuda needs the onnxruntime_gpu build (mvn -Pgpu ...)"
+                    + " and a CUDA 12 + cuDNN 9 runtime; this build has " + available);
         }
         try {
             options.addCUDA(deviceId);
         } catch (OrtException e) {
             // the GPU build is there but its provider library could not load CUDA or cuDNN, or no such device
-            throw new IllegalStateException(missingRuntime(available + " but CUDA device " + deviceId
-                    + " could not be opened: " + e.getMessage()), e);
+            throw new IllegalStateException("execution provider cuda could not open CUDA device " + deviceId
+                    + ": this is the onnxruntime_gpu build (" + available + "), so it needs a CUDA 12 + cuDNN 9"
+                    + " runtime on the library path (LD_LIBRARY_PATH) and that device; ONNX Runtime said: "
+                    + e.getMessage(), e);
         }
-    }
-
-    private static String missingRuntime(String has) {
-        return "execution provider cuda needs the onnxruntime_gpu build (mvn -Pgpu ...) and a CUDA 12 + cuDNN 9"
-                + " runtime; this build has " + has;
     }
 }
