@@ -33,7 +33,7 @@ public record ServingConfig(
         @Nullable String adaptersDir,
         @Bindable(defaultValue = "512") @Min(1) int prefillChunkTokens,
         @Nullable List<String> loraTargets,
-        @Bindable(defaultValue = "500ms") Duration prefillBudget,
+        @Bindable(defaultValue = "300ms") Duration prefillBudget,
         @Bindable(defaultValue = "cpu") String executionProvider) {
 
     public ServingConfig {

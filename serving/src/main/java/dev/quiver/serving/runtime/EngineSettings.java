@@ -34,12 +34,12 @@ public record EngineSettings(int maxBatch, int maxSequenceLength, int loraSlots,
     public static final int DEFAULT_PREFILL_CHUNK_TOKENS = 512;
     /**
      * A prefill step costs about one read of every weight plus its tokens' compute, so a budget close to a decode
-     * step buys tiny, inefficient chunks. On the fp32 Qwen3-0.6B (2 CPU cores, 1 thread, decode step ~100 ms) 500 ms
-     * gave ~73-token chunks at ~200 tokens/s and a running sequence's inter-token latency of ~0.4-0.5 s, where
-     * 200 ms gave ~18-token chunks at ~87 tokens/s and the old 128-token cap ~0.6-1.6 s. On the small demo model
-     * the cap binds first.
+     * step buys tiny, inefficient chunks. Measured on the fp32 Qwen3-0.6B (2 CPU cores, 1 thread, decode step
+     * ~60 ms, one process): the old 128-token cap stalled a running sequence 611 ms per chunk; 300 ms gave 51-token
+     * chunks at 0.89x the cap's prefill rate and 331 ms inter-token latency (200 ms: 257 ms at 0.80x; 500 ms:
+     * 494 ms at 0.97x). On the small demo model the cap binds first.
      */
-    public static final Duration DEFAULT_PREFILL_BUDGET = Duration.ofMillis(500);
+    public static final Duration DEFAULT_PREFILL_BUDGET = Duration.ofMillis(300);
 
     public EngineSettings {
         loraTargets = List.copyOf(loraTargets);
