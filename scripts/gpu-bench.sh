@@ -7,6 +7,9 @@
 # (PYTORCH_LIBRARY_PATH and PYTORCH_FLAVOR=cu128, or a pre-filled ~/.djl.ai cache; see README "GPUs").
 #
 #   scripts/gpu-bench.sh [SIZE] [WORK_DIR]     # SIZE small (default) or qwen3-0.6b
+#
+# The build replaces api/target/quiver.jar with the GPU one (it also runs on the CPU); QUIVER_GPU_DEVICE picks
+# the device (default cuda:0).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 size="${1:-small}"
