@@ -111,7 +111,7 @@ public final class ServeBenchmark {
 
     /** Runs the benchmark (generating the model and adapters into the work dir if missing); one JSON line. */
     public static String run(Options o) throws IOException {
-        Path modelDir = model(o);
+        Path modelDir = demoModel(o.workDir(), o.size());
         ModelConfig config = ModelConfig.load(modelDir);
         List<Path> adapterDirs = adapters(o, config);
         System.gc();
@@ -314,13 +314,14 @@ public final class ServeBenchmark {
         return "bench-" + i;
     }
 
-    private static Path model(Options o) throws IOException {
-        Path dir = o.workDir().resolve("model-qwen3-" + o.size().label());
+    /** The generated Qwen3 model of {@code size} in {@code workDir}, written there on first use (seed 1). */
+    static Path demoModel(Path workDir, DemoSize size) throws IOException {
+        Path dir = workDir.resolve("model-qwen3-" + size.label());
         if (!Files.exists(dir.resolve("config.json"))) {
-            Files.createDirectories(o.workDir());
+            Files.createDirectories(workDir);
             // the real Qwen3-0.6B ships in BF16; the loader widens it to fp32 either way
-            DType dtype = o.size() == DemoSize.QWEN3_0_6B ? DType.BF16 : DType.F32;
-            DemoModelMaker.write(dir, new DemoModelMaker.Spec(ModelFamily.QWEN3, o.size(), 1, dtype));
+            DType dtype = size == DemoSize.QWEN3_0_6B ? DType.BF16 : DType.F32;
+            DemoModelMaker.write(dir, new DemoModelMaker.Spec(ModelFamily.QWEN3, size, 1, dtype));
         }
         return dir;
     }

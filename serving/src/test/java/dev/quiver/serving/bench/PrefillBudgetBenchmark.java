@@ -1,10 +1,7 @@
 package dev.quiver.serving.bench;
 
-import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelConfig;
-import dev.quiver.adapters.model.ModelFamily;
-import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.runtime.EngineSettings;
 import dev.quiver.serving.runtime.EngineStats;
 import dev.quiver.serving.runtime.GeneratedToken;
@@ -13,7 +10,6 @@ import dev.quiver.serving.runtime.GenerationListener;
 import dev.quiver.serving.runtime.GenerationRequest;
 import dev.quiver.serving.runtime.InferenceEngine;
 import dev.quiver.serving.runtime.SamplingParams;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,11 +35,7 @@ public final class PrefillBudgetBenchmark {
         int threads = Integer.parseInt(args[2]);
         int promptLen = Integer.parseInt(args[3]);
         int prompts = Integer.parseInt(args[4]);
-        Path dir = work.resolve("model-qwen3-" + size.label());
-        if (!Files.exists(dir.resolve("config.json"))) {
-            DemoModelMaker.write(dir, new DemoModelMaker.Spec(ModelFamily.QWEN3, size, 1,
-                    size == DemoSize.QWEN3_0_6B ? DType.BF16 : DType.F32));
-        }
+        Path dir = ServeBenchmark.demoModel(work, size);
         run("token cap 128", dir, threads, 128, Duration.ofHours(1), promptLen, prompts);
         for (int i = 5; i < args.length; i++) {
             Duration budget = Duration.ofMillis(Long.parseLong(args[i]));

@@ -2,12 +2,9 @@ package dev.quiver.serving.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.model.ModelDirectory;
-import dev.quiver.adapters.model.ModelFamily;
-import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.LoraLayout;
@@ -42,11 +39,7 @@ public final class PrefillProfile {
         int[] chunks = Arrays.stream(args[4].split(",")).mapToInt(Integer::parseInt).toArray();
         int reps = Integer.parseInt(args[5]);
         int rounds = args.length > 6 ? Integer.parseInt(args[6]) : 1;
-        Path dir = work.resolve("model-qwen3-" + size.label());
-        if (!Files.exists(dir.resolve("config.json"))) {
-            DemoModelMaker.write(dir, new DemoModelMaker.Spec(ModelFamily.QWEN3, size, 1,
-                    size == DemoSize.QWEN3_0_6B ? DType.BF16 : DType.F32));
-        }
+        Path dir = ServeBenchmark.demoModel(work, size);
         ModelConfig c = ModelConfig.load(dir);
         Path profile = Files.createTempDirectory("quiver-prefill-profile").resolve("prefill");
         SessionSettings run = SessionSettings.cpu(threads).withProfile(profile);
