@@ -10,8 +10,9 @@
 #   2. Build the jar with the GPU natives in place of the CPU ones: DJL's CUDA flavour of PyTorch 2.7.1
 #      (ai.djl.pytorch:pytorch-native-cu12x, classifier linux-x86_64, the cu version DJL publishes for 2.7.1,
 #      instead of pytorch-native-cpu; with -Dai.djl.offline=true it must be in the jar) and
-#      com.microsoft.onnxruntime:onnxruntime_gpu instead of onnxruntime (same version).
-#   Nothing else changes: the chart's jobs.runner.gpu and serving.gpu settings request the GPUs.
+#      com.microsoft.onnxruntime:onnxruntime_gpu instead of onnxruntime (same version): `mvn -Pgpu package`.
+#   Then the chart's jobs.runner.gpu and serving.gpu settings request the GPUs, and serving.executionProvider=cuda
+#   (QUIVER_SERVING_EXECUTION_PROVIDER) runs the engine on ONNX Runtime's CUDA provider.
 FROM eclipse-temurin:17-jre-jammy
 
 ARG UID=10001

@@ -366,6 +366,9 @@ Every inconsistency in the values, reported at once (the schema checks each valu
 {{- if ge (int .Values.shutdown.gracePeriodSeconds) (int .Values.shutdown.terminationGracePeriodSeconds) -}}
 {{- $messages = append $messages (printf "shutdown.gracePeriodSeconds (%v) must be less than shutdown.terminationGracePeriodSeconds (%v), or Kubernetes kills pods before in-flight work has finished" .Values.shutdown.gracePeriodSeconds .Values.shutdown.terminationGracePeriodSeconds) -}}
 {{- end -}}
+{{- if and (hasPrefix "cuda" .Values.serving.executionProvider) (not .Values.serving.gpu.enabled) -}}
+{{- $messages = append $messages (printf "serving.executionProvider=%s needs a GPU in each serving pod: set serving.gpu.enabled=true (and an image built with mvn -Pgpu), or serving.executionProvider=cpu" .Values.serving.executionProvider) -}}
+{{- end -}}
 {{- range $name, $a := .Values.adapters -}}
 {{- $source := toString $a.source -}}
 {{- if not (or (regexMatch "^[A-Za-z0-9][A-Za-z0-9._:-]*@[A-Za-z0-9._-]+$" $source) (hasPrefix "/" $source) (regexMatch "^https?://[^ ]+$" $source)) -}}

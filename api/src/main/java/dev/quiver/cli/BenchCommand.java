@@ -3,6 +3,8 @@ package dev.quiver.cli;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.finetune.bench.TrainBenchmark;
 import dev.quiver.serving.bench.ServeBenchmark;
+import dev.quiver.serving.graph.Quantization;
+import dev.quiver.serving.runtime.ExecutionProvider;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -39,10 +41,15 @@ final class BenchCommand {
                 description = "Generated models go here (default: ${DEFAULT-VALUE}).")
         Path workDir;
 
+        @Option(names = "--device", defaultValue = "cpu",
+                description = "cpu, cuda, cuda:N or auto, with a CUDA build of the PyTorch natives for a GPU"
+                        + " (default: ${DEFAULT-VALUE}).")
+        String device;
+
         @Override
         public Integer call() throws Exception {
             spec.commandLine().getOut().println(TrainBenchmark.run(new TrainBenchmark.Options(DemoSize.parse(size),
-                    rank, seqLen, steps, rows, workDir)));
+                    rank, seqLen, steps, rows, workDir, device)));
             return 0;
         }
     }
@@ -73,10 +80,23 @@ final class BenchCommand {
                 description = "Generated models and adapters go here (default: ${DEFAULT-VALUE}).")
         Path workDir;
 
+        @Option(names = "--quantize", defaultValue = "none",
+                description = "Base weights: none (fp32), int8 or int4 (default: ${DEFAULT-VALUE}).")
+        String quantize;
+
+        @Option(names = "--threads", description = "ONNX Runtime intra-op threads (default: one per core).")
+        Integer threads;
+
+        @Option(names = "--execution-provider", defaultValue = "cpu",
+                description = "cpu, or cuda[:DEVICE] with the GPU build (default: ${DEFAULT-VALUE}).")
+        String executionProvider;
+
         @Override
         public Integer call() throws Exception {
             spec.commandLine().getOut().println(ServeBenchmark.run(new ServeBenchmark.Options(DemoSize.parse(size),
-                    adapters, concurrency, promptLen, genLen, workDir)));
+                    adapters, concurrency, promptLen, genLen, workDir, Quantization.parse(quantize),
+                    threads == null ? Runtime.getRuntime().availableProcessors() : threads,
+                    ExecutionProvider.parse(executionProvider))));
             return 0;
         }
     }

@@ -1,6 +1,5 @@
 package dev.quiver.cli;
 
-import dev.quiver.serving.graph.Quantization;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,13 +23,12 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     ServerOptions options;
 
+    @Mixin
+    ServingEngineOptions engine;
+
     @Option(names = "--adapters-dir", description = "Also serve every PEFT directory in here, by directory name.")
     Path adaptersDir;
 
-    @Option(names = "--quantize", converter = ServerOptions.QuantizationConverter.class,
-            description = "Base weights as none (fp32), int8 or int4 (weight-only blocks; adapters stay fp32);"
-                    + " default: quiver.serving.quantize, none.")
-    Quantization quantize;
 
     @Override
     public Integer call() throws Exception {
@@ -39,7 +37,7 @@ final class ServeCommand implements Callable<Integer> {
         if (adaptersDir != null) {
             props.put("quiver.serving.adapters-dir", adaptersDir.toAbsolutePath().toString());
         }
-        ServerOptions.quantize(props, quantize);
+        engine.addTo(props);
         return options.run("serve", props, false, spec.commandLine().getOut());
     }
 }

@@ -1,12 +1,10 @@
 package dev.quiver.cli;
 
-import dev.quiver.serving.graph.Quantization;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code quiver server}: the all-in-one server (control plane, serving, local launcher). */
@@ -20,15 +18,13 @@ final class ServerCommand implements Callable<Integer> {
     @Mixin
     ServerOptions options;
 
-    @Option(names = "--quantize", converter = ServerOptions.QuantizationConverter.class,
-            description = "Base weights as none (fp32), int8 or int4 (weight-only blocks; adapters stay fp32);"
-                    + " default: quiver.serving.quantize, none.")
-    Quantization quantize;
+    @Mixin
+    ServingEngineOptions engine;
 
     @Override
     public Integer call() throws Exception {
         Map<String, Object> props = new HashMap<>();
-        ServerOptions.quantize(props, quantize);
+        engine.addTo(props);
         return options.run("server", props, true, spec.commandLine().getOut());
     }
 }

@@ -7,7 +7,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import dev.quiver.serving.graph.Quantization;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -28,25 +27,6 @@ final class ServerOptions {
     @Option(names = "--base-model", defaultValue = "${env:QUIVER_BASE_MODEL_PATH}",
             description = "Hugging Face model directory to fine-tune and serve.")
     Path baseModel;
-
-    /** Adds {@code quiver.serving.quantize} when the role serves and {@code --quantize} was given. */
-    static void quantize(Map<String, Object> props, Quantization quantization) {
-        if (quantization != null) {
-            props.put("quiver.serving.quantize", quantization.label());
-        }
-    }
-
-    /** Parses {@code --quantize}: an unknown value is refused naming the accepted ones. */
-    static final class QuantizationConverter implements CommandLine.ITypeConverter<Quantization> {
-        @Override
-        public Quantization convert(String value) {
-            try {
-                return Quantization.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
-    }
 
     /** Starts the application with the role's properties, serves until SIGTERM or SIGINT, then stops gracefully. */
     int run(String role, Map<String, Object> roleProperties, boolean demoModelIfMissing, PrintWriter out)

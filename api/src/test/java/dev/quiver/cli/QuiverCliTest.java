@@ -63,6 +63,19 @@ class QuiverCliTest {
         assertThat(r.err).contains("DoRA");
     }
 
+    @Test
+    void benchServeOnCudaWithTheCpuBuildSaysWhatToInstall() throws Exception {
+        Result r = run("bench", "serve", "--size", "tiny", "--adapters", "0", "--concurrency", "1", "--prompt-len",
+                "4", "--gen-len", "2", "--threads", "1", "--execution-provider", "cuda", "--work-dir", dir.toString());
+        assertThat(r.code).isEqualTo(1);
+        assertThat(r.err).contains("error: execution provider cuda needs the onnxruntime_gpu build (mvn -Pgpu ...)")
+                .contains("this build has [CPU]").doesNotContain("\tat ");
+
+        Result typo = run("bench", "serve", "--execution-provider", "cuda0", "--work-dir", dir.toString());
+        assertThat(typo.code).isEqualTo(1);
+        assertThat(typo.err).contains("execution provider must be cpu, cuda or cuda:N").contains("'cuda0'");
+    }
+
     private record Result(int code, String out, String err) {
     }
 

@@ -189,6 +189,18 @@ class HelmChartTest {
                 .satisfies(t -> assertThat(t.getEffect()).isEqualTo("NoSchedule"));
         assertThat(container(render(Map.of("serving.gpu.enabled", "false")), "rel-quiver-serving").getResources()
                 .getLimits()).doesNotContainKey("nvidia.com/gpu");
+        assertThat(env(container, "QUIVER_SERVING_EXECUTION_PROVIDER").getValue()).isEqualTo("cpu");
+    }
+
+    @Test
+    void servingRunsOnCudaOnlyWithAGpuInThePod() throws Exception {
+        Container serving = container(render(Map.of("serving.gpu.enabled", "true",
+                "serving.executionProvider", "cuda:0")), "rel-quiver-serving");
+        assertThat(env(serving, "QUIVER_SERVING_EXECUTION_PROVIDER").getValue()).isEqualTo("cuda:0");
+        assertThatThrownBy(() -> template(Map.of("serving.executionProvider", "cuda")))
+                .hasMessageContaining("serving.executionProvider=cuda needs a GPU in each serving pod");
+        assertThatThrownBy(() -> template(Map.of("serving.executionProvider", "gpu")))
+                .hasMessageContaining("/serving/executionProvider");
     }
 
     @Test

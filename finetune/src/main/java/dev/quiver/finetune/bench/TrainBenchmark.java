@@ -1,5 +1,7 @@
 package dev.quiver.finetune.bench;
 
+import ai.djl.Device;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,6 +17,7 @@ import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.finetune.Hyperparameters;
 import dev.quiver.finetune.ResolvedHyperparameters;
 import dev.quiver.finetune.TrainingCancelledException;
+import dev.quiver.finetune.TrainingDevice;
 import dev.quiver.finetune.data.EncodedExample;
 import dev.quiver.finetune.event.TrainingEvent;
 import dev.quiver.finetune.model.CausalLm;
@@ -54,11 +57,12 @@ public final class TrainBenchmark {
      * @param steps   optimizer steps; the first is a warm-up and is reported apart
      * @param rows    rows per step, all in one micro-batch
      * @param workDir where the generated model is kept between runs
+     * @param device  {@code cpu}, {@code cuda}, {@code cuda:N} or {@code auto}, as {@code quiver finetune --device}
      */
-    public record Options(DemoSize size, int rank, int seqLen, int steps, int rows, Path workDir) {
+    public record Options(DemoSize size, int rank, int seqLen, int steps, int rows, Path workDir, String device) {
         public Options {
-            if (size == null || workDir == null) {
-                throw new IllegalArgumentException("size and workDir are required");
+            if (size == null || workDir == null || device == null) {
+                throw new IllegalArgumentException("size, workDir and device are required");
             }
             if (rank < 1 || rank > 256 || seqLen < 2 || steps < 1 || rows < 1) {
                 throw new IllegalArgumentException("rank must be in 1..256, seq-len at least 2, steps and rows"
@@ -67,7 +71,10 @@ public final class TrainBenchmark {
             }
         }
 
-        /** Parses {@code --size S --rank R --seq-len L --steps N --rows B --work-dir DIR}; defaults small, 16, 512, 4, 1. */
+        /**
+         * Parses {@code --size S --rank R --seq-len L --steps N --rows B --work-dir DIR --device D}; defaults small,
+         * 16, 512, 4, 1, cpu.
+         */
         public static Options parse(String... args) {
             DemoSize size = DemoSize.SMALL;
             int rank = 16;
@@ -75,6 +82,7 @@ public final class TrainBenchmark {
             int steps = 4;
             int rows = 1;
             Path workDir = Path.of("quiver-bench");
+            String device = "cpu";
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -88,11 +96,12 @@ public final class TrainBenchmark {
                     case "--steps" -> steps = Integer.parseInt(value);
                     case "--rows" -> rows = Integer.parseInt(value);
                     case "--work-dir" -> workDir = Path.of(value);
+                    case "--device" -> device = value;
                     default -> throw new IllegalArgumentException("unknown option " + flag + "; expected --size,"
-                            + " --rank, --seq-len, --steps, --rows, --work-dir");
+                            + " --rank, --seq-len, --steps, --rows, --work-dir, --device");
                 }
             }
-            return new Options(size, rank, seqLen, steps, rows, workDir);
+            return new Options(size, rank, seqLen, steps, rows, workDir, device);
         }
     }
 
@@ -113,7 +122,8 @@ public final class TrainBenchmark {
         double matmulGflops;
         long began;
         long rssLoaded;
-        try (ModelDirectory dir = ModelDirectory.open(modelDir); CausalLm model = CausalLm.load(dir)) {
+        Device device = TrainingDevice.resolve(o.device(), Engine.getEngine(CausalLm.ENGINE));
+        try (ModelDirectory dir = ModelDirectory.open(modelDir); CausalLm model = CausalLm.load(dir, device)) {
             rssLoaded = ProcessMemory.residentBytes();
             try (NDManager m = model.newSubManager()) {
                 matmulGflops = MatmulPeak.gflops(m);
@@ -149,7 +159,7 @@ public final class TrainBenchmark {
         j.put("benchmark", "train");
         j.put("size", o.size().label());
         j.put("engine", CausalLm.ENGINE + " " + engineVersion());
-        j.put("device", "cpu");
+        j.put("device", device.isGpu() ? "cuda:" + device.getDeviceId() : "cpu");
         j.put("cpus", Runtime.getRuntime().availableProcessors());
         j.put("threads", JniUtils.getNumThreads());
         j.put("cpu", cpuModel());

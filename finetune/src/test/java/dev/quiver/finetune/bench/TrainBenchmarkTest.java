@@ -3,7 +3,9 @@ package dev.quiver.finetune.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ai.djl.engine.Engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.adapters.demo.DemoSize;
@@ -42,6 +44,16 @@ class TrainBenchmarkTest {
         assertThat(j.get("threads").asInt()).isPositive();
         assertThat(j.get("flops_formula").asText()).startsWith("4*P*T + 6*P_lora*T");
         assertThat(j.get("loss_first").asDouble()).isPositive();
+        assertThat(j.get("device").asText()).isEqualTo("cpu");
+    }
+
+    @Test
+    void aGpuDeviceWithoutACudaBuildOfPyTorchIsAClearError() {
+        // the CPU natives see no GPU: the benchmark names the device and what to install, before any work
+        assumeTrue(Engine.getEngine("PyTorch").getGpuCount() == 0);
+        assertThatThrownBy(() -> TrainBenchmark.run(TrainBenchmark.Options.parse("--size", "tiny", "--work-dir",
+                tmp.toString(), "--device", "cuda"))).hasMessageContaining("device 'cuda' asked for GPU 0")
+                .hasMessageContaining("--device cpu");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.quiver.serving.bench;
 
+import ai.onnxruntime.OrtException;
 import dev.quiver.adapters.bench.ProcessMemory;
 import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
@@ -7,8 +8,11 @@ import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.constraint.TokenConstraint;
+import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.EngineSettings;
+import dev.quiver.serving.runtime.ExecutionProvider;
 import dev.quiver.serving.runtime.InferenceEngine;
+import dev.quiver.serving.runtime.SessionSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +23,9 @@ import java.util.List;
  * {@code quiver bench serve}: throughput and latency of the serving engine on a generated model, with
  * {@code adapters} distinct rank-16 all-linear adapters mixed in every batch and, in the same process on
  * the same engine, with the base model only, so the multi-adapter overhead is a ratio. Also measures how
- * long an adapter takes from disk to a slot, and the process's resident memory. The result is one JSON line.
+ * long an adapter takes from disk to a slot, the process's resident memory, and, in the same process, the two
+ * ceilings the engine's speed is judged against ({@link OrtCeilings}): the weight-read bandwidth over the weight
+ * bytes for batch-1 decode, and the MatMul rate for prefill. The result is one JSON line.
  */
 public final class ServeBenchmark {
     /** The rank of the generated adapters (PEFT's common r=16, on every linear module). */
@@ -46,19 +52,27 @@ public final class ServeBenchmark {
      * @param promptLen   tokens per prompt
      * @param genLen      tokens generated per request
      * @param workDir     where the generated model and adapters are kept between runs
+     * @param quantization how the engine stores the base weights
+     * @param threads     ONNX Runtime intra-op threads
+     * @param provider    where ONNX Runtime runs the graph
      */
-    public record Options(DemoSize size, int adapters, int concurrency, int promptLen, int genLen, Path workDir) {
+    public record Options(DemoSize size, int adapters, int concurrency, int promptLen, int genLen, Path workDir,
+                          Quantization quantization, int threads, ExecutionProvider provider) {
         public Options {
-            if (adapters < 0 || concurrency < 1 || promptLen < 1 || genLen < 1) {
-                throw new IllegalArgumentException("adapters must be >= 0 and concurrency, prompt-len and gen-len"
-                        + " positive; got " + adapters + ", " + concurrency + ", " + promptLen + ", " + genLen);
+            if (adapters < 0 || concurrency < 1 || promptLen < 1 || genLen < 1 || threads < 1) {
+                throw new IllegalArgumentException("adapters must be >= 0 and concurrency, prompt-len, gen-len and"
+                        + " threads positive; got " + adapters + ", " + concurrency + ", " + promptLen + ", "
+                        + genLen + ", " + threads);
             }
-            if (size == null || workDir == null) {
-                throw new IllegalArgumentException("size and workDir are required");
+            if (size == null || workDir == null || quantization == null || provider == null) {
+                throw new IllegalArgumentException("size, workDir, quantization and provider are required");
             }
         }
 
-        /** Parses {@code --size S --adapters K --concurrency C --prompt-len P --gen-len G --work-dir DIR}. */
+        /**
+         * Parses {@code --size S --adapters K --concurrency C --prompt-len P --gen-len G --work-dir DIR
+         * --quantize none|int8|int4 --threads N --execution-provider cpu|cuda[:N]}.
+         */
         public static Options parse(String... args) {
             DemoSize size = DemoSize.SMALL;
             int adapters = 4;
@@ -66,6 +80,9 @@ public final class ServeBenchmark {
             int promptLen = 128;
             int genLen = 64;
             Path workDir = Path.of("quiver-bench");
+            Quantization quantization = Quantization.NONE;
+            int threads = Runtime.getRuntime().availableProcessors();
+            ExecutionProvider provider = ExecutionProvider.CPU;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -79,17 +96,22 @@ public final class ServeBenchmark {
                     case "--prompt-len" -> promptLen = Integer.parseInt(value);
                     case "--gen-len" -> genLen = Integer.parseInt(value);
                     case "--work-dir" -> workDir = Path.of(value);
+                    case "--quantize" -> quantization = Quantization.parse(value);
+                    case "--threads" -> threads = Integer.parseInt(value);
+                    case "--execution-provider" -> provider = ExecutionProvider.parse(value);
                     default -> throw new IllegalArgumentException("unknown option " + flag + "; expected --size,"
-                            + " --adapters, --concurrency, --prompt-len, --gen-len, --work-dir");
+                            + " --adapters, --concurrency, --prompt-len, --gen-len, --work-dir, --quantize,"
+                            + " --threads, --execution-provider");
                 }
             }
-            return new Options(size, adapters, concurrency, promptLen, genLen, workDir);
+            return new Options(size, adapters, concurrency, promptLen, genLen, workDir, quantization, threads,
+                    provider);
         }
     }
 
     /** Runs the benchmark (generating the model and adapters into the work dir if missing); one JSON line. */
     public static String run(Options o) throws IOException {
-        Path modelDir = model(o);
+        Path modelDir = demoModel(o.workDir(), o.size());
         ModelConfig config = ModelConfig.load(modelDir);
         List<Path> adapterDirs = adapters(o, config);
         System.gc();
@@ -105,12 +127,16 @@ public final class ServeBenchmark {
                 .optMaxSequenceLength(maxSequenceLength)
                 .optLoraSlots(Math.max(1, o.adapters()))
                 .optMaxLoraRank(ADAPTER_RANK)
+                .optQuantization(o.quantization())
+                .optThreads(o.threads())
+                .optExecutionProvider(o.provider())
+                // as a server does (<data-dir>/cache/graphs): a second run opens the compiled graph from disk
+                .optGraphCacheDir(o.workDir().resolve("graph-cache"))
                 .build();
         int vocab = Math.min(config.vocabSize(), 4096);
         long openStart = System.nanoTime();
         try (InferenceEngine engine = InferenceEngine.open(modelDir, settings)) {
             double openSeconds = (System.nanoTime() - openStart) / 1e9;
-            // the compiled fp32 weights ONNX Runtime copied at session creation are garbage now: let them go
             long heapOpen = ProcessMemory.liveHeapBytes();
             long directOpen = ProcessMemory.directBytes();
             long rssOpen = ProcessMemory.residentBytes();
@@ -156,6 +182,9 @@ public final class ServeBenchmark {
                 }
             }
             long rssMulti = ProcessMemory.residentBytes();
+            // before the ceilings, whose probe weight (~1 GB with ONNX Runtime's packed copy) is not the engine's
+            long peakRss = ProcessMemory.peakResidentBytes();
+            Ceilings ceilings = ceilings(settings, config);
 
             double mb = 1 << 20;
             JsonLine json = new JsonLine()
@@ -168,7 +197,10 @@ public final class ServeBenchmark {
                     .put("prompt_len", o.promptLen())
                     .put("gen_len", o.genLen())
                     .put("threads", settings.threads())
+                    .put("quantize", settings.quantization().label())
+                    .put("execution_provider", settings.executionProvider().label())
                     .put("prefill_chunk", settings.prefillChunkTokens())
+                    .put("prefill_budget_ms", settings.prefillBudget().toMillis())
                     .put("base", base.json())
                     .put("multi", multi == null ? null : multi.json());
             if (multi == null) {
@@ -180,6 +212,17 @@ public final class ServeBenchmark {
                         .put("multi_over_base_decode_tok_s",
                                 multi.decodeTokensPerSecond() / base.decodeTokensPerSecond(), 3);
             }
+            double bound = ceilings.bandwidthGbS() * 1e9 / engine.weightBytes();
+            double prefillGflops = base.prefillTokensPerSecond() * PrefillFlops.perToken(config, o.promptLen()) / 1e9;
+            json.put("weight_bytes", engine.weightBytes())
+                    .put("bandwidth_gb_s", ceilings.bandwidthGbS(), 2)
+                    .put("decode_bound_tok_s", bound, 2)
+                    .put("decode_over_bound", base.decodeStepsPerSecond() / bound, 3)
+                    .put("matmul_peak_gflops", ceilings.matmulGflops(), 1)
+                    .put("matmul_peak_shape", OrtCeilings.PEAK_M + "x" + config.hiddenSize() + "x"
+                            + config.intermediateSize() + " fp32")
+                    .put("prefill_gflops", prefillGflops, 1)
+                    .put("prefill_over_matmul_peak", prefillGflops / ceilings.matmulGflops(), 3);
             double baseItl = LatencyStats.ofNanos(base.itlNanos()).percentile(50);
             double constrainedItl = LatencyStats.ofNanos(constrained.itlNanos()).percentile(50);
             json.put("constrained", constrained.json())
@@ -205,10 +248,26 @@ public final class ServeBenchmark {
                     .put("direct_mb_growth_adapters_loaded", (directAdapters - directOpen) / mb, 1)
                     .put("rss_mb_after_base", rssBase / mb, 1)
                     .put("rss_mb_after_multi", rssMulti / mb, 1)
-                    .put("peak_rss_mb", ProcessMemory.peakResidentBytes() / mb, 1)
+                    .put("peak_rss_mb", peakRss / mb, 1)
                     .put("peak_rss_excludes_generation", peakReset ? "yes" : "no")
                     .put("engine_open_s", openSeconds, 2)
                     .toString();
+        }
+    }
+
+    /** What this machine allows: the rate a batch-1 MatMul streams weights, and the MatMul rate at M = 256. */
+    private record Ceilings(double bandwidthGbS, double matmulGflops) {
+    }
+
+    // measured after the phases, in this process, with the engine's threads and execution provider; the peak's
+    // MatMul is [256, hidden] x [hidden, intermediate], the shape of the MLP's gate and up projections
+    private static Ceilings ceilings(EngineSettings settings, ModelConfig config) throws IOException {
+        SessionSettings run = new SessionSettings(settings.threads(), settings.executionProvider(), null);
+        try {
+            return new Ceilings(OrtCeilings.weightReadGbPerSecond(run),
+                    OrtCeilings.matmulGflops(run, config.hiddenSize(), config.intermediateSize()));
+        } catch (OrtException e) {
+            throw new IOException("ONNX Runtime could not run the ceilings' MatMul graph: " + e.getMessage(), e);
         }
     }
 
@@ -256,13 +315,14 @@ public final class ServeBenchmark {
         return "bench-" + i;
     }
 
-    private static Path model(Options o) throws IOException {
-        Path dir = o.workDir().resolve("model-qwen3-" + o.size().label());
+    /** The generated Qwen3 model of {@code size} in {@code workDir}, written there on first use (seed 1). */
+    static Path demoModel(Path workDir, DemoSize size) throws IOException {
+        Path dir = workDir.resolve("model-qwen3-" + size.label());
         if (!Files.exists(dir.resolve("config.json"))) {
-            Files.createDirectories(o.workDir());
+            Files.createDirectories(workDir);
             // the real Qwen3-0.6B ships in BF16; the loader widens it to fp32 either way
-            DType dtype = o.size() == DemoSize.QWEN3_0_6B ? DType.BF16 : DType.F32;
-            DemoModelMaker.write(dir, new DemoModelMaker.Spec(ModelFamily.QWEN3, o.size(), 1, dtype));
+            DType dtype = size == DemoSize.QWEN3_0_6B ? DType.BF16 : DType.F32;
+            DemoModelMaker.write(dir, new DemoModelMaker.Spec(ModelFamily.QWEN3, size, 1, dtype));
         }
         return dir;
     }

@@ -28,13 +28,14 @@ final class ServeWorkload {
 
     /** What one phase (or several, {@link #plus}) measured; engine counters give the prefill and decode time. */
     record Result(int requests, long outputTokens, long wallNanos, long[] ttftNanos, long[] itlNanos,
-                  long prefillTokens, long prefillNanos, long decodeTokens, long decodeNanos) {
+                  long prefillTokens, long prefillNanos, long decodeTokens, long decodeSteps, long decodeNanos) {
 
         /** Both phases' measurements together, as if they had run as one. */
         Result plus(Result o) {
             return new Result(requests + o.requests, outputTokens + o.outputTokens, wallNanos + o.wallNanos,
                     concat(ttftNanos, o.ttftNanos), concat(itlNanos, o.itlNanos), prefillTokens + o.prefillTokens,
-                    prefillNanos + o.prefillNanos, decodeTokens + o.decodeTokens, decodeNanos + o.decodeNanos);
+                    prefillNanos + o.prefillNanos, decodeTokens + o.decodeTokens, decodeSteps + o.decodeSteps,
+                    decodeNanos + o.decodeNanos);
         }
 
         /** Prompt tokens per second of prefill compute. */
@@ -45,6 +46,11 @@ final class ServeWorkload {
         /** Tokens per second of decode compute (every sequence of every batched decode step). */
         double decodeTokensPerSecond() {
             return decodeTokens * 1e9 / decodeNanos;
+        }
+
+        /** Decode steps per second of decode compute: each reads every base weight once, whatever the batch. */
+        double decodeStepsPerSecond() {
+            return decodeSteps * 1e9 / decodeNanos;
         }
 
         /** Generated tokens per second of wall time: what the clients saw. */
@@ -156,7 +162,8 @@ final class ServeWorkload {
         }
         return new Result(requests, outputTokens, lastCompletion[0] - start, ttft, itl,
                 after.prefillTokens() - before.prefillTokens(), after.prefillNanos() - before.prefillNanos(),
-                after.decodeTokens() - before.decodeTokens(), after.decodeNanos() - before.decodeNanos());
+                after.decodeTokens() - before.decodeTokens(), after.decodeSteps() - before.decodeSteps(),
+                after.decodeNanos() - before.decodeNanos());
     }
 
     /** The same seeded prompt for request {@code i} in every phase, so base and adapter phases do equal work. */

@@ -37,6 +37,8 @@ public final class GraphCache {
     /** Bump when the compiler emits a different graph for the same model and settings (ops, block sizes). */
     static final String COMPILER_VERSION = "1";
     private static final String MANIFEST = "manifest.properties";
+    /** The manifest's record of {@link CompiledDecoder#weightBytes()}, what a decode step reads. */
+    private static final String WEIGHT_BYTES = "weight_bytes";
     private static final Duration STALE_TEMP = Duration.ofHours(1);
 
     private final Path dir;
@@ -46,7 +48,7 @@ public final class GraphCache {
     }
 
     /** Where an entry came from, and how long it took to have it. */
-    public record Entry(Path modelFile, boolean hit, long nanos) {
+    public record Entry(Path modelFile, long weightBytes, boolean hit, long nanos) {
     }
 
     /** The cached graph of {@code model} under {@code options}, compiled and stored first when absent or corrupt. */
@@ -55,7 +57,8 @@ public final class GraphCache {
         Path entry = dir.resolve(key(model, options));
         if (Files.isDirectory(entry)) {
             if (valid(entry)) {
-                return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), true, System.nanoTime() - start);
+                return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), weightBytes(entry), true,
+                        System.nanoTime() - start);
             }
             deleteTree(entry);
         }
@@ -65,7 +68,8 @@ public final class GraphCache {
         // the compiled buffers are garbage now, but direct memory is released only when they are collected: do
         // it before ONNX Runtime maps the stored weights, or a first start peaks at two copies of the weights
         System.gc();
-        return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), false, System.nanoTime() - start);
+        return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), weightBytes(entry), false,
+                System.nanoTime() - start);
     }
 
     private static void store(Path entry, ModelDirectory model, CompileOptions options) throws IOException {
@@ -78,6 +82,7 @@ public final class GraphCache {
                     manifest.setProperty(file + ".length", Long.toString(Files.size(tmp.resolve(file))));
                     manifest.setProperty(file + ".crc32c", Long.toString(crc(tmp.resolve(file))));
                 }
+                manifest.setProperty(WEIGHT_BYTES, Long.toString(decoder.weightBytes()));
                 try (var out = Files.newOutputStream(tmp.resolve(MANIFEST), StandardOpenOption.CREATE_NEW)) {
                     manifest.store(out, "quiver compiled graph " + entry.getFileName());
                 }
@@ -113,9 +118,11 @@ public final class GraphCache {
     }
 
     private static boolean valid(Path entry) {
-        Properties manifest = new Properties();
-        try (InputStream in = Files.newInputStream(entry.resolve(MANIFEST))) {
-            manifest.load(in);
+        try {
+            Properties manifest = manifest(entry);
+            if (manifest.getProperty(WEIGHT_BYTES) == null) {
+                return false;
+            }
             for (String file : List.of(CompiledDecoder.MODEL_FILE, CompiledDecoder.WEIGHTS_FILE)) {
                 Path p = entry.resolve(file);
                 if (!Long.toString(Files.size(p)).equals(manifest.getProperty(file + ".length"))
@@ -127,6 +134,18 @@ public final class GraphCache {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    private static Properties manifest(Path entry) throws IOException {
+        Properties manifest = new Properties();
+        try (InputStream in = Files.newInputStream(entry.resolve(MANIFEST))) {
+            manifest.load(in);
+        }
+        return manifest;
+    }
+
+    private static long weightBytes(Path entry) throws IOException {
+        return Long.parseLong(manifest(entry).getProperty(WEIGHT_BYTES));
     }
 
     private static long crc(Path file) throws IOException {

@@ -6,6 +6,7 @@ import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.core.bind.annotation.Bindable;
 import jakarta.validation.constraints.Min;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -14,13 +15,15 @@ import java.util.List;
  * @param threads           ONNX Runtime intra-op threads; 0 for one per core
  * @param maxQueuedRequests requests admitted at once (running and waiting); beyond it clients get 429
  * @param adaptersDir       a directory of PEFT adapters served by directory name (standalone serving)
- * @param prefillChunkTokens prompt tokens prefilled between two decode steps, so a long prompt never stalls
- *                          the running sequences for long
+ * @param prefillChunkTokens the most prompt tokens prefilled in one step (the chunk when nothing is decoding)
+ * @param prefillBudget     while sequences decode, each prefill chunk is sized to take about this long, so a
+ *                          long prompt never stalls the running sequences for long
  * @param loraTargets       the linear modules that get a LoRA branch (default: all of them); adapters and jobs
  *                          that target others are refused
  * @param quantize          how the base model's linear weights are stored: {@code none} (fp32), {@code int8} or
  *                          {@code int4} (weight-only blocks; adapters stay fp32)
  * @param graphCacheDir     where compiled (and quantized) graphs are kept between restarts; unset: no cache
+ * @param executionProvider where ONNX Runtime runs the engine: {@code cpu}, or {@code cuda[:N]} with the GPU build
  */
 @ConfigurationProperties("quiver.serving")
 public record ServingConfig(
@@ -32,8 +35,10 @@ public record ServingConfig(
         @Bindable(defaultValue = "32") @Min(1) int hostCacheSize,
         @Bindable(defaultValue = "64") @Min(1) int maxQueuedRequests,
         @Nullable String adaptersDir,
-        @Bindable(defaultValue = "128") @Min(1) int prefillChunkTokens,
+        @Bindable(defaultValue = "512") @Min(1) int prefillChunkTokens,
         @Nullable List<String> loraTargets,
+        @Bindable(defaultValue = "300ms") Duration prefillBudget,
+        @Bindable(defaultValue = "cpu") String executionProvider,
         @Bindable(defaultValue = "none") String quantize,
         @Nullable String graphCacheDir) {
 

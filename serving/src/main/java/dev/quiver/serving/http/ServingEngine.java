@@ -9,6 +9,7 @@ import dev.quiver.serving.ServingLimits;
 import dev.quiver.serving.http.toolcalls.ToolCallFormats;
 import dev.quiver.serving.http.toolcalls.ToolCallParser;
 import dev.quiver.serving.runtime.EngineSettings;
+import dev.quiver.serving.runtime.ExecutionProvider;
 import dev.quiver.serving.runtime.InferenceEngine;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.annotation.Nullable;
@@ -67,6 +68,8 @@ public class ServingEngine {
                     .optPrefillChunkTokens(config.prefillChunkTokens())
                     .optQuantization(config.quantization())
                     .optGraphCacheDir(config.graphCacheDir() == null ? null : java.nio.file.Path.of(config.graphCacheDir()))
+                    .optPrefillBudget(config.prefillBudget())
+                    .optExecutionProvider(ExecutionProvider.parse(config.executionProvider()))
                     .build();
             this.engine = InferenceEngine.open(base.path(), settings);
             this.maxSequenceLength = Math.min(config.maxSequenceLength(), base.config().maxPositionEmbeddings());

@@ -34,14 +34,16 @@ public final class DecoderSession implements AutoCloseable {
     private final OrtSession session;
     private final KvCache kvCache;
     private final LoraPools loraPools;
+    private final long weightBytes;
 
     private DecoderSession(OrtEnvironment env, DecoderSignature signature, OrtSession session, KvCache kvCache,
-                           LoraPools loraPools) {
+                           LoraPools loraPools, long weightBytes) {
         this.env = env;
         this.signature = signature;
         this.session = session;
         this.kvCache = kvCache;
         this.loraPools = loraPools;
+        this.weightBytes = weightBytes;
     }
 
     /**
@@ -49,6 +51,11 @@ public final class DecoderSession implements AutoCloseable {
      * keeps its own copy of the weights: drop {@code decoder} afterwards so its buffers can be freed.
      */
     public static DecoderSession open(CompiledDecoder decoder, int maxBatch, int threads) throws OrtException {
+        return open(decoder, maxBatch, SessionSettings.cpu(threads));
+    }
+
+    /** As {@link #open(CompiledDecoder, int, int)}, with the threads, execution provider and profile of {@code run}. */
+    public static DecoderSession open(CompiledDecoder decoder, int maxBatch, SessionSettings run) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OnnxTensor> weights = new ArrayList<>();
         try {
@@ -58,7 +65,7 @@ public final class DecoderSession implements AutoCloseable {
                 weights.add(t);
                 external.put(e.getKey(), t);
             }
-            return open(decoder.signature(), maxBatch, threads, options -> {
+            return open(decoder.signature(), decoder.weightBytes(), maxBatch, run, options -> {
                 options.addExternalInitializers(external);
                 return env.createSession(decoder.modelBytes(), options);
             });
@@ -70,13 +77,15 @@ public final class DecoderSession implements AutoCloseable {
     }
 
     /**
-     * Opens a session on a graph file that {@link CompiledDecoder#writeTo} wrote (its weights beside it): ONNX
-     * Runtime maps the weights file and owns what it makes of it, so no Java copy of the weights exists.
+     * Opens a session on a graph file that {@link CompiledDecoder#writeTo} wrote (its weights beside it, of
+     * {@code weightBytes} bytes): ONNX Runtime maps the weights file and owns what it makes of it, so no Java copy
+     * of the weights exists.
      */
-    public static DecoderSession open(Path modelFile, DecoderSignature signature, int maxBatch, int threads)
-            throws OrtException {
+    public static DecoderSession open(Path modelFile, DecoderSignature signature, long weightBytes, int maxBatch,
+                                      SessionSettings run) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        return open(signature, maxBatch, threads, options -> env.createSession(modelFile.toString(), options));
+        return open(signature, weightBytes, maxBatch, run,
+                options -> env.createSession(modelFile.toString(), options));
     }
 
     @FunctionalInterface
@@ -84,22 +93,17 @@ public final class DecoderSession implements AutoCloseable {
         OrtSession create(OrtSession.SessionOptions options) throws OrtException;
     }
 
-    private static DecoderSession open(DecoderSignature signature, int maxBatch, int threads, SessionFactory factory)
-            throws OrtException {
+    private static DecoderSession open(DecoderSignature signature, long weightBytes, int maxBatch,
+                                       SessionSettings run, SessionFactory factory) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = null;
         KvCache cache = null;
         LoraPools pools = null;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setInterOpNumThreads(1);
-            // spinning workers fight the engine and HTTP threads on small boxes: measured 2x slower decode on 2 cores
-            options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        try (OrtSession.SessionOptions options = run.options()) {
             session = factory.create(options);
             cache = new KvCache(env, signature, maxBatch);
             pools = new LoraPools(env, signature);
-            return new DecoderSession(env, signature, session, cache, pools);
+            return new DecoderSession(env, signature, session, cache, pools, weightBytes);
         } catch (OrtException | RuntimeException e) {
             if (session != null) {
                 session.close();
@@ -124,6 +128,16 @@ public final class DecoderSession implements AutoCloseable {
 
     public LoraPools loraPools() {
         return loraPools;
+    }
+
+    /** Bytes of base weights the compiled graph held ({@link CompiledDecoder#weightBytes()}): a decode step's read. */
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    /** Stops ONNX Runtime's profiler (opened with {@link SessionSettings#withProfile}) and returns its JSON file. */
+    public String endProfiling() throws OrtException {
+        return session.endProfiling();
     }
 
     /** Runs one step; returns logits {@code [row][logitPosition][vocab]}. Appends the new tokens to the KV rows. */

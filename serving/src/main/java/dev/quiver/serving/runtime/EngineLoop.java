@@ -10,8 +10,9 @@ import java.util.logging.Logger;
  * The engine thread. Each iteration prefills within a budget of prompt tokens (the rest of the prompt being
  * prefilled, then requests the {@link Scheduler} lets start, a long prompt in chunks over several iterations),
  * then decodes one token for every decoding sequence in one batch, whatever adapter each uses, and retires the
- * finished ones; so a long prompt delays the running batch by one chunk, never by its whole prefill. It sleeps
- * only when nothing is running and nothing could start.
+ * finished ones; so a long prompt delays the running batch by one chunk, never by its whole prefill. The
+ * {@link PrefillBudget} sizes that chunk to a time budget while sequences decode. It sleeps only when nothing
+ * is running and nothing could start.
  */
 final class EngineLoop implements Runnable {
     private static final Logger LOG = Logger.getLogger(EngineLoop.class.getName());
@@ -23,18 +24,18 @@ final class EngineLoop implements Runnable {
     private final RunningBatch batch;
     private final EngineCounters counters;
     private final Sampler sampler = new Sampler();
-    private final int prefillChunkTokens;
+    private final PrefillBudget prefillBudget;
     private final int sampleableVocab;
 
     EngineLoop(DecoderSession session, Scheduler scheduler, AdapterSlotAssigner slots, OutputProcessor output,
-               RunningBatch batch, EngineCounters counters, int prefillChunkTokens, int sampleableVocab) {
+               RunningBatch batch, EngineCounters counters, PrefillBudget prefillBudget, int sampleableVocab) {
         this.session = session;
         this.scheduler = scheduler;
         this.slots = slots;
         this.output = output;
         this.batch = batch;
         this.counters = counters;
-        this.prefillChunkTokens = prefillChunkTokens;
+        this.prefillBudget = prefillBudget;
         this.sampleableVocab = sampleableVocab;
     }
 
@@ -68,9 +69,9 @@ final class EngineLoop implements Runnable {
         }
     }
 
-    /** Spends up to {@code prefillChunkTokens} prompt tokens on prefill; returns whether it changed anything. */
+    /** Spends up to the {@link PrefillBudget}'s prompt tokens on prefill; returns whether it changed anything. */
     private boolean prefillWithinBudget() {
-        int budget = prefillChunkTokens;
+        int budget = prefillBudget.tokens(batch.hasDecoding());
         boolean changed = false;
         while (budget > 0) {
             if (batch.prefilling() == null) {
@@ -112,7 +113,9 @@ final class EngineLoop implements Runnable {
             output.fail(s.source, e);
             return n;
         }
-        counters.prefillChunk(n, System.nanoTime() - t0);
+        long nanos = System.nanoTime() - t0;
+        counters.prefillChunk(n, nanos);
+        prefillBudget.observe(n, nanos);
         s.length += n;
         if (last) {
             counters.prefillDone();

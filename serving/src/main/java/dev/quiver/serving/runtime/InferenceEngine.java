@@ -16,6 +16,7 @@ import dev.quiver.serving.lora.NoFreeSlotException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -44,25 +45,25 @@ public final class InferenceEngine implements AutoCloseable {
     private final Thread thread;
 
     /**
-     * Starts an engine over {@code session} with the default prefill chunk, reading adapters on a loader
+     * Starts an engine over {@code session} with the default prefill chunk and budget, reading adapters on a loader
      * thread of its own. {@code tokenizer} may be null (then completions carry token ids only and stop
      * strings are refused).
      */
     public InferenceEngine(DecoderSession session, AdapterRegistry registry, Tokenizer tokenizer,
                            Collection<Integer> eosTokenIds) {
         this(session, registry, new AdapterLoader(registry), tokenizer, eosTokenIds,
-                EngineSettings.DEFAULT_PREFILL_CHUNK_TOKENS);
+                EngineSettings.DEFAULT_PREFILL_CHUNK_TOKENS, EngineSettings.DEFAULT_PREFILL_BUDGET);
     }
 
     /**
      * Starts an engine over {@code session}; {@code loader} reads adapters for {@code registry} (the engine
-     * closes it), and a prompt is prefilled at most {@code prefillChunkTokens} tokens per loop iteration.
+     * closes it), and a prompt is prefilled at most {@code prefillChunkTokens} tokens per loop iteration, fewer
+     * while sequences decode: as many as take about {@code prefillBudget} at the measured prefill rate.
      */
     public InferenceEngine(DecoderSession session, AdapterRegistry registry, AdapterLoader loader,
-                           Tokenizer tokenizer, Collection<Integer> eosTokenIds, int prefillChunkTokens) {
-        if (prefillChunkTokens < 1) {
-            throw new IllegalArgumentException("prefillChunkTokens must be positive, got " + prefillChunkTokens);
-        }
+                           Tokenizer tokenizer, Collection<Integer> eosTokenIds, int prefillChunkTokens,
+                           Duration prefillBudget) {
+        PrefillBudget budget = new PrefillBudget(prefillChunkTokens, prefillBudget);
         this.session = session;
         this.registry = registry;
         this.slots = new AdapterSlots(session.loraPools(), registry);
@@ -77,7 +78,7 @@ public final class InferenceEngine implements AutoCloseable {
         AdapterSlotAssigner assigner = new AdapterSlotAssigner(registry, slots, loader, counters);
         this.scheduler = new Scheduler(assigner, output, maxSequenceLength);
         this.batch = new RunningBatch(session.kvCache(), counters);
-        this.engineLoop = new EngineLoop(session, scheduler, assigner, output, batch, counters, prefillChunkTokens,
+        this.engineLoop = new EngineLoop(session, scheduler, assigner, output, batch, counters, budget,
                 sampleableVocab);
         this.thread = new Thread(engineLoop, "quiver-engine");
         thread.setDaemon(true);
@@ -103,13 +104,14 @@ public final class InferenceEngine implements AutoCloseable {
                     .optQuantization(settings.quantization())
                     .build();
             DecoderGraphCompiler compiler = new DecoderGraphCompiler(options);
+            SessionSettings run = new SessionSettings(settings.threads(), settings.executionProvider(), null);
             DecoderSession session;
             if (settings.graphCacheDir() != null) {
                 GraphCache.Entry graph = new GraphCache(settings.graphCacheDir()).get(model, options);
-                session = DecoderSession.open(graph.modelFile(), compiler.signature(model), settings.maxBatch(),
-                        settings.threads());
+                session = DecoderSession.open(graph.modelFile(), compiler.signature(model), graph.weightBytes(),
+                        settings.maxBatch(), run);
             } else {
-                session = DecoderSession.open(compiler.compile(model), settings.maxBatch(), settings.threads());
+                session = DecoderSession.open(compiler.compile(model), settings.maxBatch(), run);
             }
             Tokenizer tokenizer = Files.exists(modelDir.resolve("tokenizer.json")) ? Tokenizer.load(modelDir) : null;
             AdapterRegistry registry = new AdapterRegistry(model.config(), settings.maxLoraRank(),
@@ -117,7 +119,7 @@ public final class InferenceEngine implements AutoCloseable {
             AdapterLoader loader = adapterReads == null ? new AdapterLoader(registry)
                     : new AdapterLoader(registry, adapterReads);
             return new InferenceEngine(session, registry, loader, tokenizer, model.eosTokenIds(),
-                    settings.prefillChunkTokens());
+                    settings.prefillChunkTokens(), settings.prefillBudget());
         } catch (OrtException e) {
             throw new IOException("ONNX Runtime could not open the compiled graph of " + modelDir + ": "
                     + e.getMessage(), e);
@@ -184,6 +186,11 @@ public final class InferenceEngine implements AutoCloseable {
             throw new IllegalStateException("constrained decoding needs the model's tokenizer.json");
         }
         return constraints;
+    }
+
+    /** Bytes of base weights in the compiled graph: what one decode step reads. */
+    public long weightBytes() {
+        return session.weightBytes();
     }
 
     /** Counters since start, for metrics and for tests that check sequences shared a batch. */

@@ -1,17 +1,13 @@
 package dev.quiver.serving.bench;
 
-import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.model.ModelDirectory;
-import dev.quiver.adapters.model.ModelFamily;
-import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.runtime.DecoderSession;
 import dev.quiver.serving.runtime.StepBatch;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -31,11 +27,7 @@ public final class LoraBranchBenchmark {
         int batch = Integer.parseInt(args[2]);
         int k = Integer.parseInt(args[3]);
         int steps = Integer.parseInt(args[4]);
-        Path dir = work.resolve("model-qwen3-" + size.label());
-        if (!Files.exists(dir.resolve("config.json"))) {
-            DemoModelMaker.write(dir, new DemoModelMaker.Spec(ModelFamily.QWEN3, size, 1,
-                    size == DemoSize.QWEN3_0_6B ? DType.BF16 : DType.F32));
-        }
+        Path dir = ServeBenchmark.demoModel(work, size);
         int maxLen = 64 + steps + 1;
         int threads = args.length > 5 ? Integer.parseInt(args[5]) : Runtime.getRuntime().availableProcessors();
         try (ModelDirectory model = ModelDirectory.open(dir);

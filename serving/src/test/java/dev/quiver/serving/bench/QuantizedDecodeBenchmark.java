@@ -12,6 +12,7 @@ import dev.quiver.serving.graph.GraphCache;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.DecoderSession;
+import dev.quiver.serving.runtime.SessionSettings;
 import dev.quiver.serving.runtime.StepBatch;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,10 +55,10 @@ public final class QuantizedDecodeBenchmark {
                 if (cached) {
                     GraphCache.Entry entry = new GraphCache(work.resolve("graph-cache")).get(model, options);
                     t1 = System.nanoTime();
-                    weightBytes = Files.size(entry.modelFile().resolveSibling(CompiledDecoder.WEIGHTS_FILE));
+                    weightBytes = entry.weightBytes();
                     how = entry.hit() ? "cache hit" : "cache miss (compiled and stored)";
                     opened = DecoderSession.open(entry.modelFile(), new DecoderGraphCompiler(options).signature(model),
-                            1, threads);
+                            entry.weightBytes(), 1, SessionSettings.cpu(threads));
                 } else {
                     CompiledDecoder decoder = new DecoderGraphCompiler(options).compile(model);
                     t1 = System.nanoTime();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.serving.runtime.DecoderSession;
+import dev.quiver.serving.runtime.SessionSettings;
 import dev.quiver.serving.runtime.StepBatch;
 import dev.quiver.serving.testing.TestModels;
 import java.nio.channels.FileChannel;
@@ -51,7 +52,8 @@ class GraphCacheTest {
                 assertThat(first.hit()).isFalse();
                 assertThat(second.hit()).isTrue();
                 assertThat(second.modelFile()).isEqualTo(first.modelFile());
-                try (DecoderSession session = DecoderSession.open(second.modelFile(), compiler.signature(model), 1, 1)) {
+                try (DecoderSession session = DecoderSession.open(second.modelFile(), compiler.signature(model),
+                        second.weightBytes(), 1, SessionSettings.cpu(1))) {
                     assertThat(logits(session)).as(q.label()).containsExactly(fresh);
                 }
             }
@@ -104,7 +106,7 @@ class GraphCacheTest {
             assertThat(new GraphCache(cache).get(model, options).hit()).isFalse();
             assertThat(Files.size(entry.resolve(CompiledDecoder.WEIGHTS_FILE))).isEqualTo(weightsLength);
             try (DecoderSession session = DecoderSession.open(entry.resolve(CompiledDecoder.MODEL_FILE),
-                    new DecoderGraphCompiler(options).signature(model), 1, 1)) {
+                    new DecoderGraphCompiler(options).signature(model), weightsLength, 1, SessionSettings.cpu(1))) {
                 assertThat(logits(session)).hasSize(model.config().vocabSize());
             }
             assertThat(entries(cache)).hasSize(1);

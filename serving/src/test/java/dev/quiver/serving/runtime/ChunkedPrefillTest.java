@@ -11,11 +11,13 @@ import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.testing.TestModels;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -132,5 +134,58 @@ class ChunkedPrefillTest {
                 }
             }
         }
+    }
+
+    @Test
+    void whileSequencesDecodeTheTimeBudgetSizesTheChunksAndAloneAPromptRunsAtTheCap() throws Exception {
+        int cap = 64;
+        int[] longPrompt = prompt(200, 3);
+        // a 1 ns budget: any measured rate fits less than the floor in it, so the floor it is
+        try (InferenceEngine engine = InferenceEngine.open(modelDir, EngineSettings.builder().optMaxBatch(2)
+                .optMaxSequenceLength(512).optLoraSlots(1).optMaxLoraRank(8).optThreads(1)
+                .optPrefillChunkTokens(cap).optPrefillBudget(Duration.ofNanos(1)).build())) {
+            EngineStats before = engine.stats();
+            engine.generate(longPrompt, null, greedy(1));
+            EngineStats alone = engine.stats();
+            assertThat(alone.prefillChunks() - before.prefillChunks()).isEqualTo((200 + cap - 1) / cap);
+            assertThat(alone.prefillTokens() - before.prefillTokens()).isEqualTo(200);
+
+            EngineStats[] during = prefillWhileDecoding(engine, longPrompt);
+            int floor = PrefillBudget.MIN_CHUNK_TOKENS;
+            assertThat(during[1].prefillChunks() - during[0].prefillChunks()).isEqualTo((200 + floor - 1) / floor);
+            assertThat(during[1].prefillTokens() - during[0].prefillTokens()).isEqualTo(200);
+        }
+        // an hour's budget: the cap binds even while sequences decode
+        try (InferenceEngine engine = InferenceEngine.open(modelDir, EngineSettings.builder().optMaxBatch(2)
+                .optMaxSequenceLength(512).optLoraSlots(1).optMaxLoraRank(8).optThreads(1)
+                .optPrefillChunkTokens(cap).optPrefillBudget(Duration.ofHours(1)).build())) {
+            EngineStats[] during = prefillWhileDecoding(engine, longPrompt);
+            assertThat(during[1].prefillChunks() - during[0].prefillChunks()).isEqualTo((200 + cap - 1) / cap);
+        }
+    }
+
+    /** Engine stats when {@code longPrompt} is submitted behind a decoding sequence, and when it finished. */
+    private static EngineStats[] prefillWhileDecoding(InferenceEngine engine, int[] longPrompt) throws Exception {
+        AtomicInteger runningTokens = new AtomicInteger();
+        AtomicReference<EngineStats> atSubmission = new AtomicReference<>();
+        CompletableFuture<GenerationHandle> longRequest = new CompletableFuture<>();
+        GenerationHandle running = engine.submit(new GenerationRequest(new int[] {5, 6, 7, 8, 9}, null,
+                greedy(400)), new GenerationListener() {
+            @Override
+            public void onToken(GeneratedToken token) {
+                // on the engine thread, between two steps: the running sequence is decoding from here on
+                if (runningTokens.incrementAndGet() == 3) {
+                    atSubmission.set(engine.stats());
+                    longRequest.complete(engine.submit(new GenerationRequest(longPrompt, null, greedy(1)),
+                            GenerationListener.NONE));
+                }
+            }
+        });
+        longRequest.get(30, TimeUnit.SECONDS).result().get(30, TimeUnit.SECONDS);
+        EngineStats done = engine.stats();
+        assertThat(running.result().isDone()).as("the running sequence decoded throughout").isFalse();
+        running.cancel();
+        running.result().get(30, TimeUnit.SECONDS);
+        return new EngineStats[] {atSubmission.get(), done};
     }
 }
