@@ -150,9 +150,10 @@ final class DecoderEmitter {
 
     private String attention(int layer, String x) throws IOException {
         String p = "model.layers." + layer + ".self_attn.";
-        String q = linear(layer, "q_proj", x);
-        String k = linear(layer, "k_proj", x);
-        String v = linear(layer, "v_proj", x);
+        List<String> qkv = linears(layer, List.of("q_proj", "k_proj", "v_proj"), x);
+        String q = qkv.get(0);
+        String k = qkv.get(1);
+        String v = qkv.get(2);
         if (c.qkNorm()) {
             q = headNorm(q, p + "q_norm.weight", c.numHeads());
             k = headNorm(k, p + "k_norm.weight", c.numKvHeads());
@@ -174,26 +175,65 @@ final class DecoderEmitter {
         return linear(layer, "o_proj", toRows(out, c.numHeads() * c.headDim()));
     }
 
-    /** Qwen3's RMSNorm over each head's {@code head_dim} values, before RoPE. */
+    /**
+     * Qwen3's RMSNorm over each head's {@code head_dim} values, before RoPE; returns {@code [tokens, heads, head_dim]},
+     * which {@link #toSequences} reshapes for attention as it is (one Reshape fewer per norm: every node costs a few
+     * microseconds at decode).
+     */
     private String headNorm(String x, String weightName, int heads) throws IOException {
         String gamma = vector(weightName, c.headDim());
         String shape = g.constantLongs(g.fresh("heads_shape"), new long[] {0, heads, c.headDim()}, 3);
-        String flat = g.constantLongs(g.fresh("flat_shape"), new long[] {0, (long) heads * c.headDim()}, 2);
         String split = g.op("Reshape", List.of(x, shape), g.fresh(weightName + ".in"));
         String normed = g.fresh(weightName + ".out");
         g.node("SimplifiedLayerNormalization", "", List.of(split, gamma), List.of(normed),
                 Attr.i("axis", -1), Attr.f("epsilon", (float) c.rmsNormEps()));
-        return g.op("Reshape", List.of(normed, flat), g.fresh(weightName + ".flat"));
+        return normed;
     }
 
     /** SwiGLU: {@code down(silu(gate(x)) * up(x))}. */
     private String mlp(int layer, String x) throws IOException {
-        String gate = linear(layer, "gate_proj", x);
-        String up = linear(layer, "up_proj", x);
+        List<String> gateUp = linears(layer, List.of("gate_proj", "up_proj"), x);
+        String gate = gateUp.get(0);
+        String up = gateUp.get(1);
         String sigmoid = g.op("Sigmoid", List.of(gate), g.fresh("gate_sigmoid"));
         String silu = g.op("Mul", List.of(gate, sigmoid), g.fresh("gate_silu"));
         String product = g.op("Mul", List.of(silu, up), g.fresh("swiglu"));
         return linear(layer, "down_proj", product);
+    }
+
+    /**
+     * The linear layers {@code modules} of one block, all reading {@code x}. Quantized, they are one MatMulNBits
+     * over their weights stacked along rows, split after: at batch 1 a MatMulNBits costs some 35 us besides its
+     * weight read, whatever its size (DecodeProfile), so q/k/v and gate/up as one op each save three of the seven
+     * per block. Same results: each output column is its own row's blocks either way.
+     */
+    private List<String> linears(int layer, List<String> modules, String x) throws IOException {
+        List<String> outputs = new java.util.ArrayList<>();
+        if (quantization == Quantization.NONE) {
+            for (String module : modules) {
+                outputs.add(linear(layer, module, x));
+            }
+            return outputs;
+        }
+        List<BlockQuantizer.Quantized> parts = new java.util.ArrayList<>();
+        long[] widths = new long[modules.size()];
+        for (int i = 0; i < modules.size(); i++) {
+            String path = ModelConfig.modulePath(layer, modules.get(i));
+            parts.add(weights.quantized(path + ".weight", quantization));
+            widths[i] = c.linear(modules.get(i)).out();
+            outputs.add(path + ".out");
+        }
+        String stacked = ModelConfig.modulePath(layer, modules.get(0)) + "+"
+                + String.join("+", modules.subList(1, modules.size()));
+        String y = matMulNBits(x, initializers(stacked + ".weight", BlockQuantizer.Quantized.stackRows(parts)),
+                stacked + ".out");
+        g.node("Split", "", List.of(y, g.constantLongs(stacked + ".split", widths, widths.length)), outputs,
+                Attr.i("axis", 1));
+        List<String> adapted = new java.util.ArrayList<>();
+        for (int i = 0; i < modules.size(); i++) {
+            adapted.add(adapted(layer, modules.get(i), x, outputs.get(i)));
+        }
+        return adapted;
     }
 
     /** {@code x @ W^T (+ b)} on token rows, plus the multi-LoRA update when the module is targeted. */
@@ -207,6 +247,13 @@ final class DecoderEmitter {
             String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
             y = g.op("MatMul", List.of(x, w), path + ".out");
         }
+        return adapted(layer, module, x, y);
+    }
+
+    /** The base output {@code y} of {@code module} on {@code x}, plus its bias and its multi-LoRA update. */
+    private String adapted(int layer, String module, String x, String y) throws IOException {
+        String path = ModelConfig.modulePath(layer, module);
+        ModelConfig.LinearShape s = c.linear(module);
         if (c.qkvBias() && (module.equals("q_proj") || module.equals("k_proj") || module.equals("v_proj"))) {
             y = g.op("Add", List.of(y, vector(path + ".bias", s.out())), path + ".biased");
         }
