@@ -15,7 +15,7 @@ final class ServingEngineOptions {
 
     @Option(names = "--quantize", converter = QuantizationConverter.class,
             description = "Base weights as none (fp32), int8 or int4 (weight-only blocks; adapters stay fp32);"
-                    + " default: quiver.serving.quantize, none.")
+                    + " default: quiver.serving.quantize, int8.")
     Quantization quantize;
 
     /** Adds these options to a role's properties; a misspelt provider fails here, before anything starts. */
