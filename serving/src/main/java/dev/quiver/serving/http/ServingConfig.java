@@ -22,7 +22,7 @@ import java.util.List;
  *                          that target others are refused
  * @param quantize          how the base model's linear weights are stored: {@code none} (fp32), {@code int8} or
  *                          {@code int4} (weight-only blocks; adapters stay fp32); default int8, which kept an
- *                          adapter's held-out exact match (QuantizedAdapterTest) at 2.5x the fp32 decode rate
+ *                          adapter's held-out exact match (QuantizedAdapterTest) at 2.9x the fp32 decode rate
  * @param graphCacheDir     where compiled (and quantized) graphs are kept between restarts; unset: no cache
  * @param executionProvider where ONNX Runtime runs the engine: {@code cpu}, or {@code cuda[:N]} with the GPU build
  */
