@@ -3,7 +3,6 @@ package dev.quiver.serving.graph;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.List;
 
 /**
  * Weight-only block quantization of a matrix {@code W} [rows, cols] (a linear weight as Hugging Face stores it,
@@ -87,37 +86,6 @@ final class BlockQuantizer {
         /** Bytes of each row's packed zero points (4 bits); 0 when zero points are implied. */
         int zeroPointBytesPerRow() {
             return zeroPoints == null ? 0 : (blocksPerRow() + 1) / 2;
-        }
-
-        /**
-         * {@code parts} stacked along rows, as one {@code [sum of rows, cols]} weight: blocks, scales and the per-row
-         * padded zero points are all row-major, so each is the parts' bytes one after another.
-         */
-        static Quantized stackRows(List<Quantized> parts) {
-            Quantized first = parts.get(0);
-            int rows = 0;
-            for (Quantized p : parts) {
-                if (p.bits != first.bits || p.blockSize != first.blockSize || p.cols != first.cols
-                        || (p.zeroPoints == null) != (first.zeroPoints == null)) {
-                    throw new IllegalArgumentException("only weights of one width, bit width and block size stack;"
-                            + " got " + p.cols + " columns in " + p.bits + "-bit blocks of " + p.blockSize
-                            + " next to " + first.cols + " in " + first.bits + "-bit blocks of " + first.blockSize);
-                }
-                rows += p.rows;
-            }
-            return new Quantized(first.bits, first.blockSize, rows, first.cols,
-                    concat(parts.stream().map(Quantized::data).toList()),
-                    concat(parts.stream().map(Quantized::scales).toList()),
-                    first.zeroPoints == null ? null : concat(parts.stream().map(Quantized::zeroPoints).toList()));
-        }
-
-        private static ByteBuffer concat(List<ByteBuffer> buffers) {
-            ByteBuffer out = ByteBuffer.allocateDirect(buffers.stream().mapToInt(ByteBuffer::capacity).sum())
-                    .order(ByteOrder.nativeOrder());
-            for (ByteBuffer b : buffers) {
-                out.put(b.duplicate().clear());
-            }
-            return out.clear();
         }
 
         /** The stored value at ({@code row}, {@code col}), as ONNX Runtime dequantizes it. */

@@ -215,17 +215,17 @@ final class DecoderEmitter {
             }
             return outputs;
         }
-        List<BlockQuantizer.Quantized> parts = new java.util.ArrayList<>();
+        List<String> parts = new java.util.ArrayList<>();
         long[] widths = new long[modules.size()];
         for (int i = 0; i < modules.size(); i++) {
             String path = ModelConfig.modulePath(layer, modules.get(i));
-            parts.add(weights.quantized(path + ".weight", quantization));
+            parts.add(path + ".weight");
             widths[i] = c.linear(modules.get(i)).out();
             outputs.add(path + ".out");
         }
         String stacked = ModelConfig.modulePath(layer, modules.get(0)) + "+"
                 + String.join("+", modules.subList(1, modules.size()));
-        String y = matMulNBits(x, initializers(stacked + ".weight", BlockQuantizer.Quantized.stackRows(parts)),
+        String y = matMulNBits(x, initializers(stacked + ".weight", weights.quantizedStack(parts, quantization)),
                 stacked + ".out");
         g.node("Split", "", List.of(y, g.constantLongs(stacked + ".split", widths, widths.length)), outputs,
                 Attr.i("axis", 1));

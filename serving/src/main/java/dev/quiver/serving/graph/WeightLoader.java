@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Copies checkpoint tensors into direct fp32 buffers that ONNX Runtime reads in place. The memory-mapped
@@ -60,9 +62,37 @@ final class WeightLoader {
 
     /** A 2-D {@code [out, in]} weight quantized block by block along {@code in}, as MatMulNBits reads it. */
     BlockQuantizer.Quantized quantized(String name, Quantization quantization) throws IOException {
-        Tensor t = matrix(name);
-        int cols = (int) t.dim(1);
-        return BlockQuantizer.forWeight(quantization, cols).quantize((row, dst) -> t.readFloats((long) row * cols, dst, 0, cols), (int) t.dim(0), cols);
+        return quantizedStack(List.of(name), quantization);
+    }
+
+    /**
+     * The {@code [out_i, in]} weights {@code names} stacked along rows into one {@code [sum of out_i, in]} matrix
+     * and quantized in one pass, straight into the stacked buffers (rows are quantized independently, so this is
+     * the parts' blocks one after another, with no second copy of them).
+     */
+    BlockQuantizer.Quantized quantizedStack(List<String> names, Quantization quantization) throws IOException {
+        List<Tensor> parts = new ArrayList<>();
+        int[] firstRow = new int[names.size() + 1];
+        int cols = -1;
+        for (int i = 0; i < names.size(); i++) {
+            Tensor t = matrix(names.get(i));
+            if (cols >= 0 && t.dim(1) != cols) {
+                throw new IllegalArgumentException("only weights of one width stack: " + names.get(i) + " has "
+                        + t.dim(1) + " columns, " + names.get(0) + " has " + cols);
+            }
+            cols = (int) t.dim(1);
+            parts.add(t);
+            firstRow[i + 1] = firstRow[i] + (int) t.dim(0);
+        }
+        int width = cols;
+        BlockQuantizer.RowSource rows = (row, dst) -> {
+            int part = 0;
+            while (row >= firstRow[part + 1]) {
+                part++;
+            }
+            parts.get(part).readFloats((long) (row - firstRow[part]) * width, dst, 0, width);
+        };
+        return BlockQuantizer.forWeight(quantization, cols).quantize(rows, firstRow[names.size()], cols);
     }
 
     private Tensor matrix(String name) throws IOException {

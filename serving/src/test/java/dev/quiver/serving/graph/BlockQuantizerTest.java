@@ -98,31 +98,6 @@ class BlockQuantizerTest {
         }
     }
 
-    @ParameterizedTest
-    @CsvSource({"8, 32, 96", "4, 32, 100", "4, 64, 33"})
-    void stackedWeightsDequantizeRowForRowAsTheirParts(int bits, int block, int cols) throws Exception {
-        BlockQuantizer.Quantized a = quantize(random(3, cols, 1), bits, block);
-        BlockQuantizer.Quantized b = quantize(random(2, cols, 2), bits, block);
-        BlockQuantizer.Quantized stacked = BlockQuantizer.Quantized.stackRows(List.of(a, b));
-        assertThat(stacked.rows()).isEqualTo(5);
-        for (int c = 0; c < cols; c++) {
-            for (int r = 0; r < 3; r++) {
-                assertThat(stacked.dequantize(r, c)).isEqualTo(a.dequantize(r, c));
-            }
-            for (int r = 0; r < 2; r++) {
-                assertThat(stacked.dequantize(3 + r, c)).isEqualTo(b.dequantize(r, c));
-            }
-        }
-    }
-
-    @Test
-    void refusesToStackWeightsOfDifferentWidths() throws Exception {
-        BlockQuantizer.Quantized a = quantize(random(2, 64, 1), 8, 32);
-        BlockQuantizer.Quantized b = quantize(random(2, 96, 2), 8, 32);
-        assertThatThrownBy(() -> BlockQuantizer.Quantized.stackRows(List.of(a, b)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("96 columns");
-    }
-
     @Test
     void theCompilerUsesBlocksOf128ForInt8And32ForInt4WholeWherePossible() {
         assertThat(BlockQuantizer.forWeight(Quantization.INT8, 1024).blockSize()).isEqualTo(128);
