@@ -18,11 +18,11 @@ public class UpstreamEscalation implements TaskEscalation {
     /** Request fields only Quiver's (and vLLM's) serving knows. */
     private static final String GUIDED_CHOICE = "guided_choice";
 
-    private final UpstreamRepository upstreams;
+    private final UpstreamService upstreams;
     private final UpstreamChat chat;
     private final CaptureRecorder recorder;
 
-    public UpstreamEscalation(UpstreamRepository upstreams, UpstreamChat chat, CaptureRecorder recorder) {
+    public UpstreamEscalation(UpstreamService upstreams, UpstreamChat chat, CaptureRecorder recorder) {
         this.upstreams = upstreams;
         this.chat = chat;
         this.recorder = recorder;
@@ -30,12 +30,12 @@ public class UpstreamEscalation implements TaskEscalation {
 
     @Override
     public boolean available(Task task) {
-        return upstreams.findById(task.getId()).isPresent();
+        return upstreams.find(task).isPresent();
     }
 
     @Override
     public JsonNode escalate(Task task, ObjectNode request, String reason) {
-        Upstream upstream = upstreams.findById(task.getId()).orElseThrow(() -> new ApiException(
+        Upstream upstream = upstreams.find(task).orElseThrow(() -> new ApiException(
                 HttpStatus.BAD_GATEWAY, "server_error", "task '" + task.getName() + "' lost its upstream while"
                 + " escalating a call", null, "upstream_error"));
         request.remove(GUIDED_CHOICE);

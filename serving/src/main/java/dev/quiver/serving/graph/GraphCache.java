@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
@@ -56,8 +57,9 @@ public final class GraphCache {
         long start = System.nanoTime();
         Path entry = dir.resolve(key(model, options));
         if (Files.isDirectory(entry)) {
-            if (valid(entry)) {
-                return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), weightBytes(entry), true,
+            Optional<Properties> manifest = validManifest(entry);
+            if (manifest.isPresent()) {
+                return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), weightBytes(manifest.get()), true,
                         System.nanoTime() - start);
             }
             deleteTree(entry);
@@ -68,7 +70,7 @@ public final class GraphCache {
         // the compiled buffers are garbage now, but direct memory is released only when they are collected: do
         // it before ONNX Runtime maps the stored weights, or a first start peaks at two copies of the weights
         System.gc();
-        return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), weightBytes(entry), false,
+        return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), weightBytes(manifest(entry)), false,
                 System.nanoTime() - start);
     }
 
@@ -90,7 +92,7 @@ public final class GraphCache {
         } catch (IOException e) {
             // another process (a replica on the same volume) may have stored the same entry meanwhile: then the
             // rename fails (already exists, or not empty) and theirs is used
-            if (!Files.isDirectory(entry) || !valid(entry)) {
+            if (!Files.isDirectory(entry) || validManifest(entry).isEmpty()) {
                 throw e;
             }
         }
@@ -117,22 +119,23 @@ public final class GraphCache {
         return HexFormat.of().formatHex(sha.digest());
     }
 
-    private static boolean valid(Path entry) {
+    /** The entry's manifest when its files match it (lengths and CRC32C), else empty. */
+    private static Optional<Properties> validManifest(Path entry) {
         try {
             Properties manifest = manifest(entry);
             if (manifest.getProperty(WEIGHT_BYTES) == null) {
-                return false;
+                return Optional.empty();
             }
             for (String file : List.of(CompiledDecoder.MODEL_FILE, CompiledDecoder.WEIGHTS_FILE)) {
                 Path p = entry.resolve(file);
                 if (!Long.toString(Files.size(p)).equals(manifest.getProperty(file + ".length"))
                         || !Long.toString(crc(p)).equals(manifest.getProperty(file + ".crc32c"))) {
-                    return false;
+                    return Optional.empty();
                 }
             }
-            return true;
+            return Optional.of(manifest);
         } catch (IOException e) {
-            return false;
+            return Optional.empty();
         }
     }
 
@@ -144,8 +147,8 @@ public final class GraphCache {
         return manifest;
     }
 
-    private static long weightBytes(Path entry) throws IOException {
-        return Long.parseLong(manifest(entry).getProperty(WEIGHT_BYTES));
+    private static long weightBytes(Properties manifest) {
+        return Long.parseLong(manifest.getProperty(WEIGHT_BYTES));
     }
 
     private static long crc(Path file) throws IOException {

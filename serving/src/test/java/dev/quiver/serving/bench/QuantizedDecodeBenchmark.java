@@ -1,5 +1,6 @@
 package dev.quiver.serving.bench;
 
+import dev.quiver.adapters.bench.ProcessMemory;
 import dev.quiver.adapters.demo.DemoModelMaker;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.adapters.model.ModelDirectory;
@@ -94,8 +95,7 @@ public final class QuantizedDecodeBenchmark {
         }
     }
 
-    private static String peakRss() throws java.io.IOException {
-        return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmHWM"))
-                .map(l -> l.substring(6).trim()).findFirst().orElse("?");
+    private static String peakRss() {
+        return ProcessMemory.peakResidentBytes() / 1024 + " kB";
     }
 }
