@@ -6,6 +6,7 @@ import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.LoraLayout;
+import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.DecoderSession;
 import dev.quiver.serving.runtime.StepBatch;
 import java.nio.file.Path;
@@ -15,7 +16,8 @@ import java.util.List;
 /**
  * Median time of one batched decode step on a graph without LoRA branches, and on the multi-LoRA graph with
  * every row on the base or rows spread over K adapters; the three are interleaved step by step so that noise
- * from other processes hits them alike. Not a test: run by hand, {@code LoraBranchBenchmark WORK_DIR small 8 4 200}.
+ * from other processes hits them alike. Not a test: run by hand,
+ * {@code LoraBranchBenchmark WORK_DIR small 8 4 200 [THREADS [none|int8|int4]]}.
  */
 public final class LoraBranchBenchmark {
     private LoraBranchBenchmark() {
@@ -30,12 +32,15 @@ public final class LoraBranchBenchmark {
         Path dir = ServeBenchmark.demoModel(work, size);
         int maxLen = 64 + steps + 1;
         int threads = args.length > 5 ? Integer.parseInt(args[5]) : Runtime.getRuntime().availableProcessors();
+        Quantization quantization = args.length > 6 ? Quantization.parse(args[6]) : Quantization.NONE;
         try (ModelDirectory model = ModelDirectory.open(dir);
              DecoderSession plain = DecoderSession.open(new DecoderGraphCompiler(CompileOptions.builder()
-                     .optMaxSequenceLength(maxLen).optLora(new LoraLayout(k + 1, 16, List.of())).build())
+                     .optMaxSequenceLength(maxLen).optLora(new LoraLayout(k + 1, 16, List.of()))
+                     .optQuantization(quantization).build())
                      .compile(model), batch, threads);
              DecoderSession lora = DecoderSession.open(new DecoderGraphCompiler(CompileOptions.builder()
-                     .optMaxSequenceLength(maxLen).optLora(LoraLayout.allLinear(k + 1, 16)).build())
+                     .optMaxSequenceLength(maxLen).optLora(LoraLayout.allLinear(k + 1, 16))
+                     .optQuantization(quantization).build())
                      .compile(model), batch, threads)) {
             ModelConfig config = model.config();
             for (int s = 1; s <= k; s++) {
@@ -68,9 +73,9 @@ public final class LoraBranchBenchmark {
             double plainMs = median(nanos[0]);
             double baseMs = median(nanos[1]);
             double mixedMs = median(nanos[2]);
-            System.out.printf("%s batch %d, %d adapters, median ms/step: no LoRA graph %.2f, LoRA graph all-base %.2f,"
+            System.out.printf("%s %s batch %d, %d adapters, median ms/step: no LoRA graph %.2f, LoRA graph all-base %.2f,"
                     + " LoRA graph mixed %.2f; mixed/no-LoRA throughput %.3f, all-base/no-LoRA %.3f%n",
-                    size.label(), batch, k, plainMs, baseMs, mixedMs, plainMs / mixedMs, plainMs / baseMs);
+                    size.label(), quantization, batch, k, plainMs, baseMs, mixedMs, plainMs / mixedMs, plainMs / baseMs);
         }
     }
 
