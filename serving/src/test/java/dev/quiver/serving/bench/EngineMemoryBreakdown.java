@@ -1,0 +1,99 @@
+package dev.quiver.serving.bench;
+
+import dev.quiver.adapters.demo.DemoSize;
+import dev.quiver.serving.graph.Quantization;
+import dev.quiver.serving.runtime.EngineSettings;
+import dev.quiver.serving.runtime.InferenceEngine;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.management.ObjectName;
+
+/**
+ * What the resident memory of a just-opened engine is made of: the serve benchmark's C=1 engine (one adapter
+ * slot, 2 threads) opened from the work dir's graph cache, then {@code /proc/self/smaps} summed by mapping
+ * (anonymous memory, the graph cache's {@code weights.bin} that ONNX Runtime maps, shared libraries) and the
+ * JVM's own share from Native Memory Tracking (heap, GC structures, direct buffers: the KV cache and the LoRA
+ * pools, the rest of the JVM). Anonymous memory outside the JVM's share is ONNX Runtime's: the prepacked weights
+ * and the session. Not a test: run by hand with {@code -XX:NativeMemoryTracking=summary},
+ * {@code EngineMemoryBreakdown WORK_DIR qwen3-0.6b none|int8|int4} (the model and a graph-cache entry are
+ * made on the first run).
+ */
+public final class EngineMemoryBreakdown {
+    private static final double MB = 1 << 20;
+
+    private EngineMemoryBreakdown() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path work = Path.of(args[0]);
+        DemoSize size = DemoSize.parse(args[1]);
+        Quantization quantization = Quantization.parse(args[2]);
+        Path model = ServeBenchmark.demoModel(work, size);
+        EngineSettings settings = EngineSettings.builder().optMaxBatch(1).optMaxSequenceLength(128 + 64 + 1)
+                .optLoraSlots(1).optMaxLoraRank(16).optQuantization(quantization).optThreads(2)
+                .optGraphCacheDir(work.resolve("graph-cache")).build();
+        try (InferenceEngine engine = InferenceEngine.open(model, settings)) {
+            System.gc();
+            Map<String, Double> mapped = residentByMapping();
+            Map<String, Double> jvm = nativeMemoryTracking();
+            double total = mapped.values().stream().mapToDouble(Double::doubleValue).sum();
+            double anon = mapped.getOrDefault("anonymous", 0.0);
+            double heap = jvm.getOrDefault("Java Heap", 0.0);
+            double gc = jvm.getOrDefault("GC", 0.0);
+            double direct = jvm.getOrDefault("Other", 0.0);
+            double restOfJvm = jvm.entrySet().stream()
+                    .filter(e -> !List.of("Java Heap", "GC", "Other").contains(e.getKey()))
+                    .mapToDouble(Map.Entry::getValue).sum();
+            System.out.printf("%s %s: resident %.0f MB = anonymous %.0f + weights.bin mapped %.0f + libraries %.0f"
+                            + " + other files %.0f%n", size.label(), quantization, total, anon,
+                    mapped.getOrDefault("weights.bin", 0.0), mapped.getOrDefault("libraries", 0.0),
+                    mapped.getOrDefault("other files", 0.0));
+            System.out.printf("  JVM (NMT committed): heap %.0f, GC %.0f, direct buffers (KV cache + LoRA pools) %.0f,"
+                    + " rest %.0f; anonymous beyond the JVM's (ONNX Runtime) %.0f MB%n", heap, gc, direct, restOfJvm,
+                    anon - heap - gc - direct - restOfJvm);
+        }
+    }
+
+    // resident MB per kind of mapping
+    private static Map<String, Double> residentByMapping() throws Exception {
+        Map<String, Double> out = new LinkedHashMap<>();
+        String kind = null;
+        Pattern header = Pattern.compile("^[0-9a-f]+-[0-9a-f]+ \\S+ \\S+ \\S+ \\S+\\s*(.*)$");
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            Matcher m = header.matcher(line);
+            if (m.matches()) {
+                String path = m.group(1).trim();
+                kind = path.isEmpty() || path.equals("[heap]") ? "anonymous"
+                        : path.endsWith("weights.bin") ? "weights.bin"
+                        : path.contains(".so") || path.endsWith(".jsa") || path.endsWith("/modules") ? "libraries"
+                        : path.startsWith("[") ? "anonymous" : "other files";
+            } else if (line.startsWith("Rss:") && kind != null) {
+                out.merge(kind, Long.parseLong(line.replaceAll("\\D", "")) * 1024 / MB, Double::sum);
+            }
+        }
+        return out;
+    }
+
+    // committed MB per NMT category
+    private static Map<String, Double> nativeMemoryTracking() throws Exception {
+        String summary = (String) ManagementFactory.getPlatformMBeanServer().invoke(
+                new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
+                new Object[] {new String[] {"summary"}}, new String[] {String[].class.getName()});
+        Map<String, Double> out = new LinkedHashMap<>();
+        Matcher m = Pattern.compile("-\\s+([A-Za-z ]+?) \\(reserved=\\d+KB, committed=(\\d+)KB").matcher(summary);
+        while (m.find()) {
+            out.put(m.group(1).trim(), Long.parseLong(m.group(2)) * 1024 / MB);
+        }
+        if (out.isEmpty()) {
+            throw new IllegalStateException("no Native Memory Tracking summary: run with"
+                    + " -XX:NativeMemoryTracking=summary");
+        }
+        return out;
+    }
+}
