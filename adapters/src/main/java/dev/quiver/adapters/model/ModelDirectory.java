@@ -70,7 +70,7 @@ public final class ModelDirectory implements AutoCloseable {
         return config;
     }
 
-    /** The memory-mapped weights. */
+    /** The weights: memory-mapped per tensor ({@code tensor}) or read without mapping ({@code floatReader}). */
     public Checkpoint weights() {
         return weights;
     }

@@ -100,6 +100,11 @@ public final class Checkpoint implements AutoCloseable {
         return file(name).tensor(name);
     }
 
+    /** A reader of floating-point tensor {@code name} that maps nothing (see {@link FloatReader}). */
+    public FloatReader floatReader(String name) throws IOException {
+        return file(name).floatReader(name);
+    }
+
     private SafetensorsFile file(String name) throws IOException {
         SafetensorsFile f = byTensor.get(name);
         if (f == null) {

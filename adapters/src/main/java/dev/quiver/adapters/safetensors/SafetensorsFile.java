@@ -20,7 +20,8 @@ import java.util.Map;
 
 /**
  * A safetensors file opened for reading: the header is parsed and validated up front, tensor data is
- * memory-mapped on demand so that a multi-GiB checkpoint never needs one big byte[].
+ * memory-mapped on demand ({@link #tensor}) or read a chunk at a time ({@link #floatReader}) so that a multi-GiB
+ * checkpoint never needs one big byte[].
  */
 public final class SafetensorsFile implements AutoCloseable {
     /** The reference implementation's limit; a larger header is a corrupt or hostile file. */
@@ -52,7 +53,7 @@ public final class SafetensorsFile implements AutoCloseable {
                         + " bytes, too short for the 8-byte header length; the file is truncated");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0, path);
+            readFully(ch, lenBuf, 0, path, "header length");
             long headerLen = lenBuf.getLong(0);
             if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES) {
                 throw new SafetensorsException(path, "header length " + Long.toUnsignedString(headerLen)
@@ -63,7 +64,7 @@ public final class SafetensorsFile implements AutoCloseable {
                         + fileSize + "; the file is truncated");
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, headerBuf, 8, path);
+            readFully(ch, headerBuf, 8, path, "header");
             long dataStart = 8 + headerLen;
             Header header = parseHeader(path, new String(headerBuf.array(), StandardCharsets.UTF_8),
                     fileSize - dataStart);
@@ -173,12 +174,14 @@ public final class SafetensorsFile implements AutoCloseable {
         return new TensorInfo(name, dtype, shape, begin, end);
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long position, Path path) throws IOException {
+    /** Fills {@code buf} from {@code position}; the end of the file before it is full is an error about {@code what}. */
+    static void readFully(FileChannel ch, ByteBuffer buf, long position, Path path, String what) throws IOException {
         long pos = position;
         while (buf.hasRemaining()) {
             int n = ch.read(buf, pos);
             if (n < 0) {
-                throw new SafetensorsException(path, "unexpected end of file at byte " + pos);
+                throw new SafetensorsException(path, what + ": unexpected end of file at byte " + pos
+                        + " (the file is " + ch.size() + " bytes); the file is truncated or was changed while open");
             }
             pos += n;
         }
@@ -204,10 +207,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Maps one tensor's bytes; the view stays valid after this file is closed. */
     public Tensor tensor(String name) throws IOException {
-        TensorInfo info = tensors.get(name);
-        if (info == null) {
-            throw new SafetensorsException(path, "no tensor named '" + name + "'");
-        }
+        TensorInfo info = info(name);
         if (info.byteSize() > Integer.MAX_VALUE) {
             throw new SafetensorsException(path, "tensor '" + name + "' is " + info.byteSize()
                     + " bytes; tensors over 2 GiB are not supported");
@@ -215,6 +215,23 @@ public final class SafetensorsFile implements AutoCloseable {
         ByteBuffer mapped = info.byteSize() == 0 ? ByteBuffer.allocate(0)
                 : channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), info.byteSize());
         return new Tensor(name, info.dtype(), info.shape(), mapped);
+    }
+
+    /**
+     * A reader of floating-point tensor {@code name} by positional reads, which maps nothing; valid while this file
+     * is open.
+     */
+    public FloatReader floatReader(String name) throws IOException {
+        TensorInfo info = info(name);
+        return new FloatReader(path, channel, info, dataStart + info.begin());
+    }
+
+    private TensorInfo info(String name) throws SafetensorsException {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new SafetensorsException(path, "no tensor named '" + name + "'");
+        }
+        return info;
     }
 
     @Override
