@@ -2,10 +2,13 @@ package dev.quiver.serving.graph;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.adapters.model.ModelFamily;
+import dev.quiver.adapters.safetensors.Checkpoint;
 import dev.quiver.serving.testing.TestModels;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -48,6 +51,23 @@ class WeightLoaderTest {
                     "model.layers.0.mlp.down_proj.weight"), Quantization.INT8))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("only weights of one width stack: model.layers.0.mlp.down_proj.weight has");
+        }
+    }
+
+    /** A mapped checkpoint's pages count in the process's resident size: a first start would peak at 2x. */
+    @ParameterizedTest
+    @EnumSource(value = Quantization.class, names = {"NONE", "INT8"})
+    void compilesWithoutMappingTheCheckpoint(Quantization quantization) throws Exception {
+        Path maps = Path.of("/proc/self/maps");
+        assumeTrue(Files.isReadable(maps), "needs Linux's /proc/self/maps");
+        Path dir = TestModels.tiny(tmp, ModelFamily.QWEN3);
+        try (ModelDirectory model = ModelDirectory.open(dir)) {
+            CompiledDecoder compiled = new DecoderGraphCompiler(
+                    CompileOptions.builder().optQuantization(quantization).build()).compile(model);
+            assertThat(compiled.weightBytes()).isPositive();
+            String checkpoint = dir.resolve(Checkpoint.SINGLE_FILE).toRealPath().toString();
+            assertThat(Files.readAllLines(maps).stream().filter(line -> line.endsWith(checkpoint)))
+                    .as("this process's mappings of the checkpoint").isEmpty();
         }
     }
 }
