@@ -13,6 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -157,11 +159,25 @@ class InferenceEngineTest {
             alone[i] = engine.generate(prompts[i], adapters[i], greedy(maxTokens[i])).tokenIds();
         }
         long movesBefore = engine.stats().rowMoves();
+        // sequence 0's first token holds the engine's thread until the others are queued, so that they run beside
+        // it (on a busy machine the engine could otherwise finish sequence 0 before the next one is submitted)
+        CountDownLatch allSubmitted = new CountDownLatch(1);
+        GenerationListener holdsUntilAllSubmitted = new GenerationListener() {
+            @Override
+            public void onToken(GeneratedToken token) {
+                try {
+                    allSubmitted.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
         List<GenerationHandle> handles = new ArrayList<>();
         for (int i = 0; i < prompts.length; i++) {
             handles.add(engine.submit(new GenerationRequest(prompts[i], adapters[i], greedy(maxTokens[i])),
-                    GenerationListener.NONE));
+                    i == 0 ? holdsUntilAllSubmitted : GenerationListener.NONE));
         }
+        allSubmitted.countDown();
         // sequence 0 ends first and the last row moves into its place, then 3, then 2
         for (int i = 0; i < prompts.length; i++) {
             assertThat(handles.get(i).result().get().tokenIds()).as("sequence %d", i).isEqualTo(alone[i]);
