@@ -11,6 +11,7 @@ import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.serving.graph.GraphBuilder.Attr;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
@@ -31,7 +32,10 @@ final class DecoderEmitter {
     private final WeightLoader weights;
     private final MultiLoraBranch lora;
     private final Quantization quantization;
+    /** The embedding table, quantized, for a tied head to multiply by; null when not quantized. */
     private BlockQuantizer.Quantized embeddingTable;
+    /** The embedding table in fp32, for a tied head to multiply by; null when quantized. */
+    private ByteBuffer embeddingFloats;
     private String cosCache;
     private String sinCache;
     private String sequenceShape;
@@ -117,7 +121,8 @@ final class DecoderEmitter {
             embeddingTable = weights.quantized(name, quantization);
             return toRows(quantizedLookup(embeddingTable, name), c.hiddenSize());
         }
-        String table = g.externalFloat(name, weights.asStored(name), c.vocabSize(), c.hiddenSize());
+        embeddingFloats = weights.asStored(name);
+        String table = g.externalFloat(name, embeddingFloats, c.vocabSize(), c.hiddenSize());
         return toRows(g.op("Gather", List.of(table, INPUT_IDS), "embeddings", Attr.i("axis", 0)), c.hiddenSize());
     }
 
@@ -282,9 +287,13 @@ final class DecoderEmitter {
                     : quantized("lm_head.weight");
             matMulNBits(hidden, head, LOGITS);
         } else {
-            // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy
-            String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight"
-                    : g.externalFloat("lm_head.weight", weights.asStored("lm_head.weight"), c.vocabSize(),
+            // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy,
+            // under an initializer of its own. ONNX Runtime maps each initializer of a weights file on its own and
+            // prepacks the head, reading every page; were it the lookup's initializer too, that mapping would stay
+            // (for the Gather) with the whole table resident beside the packed copy. The quantized lookup's
+            // initializers are already its own.
+            String head = g.externalFloat("lm_head.weight",
+                    c.tieWordEmbeddings() ? embeddingFloats : weights.asStored("lm_head.weight"), c.vocabSize(),
                     c.hiddenSize());
             g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of(hidden, head), List.of(LOGITS),
                     Attr.i("transB", 1), Attr.f("alpha", 1.0f));

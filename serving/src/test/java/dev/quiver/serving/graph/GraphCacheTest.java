@@ -1,6 +1,7 @@
 package dev.quiver.serving.graph;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.adapters.model.ModelFamily;
@@ -111,5 +112,45 @@ class GraphCacheTest {
             }
             assertThat(entries(cache)).hasSize(1);
         }
+    }
+
+    /**
+     * A tied fp32 head multiplies by the embedding table, which ONNX Runtime prepacks, reading every page of the
+     * table's mapping. Under the lookup's initializer that mapping would stay (the Gather reads it) with the whole
+     * table resident beside the packed copy; under one of its own it is released after packing.
+     */
+    @Test
+    void aTiedHeadLeavesNoResidentCopyOfTheTable() throws Exception {
+        Path smaps = Path.of("/proc/self/smaps");
+        assumeTrue(Files.isReadable(smaps), "needs Linux's /proc/self/smaps");
+        try (ModelDirectory model = ModelDirectory.open(TestModels.tiny(tmp, ModelFamily.QWEN3))) {
+            assertThat(model.config().tieWordEmbeddings()).isTrue();
+            long table = (long) model.config().vocabSize() * model.config().hiddenSize() * Float.BYTES;
+            GraphCache.Entry entry = new GraphCache(tmp.resolve("graphs")).get(model, options(Quantization.NONE));
+            String weights = entry.modelFile().resolveSibling(CompiledDecoder.WEIGHTS_FILE).toRealPath().toString();
+            try (DecoderSession session = DecoderSession.open(entry.modelFile(),
+                    new DecoderGraphCompiler(options(Quantization.NONE)).signature(model), entry.weightBytes(), 1,
+                    SessionSettings.cpu(1))) {
+                assertThat(logits(session)).hasSize(model.config().vocabSize());
+                // the lookup's mapping holds the pages of the rows it read (and the kernel's fault-around)
+                assertThat(largestResidentKiB(smaps, weights) * 1024)
+                        .as("resident bytes of the largest mapping of " + CompiledDecoder.WEIGHTS_FILE)
+                        .isLessThan(table);
+            }
+        }
+    }
+
+    /** The resident size of this process's most resident mapping of {@code file}. */
+    private static long largestResidentKiB(Path smaps, String file) throws Exception {
+        long kib = 0;
+        boolean inFile = false;
+        for (String line : Files.readAllLines(smaps)) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                inFile = line.endsWith(" " + file);
+            } else if (inFile && line.startsWith("Rss:")) {
+                kib = Math.max(kib, Long.parseLong(line.replaceAll("[^0-9]", "")));
+            }
+        }
+        return kib;
     }
 }
