@@ -15,6 +15,7 @@ import dev.quiver.files.StoredFile;
 import dev.quiver.http.ApiException;
 import dev.quiver.tasks.Task;
 import dev.quiver.tasks.TaskDefinition;
+import dev.quiver.tasks.TaskOutputs;
 import dev.quiver.tasks.TaskService;
 import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;

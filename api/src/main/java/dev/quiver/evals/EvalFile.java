@@ -3,7 +3,7 @@ package dev.quiver.evals;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.quiver.datasets.TaskOutputs;
+import dev.quiver.tasks.TaskOutputs;
 import dev.quiver.files.FileService;
 import dev.quiver.files.StoredFile;
 import dev.quiver.http.ApiException;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.datasets.DatasetService;
-import dev.quiver.datasets.TaskOutputs;
+import dev.quiver.tasks.TaskOutputs;
 import dev.quiver.http.ApiException;
 import dev.quiver.server.Background;
 import dev.quiver.tasks.Task;

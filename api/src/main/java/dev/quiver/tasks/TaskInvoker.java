@@ -1,19 +1,14 @@
 package dev.quiver.tasks;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 import dev.quiver.http.ApiException;
 import dev.quiver.serving.Serving;
 import io.micronaut.context.BeanProvider;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpStatus;
 import jakarta.inject.Singleton;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -41,10 +36,10 @@ public class TaskInvoker {
     public static final String SERVED_BY_UPSTREAM = "upstream";
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final ObjectReader STRICT = JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final TaskService tasks;
     private final JsonSchemas schemas;
+    private final TaskOutputs outputs;
     private final PromptTemplates templates;
     private final BeanProvider<Serving> serving;
     private final TaskStats stats;
@@ -52,13 +47,14 @@ public class TaskInvoker {
     private final BeanProvider<TaskEscalation> escalation;
 
     /** {@code serving} is absent on a control plane configured without a serving tier: invokes are then a 503. */
-    public TaskInvoker(TaskService tasks, JsonSchemas schemas, PromptTemplates templates,
+    public TaskInvoker(TaskService tasks, JsonSchemas schemas, TaskOutputs outputs, PromptTemplates templates,
                        BeanProvider<Serving> serving, TaskStats stats, List<TaskCallObserver> observers,
                        BeanProvider<TaskEscalation> escalation) {
         this.escalation = escalation;
         this.observers = observers;
         this.tasks = tasks;
         this.schemas = schemas;
+        this.outputs = outputs;
         this.templates = templates;
         this.serving = serving;
         this.stats = stats;
@@ -192,46 +188,15 @@ public class TaskInvoker {
         return serving.get();
     }
 
-    /**
-     * The answer as the output schema wants it: JSON if it parses (inside a Markdown code fence too), else
-     * the text as a JSON string, whichever validates; without an output schema, the text.
-     */
+    /** The answer as the output schema wants it ({@link TaskOutputs}); a 422 listing what is wrong when it is not. */
     private Object output(Task task, TaskDefinition definition, String raw) {
-        String text = unfence(raw.strip());
-        if (definition.outputSchema() == null) {
-            return text;
-        }
-        List<JsonNode> candidates = new ArrayList<>();
-        try {
-            candidates.add(STRICT.readTree(text));
-        } catch (JsonProcessingException e) {
-            // not JSON: the text itself may still be a valid string output
-        }
-        candidates.add(TextNode.valueOf(text));
-        List<JsonSchemas.Violation> first = null;
-        for (JsonNode candidate : candidates) {
-            List<JsonSchemas.Violation> violations = schemas.validate(definition.outputSchema(), candidate, "output");
-            if (violations.isEmpty()) {
-                return JSON.convertValue(candidate, Object.class);
-            }
-            if (first == null) {
-                first = violations;
-            }
+        TaskOutputs.Reading reading = outputs.reading(definition.outputSchema(), raw);
+        if (reading.output().isPresent()) {
+            return JSON.convertValue(reading.output().get(), Object.class);
         }
         throw new TaskException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_output_error", "The model's answer for"
-                + " task '" + task.getName() + "' does not match its output_schema: " + JsonSchemas.join(first),
-                null, "output_schema_mismatch", Map.of("raw", raw,
-                "violations", first.stream().map(JsonSchemas.Violation::toString).toList()));
-    }
-
-    private static String unfence(String text) {
-        if (!text.startsWith("```") || !text.endsWith("```") || text.length() < 6) {
-            return text;
-        }
-        int firstLine = text.indexOf('\n');
-        if (firstLine < 0) {
-            return text;
-        }
-        return text.substring(firstLine + 1, text.length() - 3).strip();
+                + " task '" + task.getName() + "' does not match its output_schema: "
+                + JsonSchemas.join(reading.violations()), null, "output_schema_mismatch", Map.of("raw", raw,
+                "violations", reading.violations().stream().map(JsonSchemas.Violation::toString).toList()));
     }
 }

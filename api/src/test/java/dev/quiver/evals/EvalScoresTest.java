@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
-import dev.quiver.datasets.TaskOutputs;
+import dev.quiver.tasks.TaskOutputs;
 import dev.quiver.tasks.JsonSchemas;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
