@@ -11,26 +11,20 @@ import dev.quiver.evals.ModelCaller;
 import dev.quiver.http.ApiException;
 import dev.quiver.tasks.Task;
 import dev.quiver.tasks.TaskService;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tags;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.transaction.annotation.ReadOnly;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Compares a task's two sides over a window from what was captured: the upstream through the proxy and
  * the task's own model through invoke and MCP. Cost: the upstream's from the price table, the small
  * model's from its measured serving time times {@code quiver.savings.serving-dollars-per-hour}. Quality:
  * the latest eval of each on the same held-out file. {@link SavingsRefresh} publishes the figures as Prometheus
- * gauges.
+ * gauges ({@link SavingsGauges}).
  */
 @Singleton
 public class SavingsService {
@@ -43,13 +37,10 @@ public class SavingsService {
     private final DatasetService datasets;
     private final List<UpstreamPrice> prices;
     private final double servingPerHour;
-    private final MeterRegistry registry;
-    private final Map<Tags, AtomicReference<Double>> gauges = new ConcurrentHashMap<>();
 
     public SavingsService(TaskService tasks, UpstreamService upstreams, CapturedCallRepository calls,
                           EvalService evals, DatasetService datasets, List<UpstreamPrice> prices,
-                          @Value("${quiver.savings.serving-dollars-per-hour:1.0}") double servingPerHour,
-                          MeterRegistry registry) {
+                          @Value("${quiver.savings.serving-dollars-per-hour:1.0}") double servingPerHour) {
         this.tasks = tasks;
         this.upstreams = upstreams;
         this.calls = calls;
@@ -57,7 +48,6 @@ public class SavingsService {
         this.datasets = datasets;
         this.prices = prices;
         this.servingPerHour = servingPerHour;
-        this.registry = registry;
     }
 
     @ReadOnly
@@ -140,28 +130,6 @@ public class SavingsService {
             return task.getAdapter();
         }
     }
-
-    /** Sets the task's savings gauges to {@code s}. */
-    void publish(String project, SavingsViews.Savings s) {
-        String task = s.task();
-        gauge("quiver.task.savings.latency.p50", project, task, "upstream", s.upstream().latencyMs().p50());
-        gauge("quiver.task.savings.latency.p50", project, task, "small", s.small().latencyMs().p50());
-        gauge("quiver.task.savings.cost.per.call", project, task, "upstream", s.upstream().costPerCallUsd());
-        gauge("quiver.task.savings.cost.per.call", project, task, "small", s.small().costPerCallUsd());
-        gauge("quiver.task.savings.projected.monthly", project, task, "both", s.projectedMonthlySavingUsd());
-        gauge("quiver.task.savings.escalation.rate", project, task, "small", s.escalationRate());
-    }
-
-    private void gauge(String name, String project, String task, String side, Double value) {
-        Tags tags = Tags.of("project", project, "task", task, "side", side);
-        gauges.computeIfAbsent(tags.and("name", name), k -> {
-            AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
-            Gauge.builder(name, ref, r -> r.get()).tags(tags).description("the task's last computed savings figure")
-                    .register(registry);
-            return ref;
-        }).set(value == null ? Double.NaN : value);
-    }
-
 
     private static double percentile(double[] sorted, double q) {
         if (sorted.length == 0) {
