@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * What one decode step's LoRA branches cost, alone, in three ONNX formulations: 196 branches (Qwen3-0.6B's 28
+ * What one decode step's LoRA branches cost, alone, in five ONNX formulations: 196 branches (Qwen3-0.6B's 28
  * blocks x 7 modules) of {@code [tokens, 1024] -> [tokens, 2048]}, chained through their outputs as the decoder
  * chains them, {@code slots} adapter slots of rank 16 bound, rows spread evenly over them:
  * <ul>
@@ -30,6 +30,12 @@ import java.util.SplittableRandom;
  *   <li>{@code grouped}: rows gathered per slot ({@code [slots, rows per slot, in]}, padded with a zero row),
  *       a batched FusedMatMul and MatMul against each row's own slot only (no masked FLOPs), and ScatterND-add
  *       back into the base.</li>
+ *   <li>{@code merged}: {@code masked} with the A pools of the modules that read one input (q/k/v, gate/up)
+ *       side by side in one pool, so one FusedMatMul and one mask serve them all, then a Split and each module's
+ *       Gemm.</li>
+ *   <li>{@code bt}: {@code masked} with each B pool stored transposed ({@code [out, width]}) and the update
+ *       computed transposed ({@code Gemm(B^T, selected^T)}, Transpose, Add), so the pool is Gemm's left operand,
+ *       read in place rather than packed.</li>
  * </ul>
  * With {@code same} every branch reads one pool pair (cache-resident, so the figure is compute and op
  * overhead); otherwise each branch has its own pools (38.5 MB per slot in all, streamed from memory as in the
@@ -46,7 +52,10 @@ public final class LoraFormulationBenchmark {
     private LoraFormulationBenchmark() {
     }
 
-    private enum Form { MASKED, TRANSPOSED, GROUPED }
+    private enum Form { MASKED, TRANSPOSED, GROUPED, MERGED, BT }
+
+    /** Modules per block that read one input, in block order: q/k/v, o, gate/up, down. */
+    private static final int[] SHARING = {3, 1, 2, 1};
 
     public static void main(String[] args) throws Exception {
         int tokens = Integer.parseInt(args[0]);
@@ -69,8 +78,25 @@ public final class LoraFormulationBenchmark {
         for (Form form : Form.values()) {
             Map<String, OnnxTensor> in = new HashMap<>(common);
             switch (form) {
-                case MASKED -> in.put("mask", OnnxTensor.createTensor(env, mask(tokens, slots, false),
+                case MASKED, BT -> in.put("mask", OnnxTensor.createTensor(env, mask(tokens, slots, false),
                         new long[] {tokens, width}));
+                case MERGED -> {
+                    for (int k = 1; k <= 3; k++) {
+                        in.put("mask" + k, OnnxTensor.createTensor(env, tiled(mask(tokens, slots, false), tokens,
+                                width, k), new long[] {tokens, (long) k * width}));
+                    }
+                    int branch = 0;
+                    for (int group = 0; branch < BRANCHES; group++) {
+                        int k = SHARING[group % SHARING.length];
+                        FloatBuffer merged = ByteBuffer.allocateDirect(k * width * IN * Float.BYTES)
+                                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+                        for (int j = 0; j < k; j++) {
+                            merged.put(j * width * IN, a.get(branch + j), 0, width * IN);
+                        }
+                        in.put("am" + group, OnnxTensor.createTensor(env, merged, new long[] {(long) k * width, IN}));
+                        branch += k;
+                    }
+                }
                 case TRANSPOSED -> in.put("mask", OnnxTensor.createTensor(env, mask(tokens, slots, true),
                         new long[] {width, tokens}));
                 case GROUPED -> {
@@ -90,12 +116,18 @@ public final class LoraFormulationBenchmark {
                 default -> throw new IllegalStateException();
             }
             for (int i = 0; i < BRANCHES; i++) {
-                in.put("a" + i, OnnxTensor.createTensor(env, a.get(i), form == Form.MASKED
+                if (form == Form.MERGED) {
+                    in.put("b" + i, OnnxTensor.createTensor(env, b.get(i), new long[] {width, OUT}));
+                    continue;
+                }
+                in.put("a" + i, OnnxTensor.createTensor(env, a.get(i), form == Form.MASKED || form == Form.BT
                         || form == Form.TRANSPOSED ? new long[] {width, IN} : new long[] {slots, RANK, IN}));
                 in.put("b" + i, OnnxTensor.createTensor(env, b.get(i), switch (form) {
                     case MASKED -> new long[] {width, OUT};
                     case TRANSPOSED -> new long[] {slots, OUT, RANK};
                     case GROUPED -> new long[] {slots, RANK, OUT};
+                    case BT -> new long[] {OUT, width};
+                    case MERGED -> throw new IllegalStateException();
                 }));
             }
             GraphBuilder.Built graph = graph(form, tokens, slots, perSlot);
@@ -119,7 +151,12 @@ public final class LoraFormulationBenchmark {
         g.input("x", FLOAT, "tokens", IN);
         g.input("base", FLOAT, "tokens", OUT);
         switch (form) {
-            case MASKED -> g.input("mask", FLOAT, "tokens", "width");
+            case MASKED, BT -> g.input("mask", FLOAT, "tokens", "width");
+            case MERGED -> {
+                for (int k = 1; k <= 3; k++) {
+                    g.input("mask" + k, FLOAT, "tokens", "width" + k);
+                }
+            }
             case TRANSPOSED -> g.input("mask", FLOAT, "width", "tokens");
             case GROUPED -> {
                 g.input("order", INT64, "grouped");
@@ -137,6 +174,33 @@ public final class LoraFormulationBenchmark {
                     3)), g.fresh("grouped"));
         }
         String y = "base";
+        if (form == Form.MERGED) {
+            int branch = 0;
+            for (int group = 0; branch < BRANCHES; group++) {
+                int k = SHARING[group % SHARING.length];
+                String a = g.input("am" + group, FLOAT, "width" + k, IN);
+                String shrunk = g.fresh("shrunk");
+                g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of("x", a), List.of(shrunk),
+                        GraphBuilder.Attr.i("transB", 1), GraphBuilder.Attr.f("alpha", 1.0f));
+                String selected = g.op("Mul", List.of(shrunk, "mask" + k), g.fresh("selected"));
+                List<String> parts = new ArrayList<>();
+                if (k == 1) {
+                    parts.add(selected);
+                } else {
+                    for (int j = 0; j < k; j++) {
+                        parts.add(g.fresh("part"));
+                    }
+                    g.node("Split", "", List.of(selected), parts, GraphBuilder.Attr.i("axis", 1)); // equal parts
+                }
+                for (int j = 0; j < k; j++) {
+                    String b = g.input("b" + (branch + j), FLOAT, "width", OUT);
+                    y = g.op("Gemm", List.of(parts.get(j), b, y), g.fresh("y"));
+                }
+                branch += k;
+            }
+            g.output(y, FLOAT, "tokens", OUT);
+            return g.build("lora-formulation-benchmark");
+        }
         for (int i = 0; i < BRANCHES; i++) {
             String a = form == Form.GROUPED ? g.input("a" + i, FLOAT, slots, RANK, IN) : g.input("a" + i, FLOAT,
                     "width", IN);
@@ -144,9 +208,22 @@ public final class LoraFormulationBenchmark {
                 case MASKED -> g.input("b" + i, FLOAT, "width", OUT);
                 case TRANSPOSED -> g.input("b" + i, FLOAT, slots, OUT, RANK);
                 case GROUPED -> g.input("b" + i, FLOAT, slots, RANK, OUT);
+                case BT -> g.input("b" + i, FLOAT, OUT, "width");
+                case MERGED -> throw new IllegalStateException();
             };
             y = switch (form) {
                 case MASKED -> new MultiLoraBranch(g, "mask").apply("x", y, a, b, "lora" + i);
+                case BT -> {
+                    String shrunk = g.fresh("shrunk");
+                    g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of("x", a), List.of(shrunk),
+                            GraphBuilder.Attr.i("transB", 1), GraphBuilder.Attr.f("alpha", 1.0f));
+                    String selected = g.op("Mul", List.of(shrunk, "mask"), g.fresh("selected"));
+                    String deltaT = g.op("Gemm", List.of(b, selected), g.fresh("delta_t"),
+                            GraphBuilder.Attr.i("transB", 1));
+                    String delta = g.op("Transpose", List.of(deltaT), g.fresh("delta"),
+                            GraphBuilder.Attr.ints("perm", 1, 0));
+                    yield g.op("Add", List.of(y, delta), g.fresh("y"));
+                }
                 case TRANSPOSED -> {
                     String shrunk = g.op("Gemm", List.of(a, "x"), g.fresh("shrunk"), GraphBuilder.Attr.i("transB", 1));
                     String selected = g.op("Mul", List.of(shrunk, "mask"), g.fresh("selected"));
@@ -171,6 +248,7 @@ public final class LoraFormulationBenchmark {
                                     .setType(OnnxMl.AttributeProto.AttributeType.STRING)
                                     .setS(ByteString.copyFromUtf8("add")).build()));
                 }
+                case MERGED -> throw new IllegalStateException();
             };
         }
         g.output(y, FLOAT, "tokens", OUT);
@@ -185,6 +263,17 @@ public final class LoraFormulationBenchmark {
             int slot = t % slots;
             for (int c = slot * RANK; c < (slot + 1) * RANK; c++) {
                 m.put(transposed ? c * tokens + t : t * width + c, 1f);
+            }
+        }
+        return m;
+    }
+
+    // the mask repeated k times along its columns
+    private static FloatBuffer tiled(FloatBuffer mask, int tokens, int width, int k) {
+        FloatBuffer m = FloatBuffer.allocate(tokens * width * k);
+        for (int t = 0; t < tokens; t++) {
+            for (int j = 0; j < k; j++) {
+                m.put((t * k + j) * width, mask, t * width, width);
             }
         }
         return m;
