@@ -8,6 +8,7 @@ import dev.quiver.auth.ApiKeyService;
 import dev.quiver.e2e.ApiClient;
 import dev.quiver.e2e.TicketData;
 import dev.quiver.e2e.TinyModelServer;
+import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.MediaType;
@@ -18,6 +19,8 @@ import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
 import jakarta.inject.Inject;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -37,8 +41,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The capture store on its own: the sample a {@code sample_rate} below 1 takes (seeded, so the very calls are
- * known), the retention sweep, and a full capture queue that drops and counts records while the proxied calls
- * still succeed. The upstream is this server's own OpenAI endpoint serving the tiny base model, reached over HTTP.
+ * known), the retention sweep, escalations on a schema failure (an upstream that fails too, and one that answers),
+ * and a full capture queue that drops and counts records while the proxied calls still succeed. The upstream is this
+ * server's own OpenAI endpoint serving the tiny base model, reached over HTTP, except where a stand-in for a big
+ * model answers with a fixed label.
  */
 @MicronautTest(transactional = false)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -159,6 +165,54 @@ class CaptureStoreTest implements TestPropertyProvider {
 
     @Test
     @Order(4)
+    void anAnswerThatFailsTheSchemaIsAnsweredByAnUpstreamWhoseAnswerPassesIt() throws Exception {
+        // a stand-in for the big model behind the upstream: it answers every call with one valid label
+        AtomicReference<String> received = new AtomicReference<>();
+        HttpServer big = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        big.createContext("/v1/chat/completions", exchange -> {
+            received.set(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            byte[] body = JSON.writeValueAsBytes(Map.of("id", "chatcmpl-1", "object", "chat.completion",
+                    "created", 0, "model", "big-model", "choices", List.of(Map.of("index", 0, "message",
+                            Map.of("role", "assistant", "content", "shipping_delay_reported"), "finish_reason", "stop")),
+                    "usage", Map.of("prompt_tokens", 12, "completion_tokens", 4, "total_tokens", 16)));
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        big.start();
+        try {
+            String taskId = task("rescued", 1.0, 30, "http://127.0.0.1:" + big.getAddress().getPort() + "/v1",
+                    "big-model");
+            client.toBlocking().retrieve(HttpRequest.PATCH("/v1/tasks/rescued", JSON.writeValueAsString(Map.of(
+                            "output_schema", Map.of("type", "string", "enum", List.of("refund_request_pending",
+                                    "shipping_delay_reported")), "generation", Map.of("max_tokens", 1),
+                            "fallback", Map.of("on_schema_failure", true))))
+                    .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key));
+            // the task's own one-token answer is cut off; the upstream's answer is a label, and it is the output
+            JsonNode answer = api.post("/v1/tasks/rescued/invoke", Map.of("input",
+                    Map.of("ticket", "where is my parcel")));
+            assertThat(answer.path("output").asText()).isEqualTo("shipping_delay_reported");
+            assertThat(answer.path("served_by").asText()).isEqualTo("upstream");
+            assertThat(answer.path("escalation_reason").asText()).isEqualTo("schema_failure");
+            assertThat(answer.path("usage").path("completion_tokens").asInt()).isEqualTo(4);
+            JsonNode request = JSON.readTree(received.get());
+            assertThat(request.path("model").asText()).isEqualTo("big-model");
+            assertThat(request.has("guided_choice")).isFalse();
+            queue.awaitWritten(Duration.ofSeconds(10));
+            List<CapturedCall> escalated = calls.findByTaskIdAndSideAndCreatedAtBetweenOrderById(taskId,
+                    CapturedCall.UPSTREAM, Instant.EPOCH, Instant.now().plusSeconds(1));
+            assertThat(escalated).hasSize(1);
+            assertThat(escalated.get(0).getEscalationReason()).isEqualTo("schema_failure");
+            assertThat(escalated.get(0).getStatus()).isEqualTo(200);
+            assertThat(escalated.get(0).getOutput()).isEqualTo("shipping_delay_reported");
+        } finally {
+            big.stop(0);
+        }
+    }
+
+    @Test
+    @Order(5)
     void aFullCaptureQueueDropsAndCountsRecordsWhileTheProxiedCallsSucceed() throws Exception {
         String taskId = task("overflowing", 1.0, 30);
         queue.awaitWritten(Duration.ofSeconds(10));
@@ -181,6 +235,12 @@ class CaptureStoreTest implements TestPropertyProvider {
 
     /** A task whose upstream is this server's base model; its id. */
     private String task(String name, double sampleRate, int retentionDays) throws IOException {
+        return task(name, sampleRate, retentionDays, server.getURL() + "/v1", "qwen3-tiny");
+    }
+
+    /** A task whose upstream is {@code model} at {@code baseUrl}; its id. */
+    private String task(String name, double sampleRate, int retentionDays, String baseUrl, String model)
+            throws IOException {
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("name", name);
         t.put("description", "Routes a customer support ticket to a queue.");
@@ -189,7 +249,7 @@ class CaptureStoreTest implements TestPropertyProvider {
         t.put("adapter", "qwen3-tiny");
         String id = api.post("/v1/tasks", t).path("id").asText();
         client.toBlocking().retrieve(HttpRequest.PUT("/v1/tasks/" + name + "/upstream", JSON.writeValueAsString(Map.of(
-                        "base_url", server.getURL() + "/v1", "model", "qwen3-tiny", "api_key",
+                        "base_url", baseUrl, "model", model, "api_key",
                         "file:secrets/upstream-key", "sample_rate", sampleRate, "retention_days", retentionDays)))
                 .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key));
         return id;
