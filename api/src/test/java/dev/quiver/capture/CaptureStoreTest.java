@@ -138,12 +138,7 @@ class CaptureStoreTest implements TestPropertyProvider {
     @Order(3)
     void anAnswerThatFailsTheSchemaIsEscalatedCapturedAndCounted() throws Exception {
         String taskId = task("cut_off", 1.0, 30);
-        // one token cannot spell either label: the answer is cut off, which fails the schema
-        client.toBlocking().retrieve(HttpRequest.PATCH("/v1/tasks/cut_off", JSON.writeValueAsString(Map.of(
-                        "output_schema", Map.of("type", "string", "enum", List.of("refund_request_pending",
-                                "shipping_delay_reported")), "generation", Map.of("max_tokens", 1),
-                        "fallback", Map.of("on_schema_failure", true))))
-                .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key));
+        failsItsSchemaAndEscalates("cut_off");
         io.micronaut.http.client.exceptions.HttpClientResponseException failed = org.junit.jupiter.api.Assertions
                 .assertThrows(io.micronaut.http.client.exceptions.HttpClientResponseException.class, () -> client
                         .toBlocking().retrieve(HttpRequest.POST("/v1/tasks/cut_off/invoke", JSON.writeValueAsString(
@@ -151,13 +146,7 @@ class CaptureStoreTest implements TestPropertyProvider {
                                 .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key)));
         // the upstream got the same one-token budget: its answer fails the schema as well, so the 422 stands
         assertThat(failed.code()).isEqualTo(422);
-        queue.awaitWritten(Duration.ofSeconds(10));
-        List<CapturedCall> escalated = calls.findByTaskIdAndSideAndCreatedAtBetweenOrderById(taskId,
-                CapturedCall.UPSTREAM, Instant.EPOCH, Instant.now().plusSeconds(1));
-        assertThat(escalated).hasSize(1);
-        assertThat(escalated.get(0).getEscalationReason()).isEqualTo("schema_failure");
-        assertThat(escalated.get(0).getStatus()).isEqualTo(200);
-        assertThat(JSON.readTree(escalated.get(0).getRequest()).has("guided_choice")).isFalse();
+        assertThat(JSON.readTree(theOneSchemaEscalation(taskId).getRequest()).has("guided_choice")).isFalse();
         assertThat(calls.countByTaskIdAndSide(taskId, CapturedCall.TASK)).isEqualTo(1);
         assertThat(api.get("/v1/tasks/cut_off/stats").path("escalations_by_reason").path("schema_failure").asLong())
                 .isEqualTo(1);
@@ -184,11 +173,7 @@ class CaptureStoreTest implements TestPropertyProvider {
         try {
             String taskId = task("rescued", 1.0, 30, "http://127.0.0.1:" + big.getAddress().getPort() + "/v1",
                     "big-model");
-            client.toBlocking().retrieve(HttpRequest.PATCH("/v1/tasks/rescued", JSON.writeValueAsString(Map.of(
-                            "output_schema", Map.of("type", "string", "enum", List.of("refund_request_pending",
-                                    "shipping_delay_reported")), "generation", Map.of("max_tokens", 1),
-                            "fallback", Map.of("on_schema_failure", true))))
-                    .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key));
+            failsItsSchemaAndEscalates("rescued");
             // the task's own one-token answer is cut off; the upstream's answer is a label, and it is the output
             JsonNode answer = api.post("/v1/tasks/rescued/invoke", Map.of("input",
                     Map.of("ticket", "where is my parcel")));
@@ -199,13 +184,7 @@ class CaptureStoreTest implements TestPropertyProvider {
             JsonNode request = JSON.readTree(received.get());
             assertThat(request.path("model").asText()).isEqualTo("big-model");
             assertThat(request.has("guided_choice")).isFalse();
-            queue.awaitWritten(Duration.ofSeconds(10));
-            List<CapturedCall> escalated = calls.findByTaskIdAndSideAndCreatedAtBetweenOrderById(taskId,
-                    CapturedCall.UPSTREAM, Instant.EPOCH, Instant.now().plusSeconds(1));
-            assertThat(escalated).hasSize(1);
-            assertThat(escalated.get(0).getEscalationReason()).isEqualTo("schema_failure");
-            assertThat(escalated.get(0).getStatus()).isEqualTo(200);
-            assertThat(escalated.get(0).getOutput()).isEqualTo("shipping_delay_reported");
+            assertThat(theOneSchemaEscalation(taskId).getOutput()).isEqualTo("shipping_delay_reported");
         } finally {
             big.stop(0);
         }
@@ -226,6 +205,29 @@ class CaptureStoreTest implements TestPropertyProvider {
         assertThat(queue.dropped() - before).isEqualTo(n - CAPACITY);
         assertThat(prometheus.scrape()).contains("quiver_capture_dropped_total " + (double) (before + n - CAPACITY));
         assertThat(calls.countByTaskIdAndSide(taskId, CapturedCall.UPSTREAM)).isZero();
+    }
+
+    /**
+     * Gives {@code task} two labels and a one-token budget, which cannot spell either, so its answer is cut off and
+     * fails the schema; its fallback escalates such answers to the upstream.
+     */
+    private void failsItsSchemaAndEscalates(String task) throws IOException {
+        client.toBlocking().retrieve(HttpRequest.PATCH("/v1/tasks/" + task, JSON.writeValueAsString(Map.of(
+                        "output_schema", Map.of("type", "string", "enum", List.of("refund_request_pending",
+                                "shipping_delay_reported")), "generation", Map.of("max_tokens", 1),
+                        "fallback", Map.of("on_schema_failure", true))))
+                .contentType(MediaType.APPLICATION_JSON_TYPE).bearerAuth(key));
+    }
+
+    /** The task's one captured upstream call, checked to be an answered escalation for a schema failure. */
+    private CapturedCall theOneSchemaEscalation(String taskId) throws InterruptedException {
+        queue.awaitWritten(Duration.ofSeconds(10));
+        List<CapturedCall> escalated = calls.findByTaskIdAndSideAndCreatedAtBetweenOrderById(taskId,
+                CapturedCall.UPSTREAM, Instant.EPOCH, Instant.now().plusSeconds(1));
+        assertThat(escalated).hasSize(1);
+        assertThat(escalated.get(0).getEscalationReason()).isEqualTo("schema_failure");
+        assertThat(escalated.get(0).getStatus()).isEqualTo(200);
+        return escalated.get(0);
     }
 
     private List<Instant> created(String taskId) {
