@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -84,7 +85,7 @@ class ConsoleBrowserTest implements TestPropertyProvider {
     }
 
     @Test
-    void theWholeLoopWorksFromTheConsole() throws Exception {
+    void theWholeLoopWorksFromTheConsole(@TempDir Path uploads) throws Exception {
         String key = keys.create("console", "browser test").key();
         open("/");
         driver.findElement(By.id("api-key")).sendKeys(key);
@@ -93,14 +94,14 @@ class ConsoleBrowserTest implements TestPropertyProvider {
 
         // a malformed upload: every bad line is named on the page
         go("data");
-        Path bad = Files.createTempFile("bad", ".jsonl");
+        Path bad = uploads.resolve("bad.jsonl");
         Files.writeString(bad, TicketData.jsonl().lines().findFirst().orElseThrow() + "\n{\"messages\": \"oops\"}\nnot json\n");
         upload(bad);
         WebElement refusal = chromium.waiting(STEP).until(presenceOfElementLocated(By.cssSelector("#upload-result .error")));
         assertThat(refusal.getText()).contains(":2:").contains(":3:");
         chromium.screenshot("data-malformed-upload");
 
-        Path good = Files.createTempFile("tickets", ".jsonl");
+        Path good = uploads.resolve("tickets.jsonl");
         Files.writeString(good, TicketData.jsonl());
         upload(good);
         chromium.waiting(STEP).until(textToBePresentInElementLocated(By.id("upload-result"), "50 examples"));

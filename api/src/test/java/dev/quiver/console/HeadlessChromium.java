@@ -13,6 +13,7 @@ import java.util.logging.Level;
 import java.util.regex.Pattern;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -62,6 +63,9 @@ final class HeadlessChromium implements AutoCloseable {
 
     WebDriverWait waiting(Duration timeout) {
         WebDriverWait wait = new WebDriverWait(driver, timeout, Duration.ofMillis(100));
+        // the console re-renders what it polls (a job's status, its chart): an element a condition found can be
+        // replaced before the condition reads it, and the next poll finds the new one
+        wait.ignoring(StaleElementReferenceException.class);
         wait.withMessage(() -> "page was: " + driver.getCurrentUrl() + " showing: " + visibleText() + " console: " + errors);
         return wait;
     }
