@@ -20,11 +20,15 @@ public class SavingsGauges {
     public record TaskKey(String project, String task) {
     }
 
-    private record Published(TaskKey task, AtomicReference<Double> value, Gauge gauge) {
+    /** One gauge: a figure of a task's side. */
+    private record Key(TaskKey task, String name, String side) {
+    }
+
+    private record Published(AtomicReference<Double> value, Gauge gauge) {
     }
 
     private final MeterRegistry registry;
-    private final Map<Tags, Published> gauges = new ConcurrentHashMap<>();
+    private final Map<Key, Published> gauges = new ConcurrentHashMap<>();
 
     public SavingsGauges(MeterRegistry registry) {
         this.registry = registry;
@@ -43,22 +47,22 @@ public class SavingsGauges {
 
     /** Removes the gauges of every task not in {@code current}. */
     public void retainOnly(Set<TaskKey> current) {
-        gauges.values().removeIf(p -> {
-            if (current.contains(p.task())) {
+        gauges.entrySet().removeIf(e -> {
+            if (current.contains(e.getKey().task())) {
                 return false;
             }
-            registry.remove(p.gauge());
+            registry.remove(e.getValue().gauge());
             return true;
         });
     }
 
     private void gauge(String name, TaskKey task, String side, Double value) {
-        Tags tags = Tags.of("project", task.project(), "task", task.task(), "side", side);
-        gauges.computeIfAbsent(tags.and("name", name), k -> {
+        gauges.computeIfAbsent(new Key(task, name, side), k -> {
             AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
-            Gauge gauge = Gauge.builder(name, ref, r -> r.get()).tags(tags)
+            Gauge gauge = Gauge.builder(name, ref, r -> r.get())
+                    .tags(Tags.of("project", task.project(), "task", task.task(), "side", side))
                     .description("the task's last computed savings figure").strongReference(true).register(registry);
-            return new Published(task, ref, gauge);
+            return new Published(ref, gauge);
         }).value().set(value == null ? Double.NaN : value);
     }
 }

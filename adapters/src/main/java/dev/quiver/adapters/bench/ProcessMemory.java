@@ -5,6 +5,10 @@ import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * This process's memory: resident set as Linux reports it in {@code /proc/self/status} (-1 where
@@ -12,6 +16,12 @@ import java.nio.file.Path;
  */
 public final class ProcessMemory {
     private static final Path STATUS = Path.of("/proc/self/status");
+    private static final Path SMAPS = Path.of("/proc/self/smaps");
+    private static final Pattern SMAPS_HEADER = Pattern.compile("^[0-9a-f]+-[0-9a-f]+ \\S+ \\S+ \\S+ \\S+\\s*(.*)$");
+
+    /** One mapping of this process: what it maps ("" for anonymous memory, "[heap]", a file) and its resident bytes. */
+    public record Mapping(String path, long residentBytes) {
+    }
 
     private ProcessMemory() {
     }
@@ -74,6 +84,27 @@ public final class ProcessMemory {
             }
         }
         return -1;
+    }
+
+    /** Whether {@link #mappings()} can be read here (Linux). */
+    public static boolean mappingsReadable() {
+        return Files.isReadable(SMAPS);
+    }
+
+    /** Every mapping of this process with its resident size, from {@code /proc/self/smaps}. */
+    public static List<Mapping> mappings() throws IOException {
+        List<Mapping> out = new ArrayList<>();
+        String path = null;
+        for (String line : Files.readAllLines(SMAPS)) {
+            Matcher m = SMAPS_HEADER.matcher(line);
+            if (m.matches()) {
+                path = m.group(1).trim();
+            } else if (path != null && line.startsWith("Rss:")) {
+                out.add(new Mapping(path, Long.parseLong(line.replaceAll("\\D", "")) * 1024));
+                path = null;
+            }
+        }
+        return out;
     }
 
     private static long field(String name) {

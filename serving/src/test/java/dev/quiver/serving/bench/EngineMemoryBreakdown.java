@@ -1,11 +1,11 @@
 package dev.quiver.serving.bench;
 
+import dev.quiver.adapters.bench.ProcessMemory;
 import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.EngineSettings;
 import dev.quiver.serving.runtime.InferenceEngine;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,19 +63,13 @@ public final class EngineMemoryBreakdown {
     // resident MB per kind of mapping
     private static Map<String, Double> residentByMapping() throws Exception {
         Map<String, Double> out = new LinkedHashMap<>();
-        String kind = null;
-        Pattern header = Pattern.compile("^[0-9a-f]+-[0-9a-f]+ \\S+ \\S+ \\S+ \\S+\\s*(.*)$");
-        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-            Matcher m = header.matcher(line);
-            if (m.matches()) {
-                String path = m.group(1).trim();
-                kind = path.isEmpty() || path.equals("[heap]") ? "anonymous"
-                        : path.endsWith("weights.bin") ? "weights.bin"
-                        : path.contains(".so") || path.endsWith(".jsa") || path.endsWith("/modules") ? "libraries"
-                        : path.startsWith("[") ? "anonymous" : "other files";
-            } else if (line.startsWith("Rss:") && kind != null) {
-                out.merge(kind, Long.parseLong(line.replaceAll("\\D", "")) * 1024 / MB, Double::sum);
-            }
+        for (ProcessMemory.Mapping m : ProcessMemory.mappings()) {
+            String path = m.path();
+            String kind = path.isEmpty() || path.equals("[heap]") ? "anonymous"
+                    : path.endsWith("weights.bin") ? "weights.bin"
+                    : path.contains(".so") || path.endsWith(".jsa") || path.endsWith("/modules") ? "libraries"
+                    : path.startsWith("[") ? "anonymous" : "other files";
+            out.merge(kind, m.residentBytes() / MB, Double::sum);
         }
         return out;
     }

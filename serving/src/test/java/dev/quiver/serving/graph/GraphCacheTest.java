@@ -3,6 +3,7 @@ package dev.quiver.serving.graph;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.quiver.adapters.bench.ProcessMemory;
 import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.serving.runtime.DecoderSession;
@@ -121,8 +122,7 @@ class GraphCacheTest {
      */
     @Test
     void aTiedHeadLeavesNoResidentCopyOfTheTable() throws Exception {
-        Path smaps = Path.of("/proc/self/smaps");
-        assumeTrue(Files.isReadable(smaps), "needs Linux's /proc/self/smaps");
+        assumeTrue(ProcessMemory.mappingsReadable(), "needs Linux's /proc/self/smaps");
         try (ModelDirectory model = ModelDirectory.open(TestModels.tiny(tmp, ModelFamily.QWEN3))) {
             assertThat(model.config().tieWordEmbeddings()).isTrue();
             long table = (long) model.config().vocabSize() * model.config().hiddenSize() * Float.BYTES;
@@ -133,24 +133,11 @@ class GraphCacheTest {
                     SessionSettings.cpu(1))) {
                 assertThat(logits(session)).hasSize(model.config().vocabSize());
                 // the lookup's mapping holds the pages of the rows it read (and the kernel's fault-around)
-                assertThat(largestResidentKiB(smaps, weights) * 1024)
+                assertThat(ProcessMemory.mappings().stream().filter(m -> m.path().equals(weights))
+                        .mapToLong(ProcessMemory.Mapping::residentBytes).max().orElse(0))
                         .as("resident bytes of the largest mapping of " + CompiledDecoder.WEIGHTS_FILE)
                         .isLessThan(table);
             }
         }
-    }
-
-    /** The resident size of this process's most resident mapping of {@code file}. */
-    private static long largestResidentKiB(Path smaps, String file) throws Exception {
-        long kib = 0;
-        boolean inFile = false;
-        for (String line : Files.readAllLines(smaps)) {
-            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
-                inFile = line.endsWith(" " + file);
-            } else if (inFile && line.startsWith("Rss:")) {
-                kib = Math.max(kib, Long.parseLong(line.replaceAll("[^0-9]", "")));
-            }
-        }
-        return kib;
     }
 }

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.quiver.adapters.bench.ProcessMemory;
 import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.safetensors.Checkpoint;
 import dev.quiver.serving.testing.TestModels;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -58,15 +58,14 @@ class WeightLoaderTest {
     @ParameterizedTest
     @EnumSource(value = Quantization.class, names = {"NONE", "INT8"})
     void compilesWithoutMappingTheCheckpoint(Quantization quantization) throws Exception {
-        Path maps = Path.of("/proc/self/maps");
-        assumeTrue(Files.isReadable(maps), "needs Linux's /proc/self/maps");
+        assumeTrue(ProcessMemory.mappingsReadable(), "needs Linux's /proc/self/smaps");
         Path dir = TestModels.tiny(tmp, ModelFamily.QWEN3);
         try (ModelDirectory model = ModelDirectory.open(dir)) {
             CompiledDecoder compiled = new DecoderGraphCompiler(
                     CompileOptions.builder().optQuantization(quantization).build()).compile(model);
             assertThat(compiled.weightBytes()).isPositive();
             String checkpoint = dir.resolve(Checkpoint.SINGLE_FILE).toRealPath().toString();
-            assertThat(Files.readAllLines(maps).stream().filter(line -> line.endsWith(checkpoint)))
+            assertThat(ProcessMemory.mappings().stream().filter(m -> m.path().equals(checkpoint)))
                     .as("this process's mappings of the checkpoint").isEmpty();
         }
     }
