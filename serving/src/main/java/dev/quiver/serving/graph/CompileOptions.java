@@ -6,8 +6,10 @@ package dev.quiver.serving.graph;
  * @param maxSequenceLength KV cache capacity per sequence (prompt plus generated tokens) and RoPE table length
  * @param lora              the adapter pools compiled into the graph
  * @param quantization      how the base model's linear weights are stored
+ * @param loraKernel        the op that applies the adapters ({@link LoraKernel#forCpu()} unless set)
  */
-public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantization quantization) {
+public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantization quantization,
+                             LoraKernel loraKernel) {
     public static final int DEFAULT_MAX_SEQUENCE_LENGTH = 2048;
 
     public CompileOptions {
@@ -16,6 +18,9 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
         }
         if (quantization == null) {
             throw new IllegalArgumentException("quantization must be set (Quantization.NONE for fp32)");
+        }
+        if (loraKernel == null) {
+            throw new IllegalArgumentException("loraKernel must be set (LoraKernel.ONNX runs everywhere)");
         }
     }
 
@@ -28,6 +33,7 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
         private int maxSequenceLength = DEFAULT_MAX_SEQUENCE_LENGTH;
         private LoraLayout lora = LoraLayout.allLinear(8, 16);
         private Quantization quantization = Quantization.NONE;
+        private LoraKernel loraKernel;
 
         public Builder optMaxSequenceLength(int maxSequenceLength) {
             this.maxSequenceLength = maxSequenceLength;
@@ -44,8 +50,14 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
             return this;
         }
 
+        public Builder optLoraKernel(LoraKernel loraKernel) {
+            this.loraKernel = loraKernel;
+            return this;
+        }
+
         public CompileOptions build() {
-            return new CompileOptions(maxSequenceLength, lora, quantization);
+            return new CompileOptions(maxSequenceLength, lora, quantization,
+                    loraKernel == null ? LoraKernel.forCpu() : loraKernel);
         }
     }
 }

@@ -41,12 +41,13 @@ final class DecoderEmitter {
     private String sequenceShape;
     private String tokenRowsShape;
 
-    DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights, Quantization quantization) {
+    DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights, Quantization quantization,
+                   LoraKernel loraKernel) {
         this.g = g;
         this.sig = sig;
         this.c = sig.config();
         this.weights = weights;
-        this.lora = new MultiLoraBranch(g, LORA_MASK);
+        this.lora = new MultiLoraBranch(g, LORA_MASK, loraKernel, sig.lora().maxRank());
         this.quantization = quantization;
     }
 

@@ -20,7 +20,8 @@ public final class DecoderGraphCompiler {
         ModelConfig config = model.config();
         DecoderSignature signature = signature(model);
         GraphBuilder graph = new GraphBuilder(config.family().modelType() + "-decoder");
-        new DecoderEmitter(graph, signature, new WeightLoader(model.weights()), options.quantization()).emit();
+        new DecoderEmitter(graph, signature, new WeightLoader(model.weights()), options.quantization(),
+                options.loraKernel()).emit();
         GraphBuilder.Built built = graph.build("quiver");
         return new CompiledDecoder(signature, built.modelBytes(), built.externalData());
     }

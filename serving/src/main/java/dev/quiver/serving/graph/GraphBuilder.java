@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Writes an ONNX graph node by node. Large tensors (fp32 weights, quantized uint8 blocks and their scales) are
@@ -17,6 +19,8 @@ public final class GraphBuilder {
     /** ONNX opset of the default domain; 17 has every standard op the decoder uses. */
     public static final int OPSET = 17;
     public static final String MS_DOMAIN = "com.microsoft";
+    /** Quiver's own ops ({@code src/main/native}); imported only by a graph that uses one. */
+    public static final String QUIVER_DOMAIN = "dev.quiver";
     /**
      * The location written into external-data initializers; ORT never opens it because the data is supplied,
      * and {@link CompiledDecoder#writeTo} replaces it with the weights file's name and offsets.
@@ -25,6 +29,7 @@ public final class GraphBuilder {
 
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();
     private final Map<String, ExternalTensor> external = new LinkedHashMap<>();
+    private final Set<String> domains = new TreeSet<>();
     private int counter;
 
     public GraphBuilder(String name) {
@@ -123,6 +128,9 @@ public final class GraphBuilder {
 
     /** Adds a node; an empty string in {@code inputs} or {@code outputs} skips an optional slot. */
     public void node(String opType, String domain, List<String> inputs, List<String> outputs, Attr... attrs) {
+        if (!domain.isEmpty() && !domain.equals(MS_DOMAIN)) {
+            domains.add(domain);
+        }
         OnnxMl.NodeProto.Builder n = OnnxMl.NodeProto.newBuilder()
                 .setOpType(opType)
                 .setName(fresh(opType))
@@ -137,14 +145,16 @@ public final class GraphBuilder {
 
     /** The finished model and the buffers its external initializers read. */
     public Built build(String producer) {
-        OnnxMl.ModelProto model = OnnxMl.ModelProto.newBuilder()
+        OnnxMl.ModelProto.Builder model = OnnxMl.ModelProto.newBuilder()
                 .setIrVersion(8)
                 .setProducerName(producer)
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
-                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1))
-                .setGraph(graph)
-                .build();
-        return new Built(model.toByteArray(), Map.copyOf(external));
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
+        for (String domain : domains) {
+            model.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(domain).setVersion(1));
+        }
+        model.setGraph(graph);
+        return new Built(model.build().toByteArray(), Map.copyOf(external));
     }
 
     /** A serialised model plus the data of its external initializers. */

@@ -103,6 +103,7 @@ public final class GraphCache {
         MessageDigest sha = sha256();
         update(sha, "compiler " + COMPILER_VERSION);
         update(sha, "quantization " + options.quantization().label());
+        update(sha, "lora_kernel " + options.loraKernel().label());
         update(sha, "max_sequence_length " + options.maxSequenceLength());
         update(sha, "lora " + options.lora().slots() + " " + options.lora().maxRank() + " "
                 + String.join(",", options.lora().targetModules()));

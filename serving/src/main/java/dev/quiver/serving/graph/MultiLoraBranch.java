@@ -15,19 +15,33 @@ import java.util.List;
  * for a prefill chunk, width 0 when every row is on the base; the expand accumulates straight into {@code y}
  * (Gemm's {@code C}). A token multiplies against every bound slot, {@code width / rank} times the FLOPs of its
  * own adapter, but each adapter's weights are read once per step, however many rows use it.
+ *
+ * <p>With {@link LoraKernel#NATIVE} the same inputs go to one op, {@code dev.quiver:MultiLora}
+ * ({@code src/main/native/quiver_ops.c}), which computes the same sum but multiplies each row only against the
+ * slots its mask selects, and leaves a base row's output as it is, in place.
  */
 final class MultiLoraBranch {
     private final GraphBuilder g;
     private final String mask;
+    private final LoraKernel kernel;
+    private final int rank;
 
-    /** {@code mask} names the float [tokens, width] mask input. */
-    MultiLoraBranch(GraphBuilder g, String mask) {
+    /** {@code mask} names the float [tokens, width] mask input; {@code rank} is the pool rank (rows per slot). */
+    MultiLoraBranch(GraphBuilder g, String mask, LoraKernel kernel, int rank) {
         this.g = g;
         this.mask = mask;
+        this.kernel = kernel;
+        this.rank = rank;
     }
 
     /** Returns {@code base} plus the slot-selected low-rank update of token rows {@code x} [tokens, in]. */
     String apply(String x, String base, String a, String b, String prefix) {
+        if (kernel == LoraKernel.NATIVE) {
+            String out = g.fresh(prefix + ".out");
+            g.node("MultiLora", GraphBuilder.QUIVER_DOMAIN, List.of(x, base, a, b, mask), List.of(out),
+                    GraphBuilder.Attr.i("rank", rank));
+            return out;
+        }
         String shrunk = g.fresh(prefix + ".shrink");
         g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of(x, a), List.of(shrunk),
                 GraphBuilder.Attr.i("transB", 1), GraphBuilder.Attr.f("alpha", 1.0f)); // [tokens, width]

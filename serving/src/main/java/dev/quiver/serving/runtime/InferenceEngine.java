@@ -8,6 +8,7 @@ import dev.quiver.serving.constraint.TokenVocabulary;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.GraphCache;
+import dev.quiver.serving.graph.LoraKernel;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.lora.AdapterLoader;
 import dev.quiver.serving.lora.AdapterRegistry;
@@ -102,6 +103,8 @@ public final class InferenceEngine implements AutoCloseable {
                             model.config().maxPositionEmbeddings()))
                     .optLora(new LoraLayout(settings.loraSlots() + 1, settings.maxLoraRank(), settings.loraTargets()))
                     .optQuantization(settings.quantization())
+                    .optLoraKernel(settings.executionProvider().kind() == ExecutionProvider.Kind.CPU
+                            ? LoraKernel.forCpu() : LoraKernel.ONNX)
                     .build();
             DecoderGraphCompiler compiler = new DecoderGraphCompiler(options);
             SessionSettings run = new SessionSettings(settings.threads(), settings.executionProvider(), null);

@@ -2,7 +2,9 @@ package dev.quiver.serving.runtime;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.quiver.serving.graph.QuiverOps;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * How ONNX Runtime runs a session: intra-op threads, the execution provider, and optionally a profile. The
@@ -40,6 +42,13 @@ public record SessionSettings(int threads, ExecutionProvider provider, Path prof
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             provider.addTo(options);
+            if (provider.kind() == ExecutionProvider.Kind.CPU) {
+                // graphs compiled with LoraKernel.NATIVE need it; for others it is never called
+                Optional<Path> ops = QuiverOps.library();
+                if (ops.isPresent()) {
+                    options.registerCustomOpLibrary(ops.get().toString());
+                }
+            }
             if (profilePrefix != null) {
                 options.enableProfiling(profilePrefix.toString());
             }

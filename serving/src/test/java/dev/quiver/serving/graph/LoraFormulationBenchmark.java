@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * What one decode step's LoRA branches cost, alone, in five ONNX formulations: 196 branches (Qwen3-0.6B's 28
+ * What one decode step's LoRA branches cost, alone, in five ONNX formulations and Quiver's own op: 196 branches (Qwen3-0.6B's 28
  * blocks x 7 modules) of {@code [tokens, 1024] -> [tokens, 2048]}, chained through their outputs as the decoder
  * chains them, {@code slots} adapter slots of rank 16 bound, rows spread evenly over them:
  * <ul>
@@ -36,6 +36,8 @@ import java.util.SplittableRandom;
  *   <li>{@code bt}: {@code masked} with each B pool stored transposed ({@code [out, width]}) and the update
  *       computed transposed ({@code Gemm(B^T, selected^T)}, Transpose, Add), so the pool is Gemm's left operand,
  *       read in place rather than packed.</li>
+ *   <li>{@code native}: {@link LoraKernel#NATIVE}, the one op {@code dev.quiver:MultiLora} over {@code masked}'s
+ *       inputs, each row against its own slot only (skipped when this build has no native library).</li>
  * </ul>
  * With {@code same} every branch reads one pool pair (cache-resident, so the figure is compute and op
  * overhead); otherwise each branch has its own pools (38.5 MB per slot in all, streamed from memory as in the
@@ -52,7 +54,7 @@ public final class LoraFormulationBenchmark {
     private LoraFormulationBenchmark() {
     }
 
-    private enum Form { MASKED, TRANSPOSED, GROUPED, MERGED, BT }
+    private enum Form { MASKED, TRANSPOSED, GROUPED, MERGED, BT, NATIVE }
 
     /** Modules per block that read one input, in block order: q/k/v, o, gate/up, down. */
     private static final int[] SHARING = {3, 1, 2, 1};
@@ -78,7 +80,7 @@ public final class LoraFormulationBenchmark {
         for (Form form : Form.values()) {
             Map<String, OnnxTensor> in = new HashMap<>(common);
             switch (form) {
-                case MASKED, BT -> in.put("mask", OnnxTensor.createTensor(env, mask(tokens, slots, false),
+                case MASKED, BT, NATIVE -> in.put("mask", OnnxTensor.createTensor(env, mask(tokens, slots, false),
                         new long[] {tokens, width}));
                 case MERGED -> {
                     for (int k = 1; k <= 3; k++) {
@@ -120,10 +122,10 @@ public final class LoraFormulationBenchmark {
                     in.put("b" + i, OnnxTensor.createTensor(env, b.get(i), new long[] {width, OUT}));
                     continue;
                 }
-                in.put("a" + i, OnnxTensor.createTensor(env, a.get(i), form == Form.MASKED || form == Form.BT
+                in.put("a" + i, OnnxTensor.createTensor(env, a.get(i), form == Form.MASKED || form == Form.BT || form == Form.NATIVE
                         || form == Form.TRANSPOSED ? new long[] {width, IN} : new long[] {slots, RANK, IN}));
                 in.put("b" + i, OnnxTensor.createTensor(env, b.get(i), switch (form) {
-                    case MASKED -> new long[] {width, OUT};
+                    case MASKED, NATIVE -> new long[] {width, OUT};
                     case TRANSPOSED -> new long[] {slots, OUT, RANK};
                     case GROUPED -> new long[] {slots, RANK, OUT};
                     case BT -> new long[] {OUT, width};
@@ -131,6 +133,9 @@ public final class LoraFormulationBenchmark {
                 }));
             }
             GraphBuilder.Built graph = graph(form, tokens, slots, perSlot);
+            if (form == Form.NATIVE && QuiverOps.library().isEmpty()) {
+                continue;
+            }
             try (OrtSession.SessionOptions options = SessionSettings.cpu(threads).options();
                  OrtSession session = env.createSession(graph.modelBytes(), options)) {
                 System.out.printf("%-10s tokens %d, slots %d, %s pools: %.2f ms per step of %d branches%n",
@@ -151,7 +156,7 @@ public final class LoraFormulationBenchmark {
         g.input("x", FLOAT, "tokens", IN);
         g.input("base", FLOAT, "tokens", OUT);
         switch (form) {
-            case MASKED, BT -> g.input("mask", FLOAT, "tokens", "width");
+            case MASKED, BT, NATIVE -> g.input("mask", FLOAT, "tokens", "width");
             case MERGED -> {
                 for (int k = 1; k <= 3; k++) {
                     g.input("mask" + k, FLOAT, "tokens", "width" + k);
@@ -205,14 +210,15 @@ public final class LoraFormulationBenchmark {
             String a = form == Form.GROUPED ? g.input("a" + i, FLOAT, slots, RANK, IN) : g.input("a" + i, FLOAT,
                     "width", IN);
             String b = switch (form) {
-                case MASKED -> g.input("b" + i, FLOAT, "width", OUT);
+                case MASKED, NATIVE -> g.input("b" + i, FLOAT, "width", OUT);
                 case TRANSPOSED -> g.input("b" + i, FLOAT, slots, OUT, RANK);
                 case GROUPED -> g.input("b" + i, FLOAT, slots, RANK, OUT);
                 case BT -> g.input("b" + i, FLOAT, OUT, "width");
                 case MERGED -> throw new IllegalStateException();
             };
             y = switch (form) {
-                case MASKED -> new MultiLoraBranch(g, "mask").apply("x", y, a, b, "lora" + i);
+                case MASKED -> new MultiLoraBranch(g, "mask", LoraKernel.ONNX, RANK).apply("x", y, a, b, "lora" + i);
+                case NATIVE -> new MultiLoraBranch(g, "mask", LoraKernel.NATIVE, RANK).apply("x", y, a, b, "lora" + i);
                 case BT -> {
                     String shrunk = g.fresh("shrunk");
                     g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of("x", a), List.of(shrunk),

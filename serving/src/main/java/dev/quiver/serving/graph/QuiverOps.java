@@ -1,0 +1,80 @@
+package dev.quiver.serving.graph;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Quiver's ONNX Runtime custom-op library ({@code serving/src/main/native/quiver_ops.c}, built into the jar by
+ * the serving module for linux-x86_64), copied out of the jar once per JVM into a private temporary directory
+ * that is removed when the JVM exits, and loaded for the JVM's life; each session's options register it with
+ * ONNX Runtime from there.
+ */
+public final class QuiverOps {
+    static final String RESOURCE_DIR = "/dev/quiver/serving/native/";
+    private static final String FILE = "libquiver_ops.so";
+    private static final Logger LOG = LoggerFactory.getLogger(QuiverOps.class);
+    private static volatile Optional<Path> library;
+
+    private QuiverOps() {
+    }
+
+    /** The platform's directory name, e.g. {@code linux-x86_64}. */
+    static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        return (os.startsWith("linux") ? "linux" : os.replace(' ', '_'))
+                + "-" + (arch.equals("amd64") ? "x86_64" : arch);
+    }
+
+    /** The library on disk, or empty when this build has none for this platform. */
+    public static Optional<Path> library() {
+        Optional<Path> l = library;
+        if (l == null) {
+            synchronized (QuiverOps.class) {
+                l = library;
+                if (l == null) {
+                    l = extract();
+                    library = l;
+                }
+            }
+        }
+        return l;
+    }
+
+    private static Optional<Path> extract() {
+        try (InputStream in = QuiverOps.class.getResourceAsStream(RESOURCE_DIR + platform() + "/" + FILE)) {
+            if (in == null) {
+                return Optional.empty();
+            }
+            Path dir = Files.createTempDirectory("quiver-ops");
+            Path file = dir.resolve(FILE);
+            dir.toFile().deleteOnExit();
+            file.toFile().deleteOnExit(); // runs before the directory's: last registered, first deleted
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            // held loaded for the JVM's life: ONNX Runtime's Java SessionOptions unloads the libraries it
+            // registered when it is closed, which the engine does right after creating its session
+            try {
+                System.load(file.toString());
+            } catch (UnsatisfiedLinkError e) {
+                // built for another C library, say: the engine still runs, with the ONNX formulation
+                LOG.warn("Quiver's native LoRA op could not be loaded ({}); adapters run on standard ONNX ops",
+                        e.getMessage());
+                Files.deleteIfExists(file);
+                Files.deleteIfExists(dir);
+                return Optional.empty();
+            }
+            return Optional.of(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not copy Quiver's ONNX Runtime ops out of the jar into the temp"
+                    + " directory (java.io.tmpdir=" + System.getProperty("java.io.tmpdir") + "): " + e.getMessage(), e);
+        }
+    }
+}
