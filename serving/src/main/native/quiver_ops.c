@@ -34,6 +34,12 @@ static const OrtApi *api;
 /* 16 floats, loaded from and stored to any float address */
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
+/*
+ * How far ahead of its reads (in floats: 2 KiB) a pool stream asks for its next cache lines; one thread's
+ * hardware prefetch alone kept a step's pool reads near 23 GB/s.
+ */
+#define PREFETCH 512
+
 /* Rows multiplied together: each load of a pool row serves this many token rows. */
 #define ROWS 4
 
@@ -61,6 +67,7 @@ static inline __attribute__((always_inline)) void shrink_rows(const float *const
                 xv[i] = *(const v16 *) (x[i] + k);
             }
             for (int q = 0; q < 4; q++) {
+                __builtin_prefetch(a + (r + q) * in + k + PREFETCH);
                 v16 av = *(const v16 *) (a + (r + q) * in + k);
                 for (int i = 0; i < n; i++) {
                     acc[i][q] += xv[i] * av;
@@ -118,6 +125,34 @@ static inline __attribute__((always_inline)) void expand_rows(float *const y[ROW
     }
 }
 
+/*
+ * The same sum, pool row by pool row: one sequential read of b, the rows' outputs updated in place (they stay in
+ * L1). Faster than expand_rows while b still comes from memory, slower once b is in cache.
+ */
+static inline __attribute__((always_inline)) void stream_rows(float *const y[ROWS], const int n,
+        const float *h, const float *b, int64_t rank, int64_t out, int64_t from, int64_t to) {
+    for (int64_t r = 0; r < rank; r++) {
+        const float *br = b + r * out;
+        float hr[ROWS];
+        for (int i = 0; i < n; i++) {
+            hr[i] = h[i * rank + r];
+        }
+        int64_t o = from;
+        for (; o + 16 <= to; o += 16) {
+            __builtin_prefetch(br + o + PREFETCH);
+            v16 bv = *(const v16 *) (br + o);
+            for (int i = 0; i < n; i++) {
+                *(v16 *) (y[i] + o) += hr[i] * bv;
+            }
+        }
+        for (; o < to; o++) {
+            for (int i = 0; i < n; i++) {
+                y[i][o] += hr[i] * br[o];
+            }
+        }
+    }
+}
+
 /* shrink_rows and expand_rows for a constant row count n of 1 .. ROWS, so their loops over rows unroll */
 KERNEL static void shrink(const float *const x[ROWS], const float *const m[ROWS], int n, const float *a,
                           int64_t rank, int64_t in, float *h) {
@@ -136,6 +171,16 @@ KERNEL static void expand(float *const y[ROWS], int n, const float *h, const flo
         case 2: expand_rows(y, 2, h, b, rank, out, from, to); break;
         case 3: expand_rows(y, 3, h, b, rank, out, from, to); break;
         default: expand_rows(y, 4, h, b, rank, out, from, to); break;
+    }
+}
+
+KERNEL static void stream(float *const y[ROWS], int n, const float *h, const float *b, int64_t rank,
+                          int64_t out, int64_t from, int64_t to) {
+    switch (n) {
+        case 1: stream_rows(y, 1, h, b, rank, out, from, to); break;
+        case 2: stream_rows(y, 2, h, b, rank, out, from, to); break;
+        case 3: stream_rows(y, 3, h, b, rank, out, from, to); break;
+        default: stream_rows(y, 4, h, b, rank, out, from, to); break;
     }
 }
 
@@ -168,7 +213,11 @@ static void slot_task(void *data, size_t i) {
             y[j] = c->y + t * c->out;
         }
         shrink(x, m, n, a, c->rank, c->in, h);
-        expand(y, n, h, b, c->rank, c->out, from, to);
+        if (p == c->start[s]) {
+            stream(y, n, h, b, c->rank, c->out, from, to); /* b's first read: from memory */
+        } else {
+            expand(y, n, h, b, c->rank, c->out, from, to);
+        }
     }
 }
 
