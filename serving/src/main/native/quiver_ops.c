@@ -1,7 +1,7 @@
 /*
  * Quiver's ONNX Runtime custom ops (CPU), loaded with SessionOptions.registerCustomOpLibrary.
  *
- * dev.quiver:MultiLora — a linear layer's output plus one LoRA update per token row, as MultiLoraBranch's
+ * dev.quiver:MultiLora (fp32 pools) and MultiLoraFp16 (fp16 pools) — a linear layer's output plus one LoRA update per token row, as MultiLoraBranch's
  * three ops compute it, y = base + ((x @ a^T) * mask) @ b, with x [tokens, in], base [tokens, out], a [width, in],
  * b [width, out] (a run of adapter slots of `rank` rows each) and mask [tokens, width]. Rather than multiplying
  * every row against every bound slot (and packing each pool slice on every call, as MatMul does), it multiplies
@@ -24,15 +24,33 @@ static const OrtApi *api;
 
 /* ---- the arithmetic ---- */
 
-/* Hot loops are compiled for AVX-512, AVX2 + FMA and baseline x86-64, picked when the library loads. */
+/* Hot loops are compiled for x86-64-v4 (AVX-512), v3 (AVX2, FMA, F16C) and baseline x86-64, picked at load. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define KERNEL __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define KERNEL
 #endif
 
-/* 16 floats, loaded from and stored to any float address */
+/* 16 floats, loaded from and stored to any float address; 16 halves, from any half's address */
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef _Float16 v16h __attribute__((vector_size(32), aligned(2)));
+
+/*
+ * Pools hold fp32 or fp16 values (`half`, a constant in every instantiation below): 16 of them from element i
+ * of p as floats, one of them, and element i's address.
+ */
+static inline __attribute__((always_inline)) v16 load16(const void *p, int64_t i, const int half) {
+    return half ? __builtin_convertvector(*(const v16h *) ((const _Float16 *) p + i), v16)
+                : *(const v16 *) ((const float *) p + i);
+}
+
+static inline __attribute__((always_inline)) float load1(const void *p, int64_t i, const int half) {
+    return half ? (float) ((const _Float16 *) p)[i] : ((const float *) p)[i];
+}
+
+static inline __attribute__((always_inline)) const void *at(const void *p, int64_t i, const int half) {
+    return (const char *) p + i * (half ? 2 : 4);
+}
 
 /*
  * How far ahead of its reads (in floats: 2 KiB) a pool stream asks for its next cache lines; one thread's
@@ -56,7 +74,8 @@ static float sum16(v16 v) {
  * four pool rows at a time against the ROWS token rows, so each load of x or a feeds four multiply-adds.
  */
 static inline __attribute__((always_inline)) void shrink_rows(const float *const x[ROWS],
-        const float *const m[ROWS], const int n, const float *a, int64_t rank, int64_t in, float *h) {
+        const float *const m[ROWS], const int n, const void *a, int64_t rank, int64_t in, float *h,
+        const int half) {
     int64_t r = 0;
     for (; r + 4 <= rank; r += 4) {
         v16 acc[ROWS][4] = {{{0}}};
@@ -67,8 +86,8 @@ static inline __attribute__((always_inline)) void shrink_rows(const float *const
                 xv[i] = *(const v16 *) (x[i] + k);
             }
             for (int q = 0; q < 4; q++) {
-                __builtin_prefetch(a + (r + q) * in + k + PREFETCH);
-                v16 av = *(const v16 *) (a + (r + q) * in + k);
+                __builtin_prefetch(at(a, (r + q) * in + k + PREFETCH, half));
+                v16 av = load16(a, (r + q) * in + k, half);
                 for (int i = 0; i < n; i++) {
                     acc[i][q] += xv[i] * av;
                 }
@@ -78,7 +97,7 @@ static inline __attribute__((always_inline)) void shrink_rows(const float *const
             for (int q = 0; q < 4; q++) {
                 float d = sum16(acc[i][q]);
                 for (int64_t t = k; t < in; t++) {
-                    d += x[i][t] * a[(r + q) * in + t];
+                    d += x[i][t] * load1(a, (r + q) * in + t, half);
                 }
                 h[i * rank + r + q] = m[i][r + q] * d;
             }
@@ -88,7 +107,7 @@ static inline __attribute__((always_inline)) void shrink_rows(const float *const
         for (int i = 0; i < n; i++) {
             float d = 0;
             for (int64_t t = 0; t < in; t++) {
-                d += x[i][t] * a[r * in + t];
+                d += x[i][t] * load1(a, r * in + t, half);
             }
             h[i * rank + r] = m[i][r] * d;
         }
@@ -97,7 +116,7 @@ static inline __attribute__((always_inline)) void shrink_rows(const float *const
 
 /* y[i][o] += sum_r h[i * rank + r] * b[r * out + o] for rows i < n and o in [from, to). */
 static inline __attribute__((always_inline)) void expand_rows(float *const y[ROWS], const int n,
-        const float *h, const float *b, int64_t rank, int64_t out, int64_t from, int64_t to) {
+        const float *h, const void *b, int64_t rank, int64_t out, int64_t from, int64_t to, const int half) {
     int64_t o = from;
     for (; o + 16 <= to; o += 16) {
         v16 acc[ROWS];
@@ -105,7 +124,7 @@ static inline __attribute__((always_inline)) void expand_rows(float *const y[ROW
             acc[i] = *(const v16 *) (y[i] + o);
         }
         for (int64_t r = 0; r < rank; r++) {
-            v16 bv = *(const v16 *) (b + r * out + o);
+            v16 bv = load16(b, r * out + o, half);
             for (int i = 0; i < n; i++) {
                 acc[i] += h[i * rank + r] * bv;
             }
@@ -118,7 +137,7 @@ static inline __attribute__((always_inline)) void expand_rows(float *const y[ROW
         for (int i = 0; i < n; i++) {
             float acc = y[i][o];
             for (int64_t r = 0; r < rank; r++) {
-                acc += h[i * rank + r] * b[r * out + o];
+                acc += h[i * rank + r] * load1(b, r * out + o, half);
             }
             y[i][o] = acc;
         }
@@ -130,64 +149,71 @@ static inline __attribute__((always_inline)) void expand_rows(float *const y[ROW
  * L1). Faster than expand_rows while b still comes from memory, slower once b is in cache.
  */
 static inline __attribute__((always_inline)) void stream_rows(float *const y[ROWS], const int n,
-        const float *h, const float *b, int64_t rank, int64_t out, int64_t from, int64_t to) {
+        const float *h, const void *b, int64_t rank, int64_t out, int64_t from, int64_t to, const int half) {
     for (int64_t r = 0; r < rank; r++) {
-        const float *br = b + r * out;
+        const void *br = at(b, r * out, half);
         float hr[ROWS];
         for (int i = 0; i < n; i++) {
             hr[i] = h[i * rank + r];
         }
         int64_t o = from;
         for (; o + 16 <= to; o += 16) {
-            __builtin_prefetch(br + o + PREFETCH);
-            v16 bv = *(const v16 *) (br + o);
+            __builtin_prefetch(at(br, o + PREFETCH, half));
+            v16 bv = load16(br, o, half);
             for (int i = 0; i < n; i++) {
                 *(v16 *) (y[i] + o) += hr[i] * bv;
             }
         }
         for (; o < to; o++) {
             for (int i = 0; i < n; i++) {
-                y[i][o] += hr[i] * br[o];
+                y[i][o] += hr[i] * load1(br, o, half);
             }
         }
     }
 }
 
-/* shrink_rows and expand_rows for a constant row count n of 1 .. ROWS, so their loops over rows unroll */
-KERNEL static void shrink(const float *const x[ROWS], const float *const m[ROWS], int n, const float *a,
-                          int64_t rank, int64_t in, float *h) {
-    switch (n) {
-        case 1: shrink_rows(x, m, 1, a, rank, in, h); break;
-        case 2: shrink_rows(x, m, 2, a, rank, in, h); break;
-        case 3: shrink_rows(x, m, 3, a, rank, in, h); break;
-        default: shrink_rows(x, m, 4, a, rank, in, h); break;
+/*
+ * The kernels above for a constant row count n of 1 .. ROWS and pool type, so that their loops over rows unroll
+ * and the type's loads are chosen at compile time.
+ */
+#define BY_ROWS(call, half)                \
+    switch (n) {                           \
+        case 1: call(1, half); break;      \
+        case 2: call(2, half); break;      \
+        case 3: call(3, half); break;      \
+        default: call(4, half); break;     \
     }
+#define BY_TYPE(call) \
+    if (half) {                            \
+        BY_ROWS(call, 1)                   \
+    } else {                               \
+        BY_ROWS(call, 0)                   \
+    }
+
+KERNEL static void shrink(const float *const x[ROWS], const float *const m[ROWS], int n, const void *a,
+                          int64_t rank, int64_t in, float *h, int half) {
+#define SHRINK(N, H) shrink_rows(x, m, N, a, rank, in, h, H)
+    BY_TYPE(SHRINK)
 }
 
-KERNEL static void expand(float *const y[ROWS], int n, const float *h, const float *b, int64_t rank,
-                          int64_t out, int64_t from, int64_t to) {
-    switch (n) {
-        case 1: expand_rows(y, 1, h, b, rank, out, from, to); break;
-        case 2: expand_rows(y, 2, h, b, rank, out, from, to); break;
-        case 3: expand_rows(y, 3, h, b, rank, out, from, to); break;
-        default: expand_rows(y, 4, h, b, rank, out, from, to); break;
-    }
+KERNEL static void expand(float *const y[ROWS], int n, const float *h, const void *b, int64_t rank,
+                          int64_t out, int64_t from, int64_t to, int half) {
+#define EXPAND(N, H) expand_rows(y, N, h, b, rank, out, from, to, H)
+    BY_TYPE(EXPAND)
 }
 
-KERNEL static void stream(float *const y[ROWS], int n, const float *h, const float *b, int64_t rank,
-                          int64_t out, int64_t from, int64_t to) {
-    switch (n) {
-        case 1: stream_rows(y, 1, h, b, rank, out, from, to); break;
-        case 2: stream_rows(y, 2, h, b, rank, out, from, to); break;
-        case 3: stream_rows(y, 3, h, b, rank, out, from, to); break;
-        default: stream_rows(y, 4, h, b, rank, out, from, to); break;
-    }
+KERNEL static void stream(float *const y[ROWS], int n, const float *h, const void *b, int64_t rank,
+                          int64_t out, int64_t from, int64_t to, int half) {
+#define STREAM(N, H) stream_rows(y, N, h, b, rank, out, from, to, H)
+    BY_TYPE(STREAM)
 }
 
 /* One call's operands, and the token rows of each slot its mask selects. */
 typedef struct {
-    const float *x, *a, *b, *mask;
+    const float *x, *mask;
+    const void *a, *b; /* fp32, or fp16 when half */
     float *y;
+    int half;
     int64_t *rows;   /* the selected rows, slot by slot */
     int64_t *start;  /* slot s's rows are rows[start[s]] .. rows[start[s + 1] - 1] */
     int64_t tokens, in, out, width, rank, slots;
@@ -200,7 +226,7 @@ static void slot_task(void *data, size_t i) {
     int64_t s = (int64_t) i / c->parts, part = (int64_t) i % c->parts;
     int64_t from = (c->out * part / c->parts) / 16 * 16;
     int64_t to = part + 1 == c->parts ? c->out : (c->out * (part + 1) / c->parts) / 16 * 16;
-    const float *a = c->a + s * c->rank * c->in, *b = c->b + s * c->rank * c->out;
+    const void *a = at(c->a, s * c->rank * c->in, c->half), *b = at(c->b, s * c->rank * c->out, c->half);
     float h[ROWS * c->rank];
     for (int64_t p = c->start[s]; p < c->start[s + 1]; p += ROWS) {
         int n = c->start[s + 1] - p < ROWS ? (int) (c->start[s + 1] - p) : ROWS;
@@ -212,11 +238,11 @@ static void slot_task(void *data, size_t i) {
             m[j] = c->mask + t * c->width + s * c->rank;
             y[j] = c->y + t * c->out;
         }
-        shrink(x, m, n, a, c->rank, c->in, h);
+        shrink(x, m, n, a, c->rank, c->in, h, c->half);
         if (p == c->start[s]) {
-            stream(y, n, h, b, c->rank, c->out, from, to); /* b's first read: from memory */
+            stream(y, n, h, b, c->rank, c->out, from, to, c->half); /* b's first read: from memory */
         } else {
-            expand(y, n, h, b, c->rank, c->out, from, to);
+            expand(y, n, h, b, c->rank, c->out, from, to, c->half);
         }
     }
 }
@@ -225,6 +251,7 @@ static void slot_task(void *data, size_t i) {
 
 typedef struct {
     int64_t rank;
+    int half; /* MultiLoraFp16: the pools a and b hold fp16 */
 } Kernel;
 
 #define CHECK(expr)                            \
@@ -255,7 +282,7 @@ static OrtStatus *dims(OrtKernelContext *context, size_t i, const OrtValue **val
 }
 
 /* A read-only input's elements (the C API of these headers has only the mutable accessor). */
-static OrtStatus *data(const OrtValue *value, const float **out) {
+static OrtStatus *data(const OrtValue *value, const void **out) {
     return api->GetTensorMutableData((OrtValue *) value, (void **) out);
 }
 
@@ -280,7 +307,7 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
     }
     OrtValue *vy;
     CHECK(api->KernelContext_GetOutput(context, 0, sbase, 2, &vy));
-    const float *base;
+    const void *base;
     float *y;
     CHECK(data(vbase, &base));
     CHECK(api->GetTensorMutableData(vy, (void **) &y));
@@ -290,12 +317,13 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
     if (width == 0 || tokens == 0) {
         return NULL;
     }
-    Call c = {.tokens = tokens, .in = in, .out = out, .width = width, .rank = k->rank, .slots = width / k->rank};
+    Call c = {.tokens = tokens, .in = in, .out = out, .width = width, .rank = k->rank, .slots = width / k->rank,
+              .half = k->half};
     c.y = y;
-    CHECK(data(vx, &c.x));
+    CHECK(data(vx, (const void **) &c.x));
     CHECK(data(va, &c.a));
     CHECK(data(vb, &c.b));
-    CHECK(data(vmask, &c.mask));
+    CHECK(data(vmask, (const void **) &c.mask));
     c.rows = malloc((size_t) (tokens * c.slots) * sizeof(int64_t));
     c.start = malloc((size_t) (c.slots + 1) * sizeof(int64_t));
     if (c.rows == NULL || c.start == NULL) {
@@ -340,9 +368,10 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
     return status;
 }
 
+static OrtCustomOp multi_lora, multi_lora_fp16;
+
 static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi *ort, const OrtKernelInfo *info,
                                              void **kernel) {
-    (void) op;
     (void) ort;
     int64_t rank;
     CHECK(api->KernelInfoGetAttribute_int64(info, "rank", &rank));
@@ -354,6 +383,7 @@ static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi
         return api->CreateStatus(ORT_FAIL, "MultiLora: out of memory");
     }
     k->rank = rank;
+    k->half = op == &multi_lora_fp16;
     *kernel = k;
     return NULL;
 }
@@ -370,13 +400,18 @@ static OrtStatus *ORT_API_CALL infer_shape(const OrtCustomOp *op, OrtShapeInferC
 }
 
 static const char *ORT_API_CALL op_name(const OrtCustomOp *op) {
-    (void) op;
-    return "MultiLora";
+    return op == &multi_lora_fp16 ? "MultiLoraFp16" : "MultiLora";
 }
 
 static const char *ORT_API_CALL provider(const OrtCustomOp *op) {
     (void) op;
     return "CPUExecutionProvider";
+}
+
+/* inputs x, base, a, b, mask and the output are float, but MultiLoraFp16's pools a and b */
+static ONNXTensorElementDataType ORT_API_CALL input_type(const OrtCustomOp *op, size_t index) {
+    return op == &multi_lora_fp16 && (index == 2 || index == 3) ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16
+                                                                 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
 static ONNXTensorElementDataType ORT_API_CALL float_type(const OrtCustomOp *op, size_t index) {
@@ -448,39 +483,46 @@ static void ORT_API_CALL release_inplace(int *input_index, int *output_index) {
     free(output_index);
 }
 
-static OrtCustomOp multi_lora;
 static OrtCustomOpDomain *domain;
 static OrtStatus *domain_status;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+static void define(OrtCustomOp *op) {
+    op->version = ORT_API_VERSION;
+    op->GetName = op_name;
+    op->GetExecutionProviderType = provider;
+    op->GetInputType = input_type;
+    op->GetInputTypeCount = five;
+    op->GetOutputType = float_type;
+    op->GetOutputTypeCount = one;
+    op->KernelDestroy = destroy_kernel;
+    op->GetInputCharacteristic = required;
+    op->GetOutputCharacteristic = required;
+    op->GetInputMemoryType = default_memory;
+    op->GetVariadicInputMinArity = not_variadic;
+    op->GetVariadicInputHomogeneity = not_variadic;
+    op->GetVariadicOutputMinArity = not_variadic;
+    op->GetVariadicOutputHomogeneity = not_variadic;
+    op->CreateKernelV2 = create_kernel;
+    op->KernelComputeV2 = compute;
+    op->InferOutputShapeFn = infer_shape;
+    op->GetStartVersion = first_version;
+    op->GetEndVersion = last_version;
+    op->GetMayInplace = may_inplace;
+    op->ReleaseMayInplace = release_inplace;
+    op->GetAliasMap = no_alias;
+    op->ReleaseAliasMap = release_inplace;
+}
+
 static void create_domain(void) {
-    multi_lora.version = ORT_API_VERSION;
-    multi_lora.GetName = op_name;
-    multi_lora.GetExecutionProviderType = provider;
-    multi_lora.GetInputType = float_type;
-    multi_lora.GetInputTypeCount = five;
-    multi_lora.GetOutputType = float_type;
-    multi_lora.GetOutputTypeCount = one;
-    multi_lora.KernelDestroy = destroy_kernel;
-    multi_lora.GetInputCharacteristic = required;
-    multi_lora.GetOutputCharacteristic = required;
-    multi_lora.GetInputMemoryType = default_memory;
-    multi_lora.GetVariadicInputMinArity = not_variadic;
-    multi_lora.GetVariadicInputHomogeneity = not_variadic;
-    multi_lora.GetVariadicOutputMinArity = not_variadic;
-    multi_lora.GetVariadicOutputHomogeneity = not_variadic;
-    multi_lora.CreateKernelV2 = create_kernel;
-    multi_lora.KernelComputeV2 = compute;
-    multi_lora.InferOutputShapeFn = infer_shape;
-    multi_lora.GetStartVersion = first_version;
-    multi_lora.GetEndVersion = last_version;
-    multi_lora.GetMayInplace = may_inplace;
-    multi_lora.ReleaseMayInplace = release_inplace;
-    multi_lora.GetAliasMap = no_alias;
-    multi_lora.ReleaseAliasMap = release_inplace;
+    define(&multi_lora);
+    define(&multi_lora_fp16);
     domain_status = api->CreateCustomOpDomain("dev.quiver", &domain);
     if (domain_status == NULL) {
         domain_status = api->CustomOpDomain_Add(domain, &multi_lora);
+    }
+    if (domain_status == NULL) {
+        domain_status = api->CustomOpDomain_Add(domain, &multi_lora_fp16);
     }
 }
 

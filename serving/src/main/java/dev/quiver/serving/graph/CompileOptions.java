@@ -24,6 +24,15 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
         }
     }
 
+    /**
+     * The adapter pools' element type: fp16 where the native op reads them on a quantized base (half the bytes a
+     * step streams per adapter), else fp32 (what the ONNX ops need, and what fp32 parity with the trainer needs).
+     */
+    public LoraPrecision loraPrecision() {
+        return loraKernel == LoraKernel.NATIVE && quantization != Quantization.NONE ? LoraPrecision.FP16
+                : LoraPrecision.FP32;
+    }
+
     public static Builder builder() {
         return new Builder();
     }

@@ -47,7 +47,7 @@ final class DecoderEmitter {
         this.sig = sig;
         this.c = sig.config();
         this.weights = weights;
-        this.lora = new MultiLoraBranch(g, LORA_MASK, loraKernel, sig.lora().maxRank());
+        this.lora = new MultiLoraBranch(g, LORA_MASK, loraKernel, sig.lora().maxRank(), sig.loraPrecision());
         this.quantization = quantization;
     }
 
@@ -82,8 +82,8 @@ final class DecoderEmitter {
                     c.headDim());
             for (String m : sig.lora().targetModules()) {
                 ModelConfig.LinearShape s = c.linear(m);
-                g.input(DecoderSignature.loraA(l, m), FLOAT, "lora_width", s.in());
-                g.input(DecoderSignature.loraB(l, m), FLOAT, "lora_width", s.out());
+                g.input(DecoderSignature.loraA(l, m), sig.loraPrecision().onnxType(), "lora_width", s.in());
+                g.input(DecoderSignature.loraB(l, m), sig.loraPrecision().onnxType(), "lora_width", s.out());
             }
         }
     }

@@ -30,7 +30,7 @@ public final class DecoderGraphCompiler {
     public DecoderSignature signature(ModelDirectory model) {
         ModelConfig config = model.config();
         check(config, model);
-        return new DecoderSignature(config, options.maxSequenceLength(), options.lora());
+        return new DecoderSignature(config, options.maxSequenceLength(), options.lora(), options.loraPrecision());
     }
 
     private void check(ModelConfig config, ModelDirectory model) {

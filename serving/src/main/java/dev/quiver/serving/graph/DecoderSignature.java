@@ -15,19 +15,26 @@ import dev.quiver.adapters.model.ModelConfig;
  *       uses (1 on its row's slot's {@code maxRank} columns, 0 elsewhere; all 0 for a base row)</li>
  *   <li>{@code past_key.L}/{@code past_value.L} float [batch, kvHeads, maxSequenceLength, headDim]: the
  *       KV cache, bound to the same memory as {@code present_key.L}/{@code present_value.L}</li>
- *   <li>{@code lora.L.M.A} float [loraWidth, in] and {@code lora.L.M.B} float [loraWidth, out]: a run of
- *       consecutive adapter slots of the pools, {@code maxRank} rows per slot (A as PEFT stores it, B
- *       transposed and pre-multiplied by the adapter's scale); {@code loraWidth} may be 0</li>
+ *   <li>{@code lora.L.M.A} [loraWidth, in] and {@code lora.L.M.B} [loraWidth, out], float or float16
+ *       ({@code loraPrecision}): a run of consecutive adapter slots of the pools, {@code maxRank} rows per slot
+ *       (A as PEFT stores it, B transposed and pre-multiplied by the adapter's scale); {@code loraWidth} may
+ *       be 0</li>
  *   <li>output {@code logits} float [batch, k, vocab]</li>
  * </ul>
  */
-public record DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLayout lora) {
+public record DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLayout lora,
+                               LoraPrecision loraPrecision) {
     public static final String INPUT_IDS = "input_ids";
     public static final String SEQLENS_K = "seqlens_k";
     public static final String TOTAL_SEQUENCE_LENGTH = "total_sequence_length";
     public static final String LOGIT_POSITIONS = "logit_positions";
     public static final String LORA_MASK = "lora_mask";
     public static final String LOGITS = "logits";
+
+    /** A signature with fp32 pools. */
+    public DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLayout lora) {
+        this(config, maxSequenceLength, lora, LoraPrecision.FP32);
+    }
 
     public static String pastKey(int layer) {
         return "past_key." + layer;

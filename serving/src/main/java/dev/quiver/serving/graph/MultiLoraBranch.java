@@ -18,27 +18,37 @@ import java.util.List;
  *
  * <p>With {@link LoraKernel#NATIVE} the same inputs go to one op, {@code dev.quiver:MultiLora}
  * ({@code src/main/native/quiver_ops.c}), which computes the same sum but multiplies each row only against the
- * slots its mask selects, and leaves a base row's output as it is, in place.
+ * slots its mask selects, and leaves a base row's output as it is, in place; {@code dev.quiver:MultiLoraFp16} is the
+ * same op over fp16 pools ({@link LoraPrecision#FP16}).
  */
 final class MultiLoraBranch {
     private final GraphBuilder g;
     private final String mask;
     private final LoraKernel kernel;
     private final int rank;
+    private final LoraPrecision precision;
 
-    /** {@code mask} names the float [tokens, width] mask input; {@code rank} is the pool rank (rows per slot). */
-    MultiLoraBranch(GraphBuilder g, String mask, LoraKernel kernel, int rank) {
+    /**
+     * {@code mask} names the float [tokens, width] mask input; {@code rank} is the pool rank (rows per slot);
+     * {@code precision} the pools' element type (fp16 only for the native op).
+     */
+    MultiLoraBranch(GraphBuilder g, String mask, LoraKernel kernel, int rank, LoraPrecision precision) {
+        if (precision == LoraPrecision.FP16 && kernel != LoraKernel.NATIVE) {
+            throw new IllegalArgumentException("fp16 LoRA pools need the native LoRA op; the ONNX ops read fp32");
+        }
         this.g = g;
         this.mask = mask;
         this.kernel = kernel;
         this.rank = rank;
+        this.precision = precision;
     }
 
     /** Returns {@code base} plus the slot-selected low-rank update of token rows {@code x} [tokens, in]. */
     String apply(String x, String base, String a, String b, String prefix) {
         if (kernel == LoraKernel.NATIVE) {
             String out = g.fresh(prefix + ".out");
-            g.node("MultiLora", GraphBuilder.QUIVER_DOMAIN, List.of(x, base, a, b, mask), List.of(out),
+            g.node(precision == LoraPrecision.FP16 ? "MultiLoraFp16" : "MultiLora", GraphBuilder.QUIVER_DOMAIN,
+                    List.of(x, base, a, b, mask), List.of(out),
                     GraphBuilder.Attr.i("rank", rank));
             return out;
         }

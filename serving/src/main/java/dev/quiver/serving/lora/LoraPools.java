@@ -1,5 +1,6 @@
 package dev.quiver.serving.lora;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -8,9 +9,9 @@ import dev.quiver.adapters.peft.LoraWeights;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.serving.graph.DecoderSignature;
 import dev.quiver.serving.graph.LoraLayout;
+import dev.quiver.serving.graph.LoraPrecision;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -21,14 +22,14 @@ import java.util.Map;
 /**
  * The adapter pools a compiled graph reads: per targeted module, an A pool {@code [(slots - 1) * rank, in]}
  * and a B pool {@code [(slots - 1) * rank, out]} in direct buffers, {@code rank} rows per adapter slot
- * (slot 0, the base, has none). A holds PEFT's {@code lora_A} as is; B holds {@code lora_B} transposed and
+ * (slot 0, the base, has none), of fp32 or fp16 values as the signature's {@link LoraPrecision} says. A holds PEFT's {@code lora_A} as is; B holds {@code lora_B} transposed and
  * multiplied by the adapter's scale, so the graph needs no scale input. A step binds, zero-copy, the run of
  * slots its rows use ({@link #inputs(int, int)}); writing one slot's rows is the whole hot-swap. Callers must
  * not write a slot while a running step reads it (the engine swaps between steps).
  */
 public final class LoraPools implements AutoCloseable {
     // read-only source of zeros for clearing slots
-    private static final float[] ZEROS = new float[1 << 14];
+    private static final byte[] ZEROS = new byte[1 << 16];
 
     private final OrtEnvironment env;
     private final DecoderSignature signature;
@@ -38,7 +39,50 @@ public final class LoraPools implements AutoCloseable {
     private final Map<Long, Map<String, OnnxTensor>> views = new HashMap<>();
 
     /** One module's A and B pools. */
-    private record Pool(int layer, String module, int in, int out, FloatBuffer a, FloatBuffer b) {
+    private record Pool(int layer, String module, int in, int out, Values a, Values b) {
+    }
+
+    /** One pool's values in a direct buffer, each stored as {@code precision} says. */
+    private record Values(ByteBuffer bytes, LoraPrecision precision) {
+        static Values allocate(long count, LoraPrecision precision) {
+            if (count * precision.bytes() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("a LoRA pool of " + count + " values exceeds 2 GiB; use fewer"
+                        + " slots or a lower max rank");
+            }
+            return new Values(ByteBuffer.allocateDirect((int) (count * precision.bytes()))
+                    .order(ByteOrder.nativeOrder()), precision);
+        }
+
+        /** Stores {@code src[from, from + count)} at value {@code index}. */
+        void put(int index, float[] src, int from, int count) {
+            if (precision == LoraPrecision.FP32) {
+                bytes.asFloatBuffer().put(index, src, from, count);
+                return;
+            }
+            short[] halves = new short[count];
+            for (int i = 0; i < count; i++) {
+                halves[i] = LoraPrecision.toHalf(src[from + i]);
+            }
+            bytes.asShortBuffer().put(index, halves);
+        }
+
+        /** Zeroes {@code count} values from value {@code index}. */
+        void zero(int index, int count) {
+            long from = (long) index * precision.bytes();
+            long length = (long) count * precision.bytes();
+            for (long done = 0; done < length; done += ZEROS.length) {
+                bytes.put((int) (from + done), ZEROS, 0, (int) Math.min(ZEROS.length, length - done));
+            }
+        }
+
+        /** A zero-copy tensor over {@code rows} rows of {@code columns} values from row {@code fromRow}. */
+        OnnxTensor tensor(OrtEnvironment env, int fromRow, int rows, int columns) throws OrtException {
+            int bytesPerRow = columns * precision.bytes();
+            ByteBuffer view = bytes.slice(fromRow * bytesPerRow, rows * bytesPerRow).order(ByteOrder.nativeOrder());
+            return precision == LoraPrecision.FP32
+                    ? OnnxTensor.createTensor(env, view.asFloatBuffer(), new long[] {rows, columns})
+                    : OnnxTensor.createTensor(env, view, new long[] {rows, columns}, OnnxJavaType.FLOAT16);
+        }
     }
 
     public LoraPools(OrtEnvironment env, DecoderSignature signature) throws OrtException {
@@ -50,8 +94,9 @@ public final class LoraPools implements AutoCloseable {
         for (int l = 0; l < config.numLayers(); l++) {
             for (String m : layout.targetModules()) {
                 ModelConfig.LinearShape s = config.linear(m);
-                pools.put(ModelConfig.modulePath(l, m), new Pool(l, m, s.in(), s.out(), direct(rows * s.in()),
-                        direct(rows * s.out())));
+                pools.put(ModelConfig.modulePath(l, m), new Pool(l, m, s.in(), s.out(),
+                        Values.allocate(rows * s.in(), signature.loraPrecision()),
+                        Values.allocate(rows * s.out(), signature.loraPrecision())));
             }
         }
         inputs(1, 0); // fail now, not on the first step, if ONNX Runtime refuses a view
@@ -79,10 +124,8 @@ public final class LoraPools implements AutoCloseable {
         v = new LinkedHashMap<>();
         try {
             for (Pool p : pools.values()) {
-                v.put(DecoderSignature.loraA(p.layer(), p.module()), OnnxTensor.createTensor(env,
-                        p.a().slice(fromRow * p.in(), rows * p.in()), new long[] {rows, p.in()}));
-                v.put(DecoderSignature.loraB(p.layer(), p.module()), OnnxTensor.createTensor(env,
-                        p.b().slice(fromRow * p.out(), rows * p.out()), new long[] {rows, p.out()}));
+                v.put(DecoderSignature.loraA(p.layer(), p.module()), p.a().tensor(env, fromRow, rows, p.in()));
+                v.put(DecoderSignature.loraB(p.layer(), p.module()), p.b().tensor(env, fromRow, rows, p.out()));
             }
         } catch (OrtException | RuntimeException e) {
             v.values().forEach(OnnxTensor::close);
@@ -120,6 +163,13 @@ public final class LoraPools implements AutoCloseable {
                 // a step multiplies every bound slot (masked by 0), so NaN or Inf here would reach other rows
                 problems.add("adapter '" + name + "' has NaN or infinite values in " + w.module() + " lora_"
                         + (finite(w.a()) ? "B" : "A") + "; the adapter is broken, retrain or re-export it");
+            } else if (signature.loraPrecision() == LoraPrecision.FP16) {
+                double scale = adapter.config().scaleFor(w.module());
+                if (maxAbs(w.a()) > LoraPrecision.FP16_MAX || maxAbs(w.b()) * Math.abs(scale) > LoraPrecision.FP16_MAX) {
+                    problems.add("adapter '" + name + "' has values in " + w.module() + " beyond fp16's range"
+                            + " (|v| > 65504, lora_B times its scale " + scale + "), which this server's fp16 LoRA"
+                            + " pools cannot hold; serve it on an fp32 base (quantize none) or retrain it");
+                }
             }
         }
         return problems;
@@ -154,8 +204,8 @@ public final class LoraPools implements AutoCloseable {
                 p.b().put(firstRow * p.out(), rows, 0, rows.length);
             }
             // rows past the adapter's rank (all of them for a module it does not adapt) stay zero
-            fill(p.a(), (firstRow + r) * p.in(), (rank - r) * p.in());
-            fill(p.b(), (firstRow + r) * p.out(), (rank - r) * p.out());
+            p.a().zero((firstRow + r) * p.in(), (rank - r) * p.in());
+            p.b().zero((firstRow + r) * p.out(), (rank - r) * p.out());
         }
     }
 
@@ -165,8 +215,8 @@ public final class LoraPools implements AutoCloseable {
         int rank = layout().maxRank();
         int firstRow = (slot - 1) * rank;
         for (Pool p : pools.values()) {
-            fill(p.a(), firstRow * p.in(), rank * p.in());
-            fill(p.b(), firstRow * p.out(), rank * p.out());
+            p.a().zero(firstRow * p.in(), rank * p.in());
+            p.b().zero(firstRow * p.out(), rank * p.out());
         }
     }
 
@@ -186,18 +236,12 @@ public final class LoraPools implements AutoCloseable {
         }
     }
 
-    private static void fill(FloatBuffer buf, int from, int count) {
-        for (int done = 0; done < count; done += ZEROS.length) {
-            buf.put(from + done, ZEROS, 0, Math.min(ZEROS.length, count - done));
+    private static double maxAbs(float[] values) {
+        double max = 0;
+        for (float v : values) {
+            max = Math.max(max, Math.abs(v));
         }
-    }
-
-    private static FloatBuffer direct(long floats) {
-        if (floats * Float.BYTES > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("a LoRA pool of " + floats + " floats exceeds 2 GiB; use fewer slots"
-                    + " or a lower max rank");
-        }
-        return ByteBuffer.allocateDirect((int) (floats * Float.BYTES)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return max;
     }
 
     @Override

@@ -217,8 +217,8 @@ public final class LoraFormulationBenchmark {
                 case MERGED -> throw new IllegalStateException();
             };
             y = switch (form) {
-                case MASKED -> new MultiLoraBranch(g, "mask", LoraKernel.ONNX, RANK).apply("x", y, a, b, "lora" + i);
-                case NATIVE -> new MultiLoraBranch(g, "mask", LoraKernel.NATIVE, RANK).apply("x", y, a, b, "lora" + i);
+                case MASKED -> new MultiLoraBranch(g, "mask", LoraKernel.ONNX, RANK, LoraPrecision.FP32).apply("x", y, a, b, "lora" + i);
+                case NATIVE -> new MultiLoraBranch(g, "mask", LoraKernel.NATIVE, RANK, LoraPrecision.FP32).apply("x", y, a, b, "lora" + i);
                 case BT -> {
                     String shrunk = g.fresh("shrunk");
                     g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of("x", a), List.of(shrunk),

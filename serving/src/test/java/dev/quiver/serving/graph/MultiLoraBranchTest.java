@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quiver.serving.runtime.SessionSettings;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.List;
@@ -91,6 +94,33 @@ class MultiLoraBranchTest {
     }
 
     @Test
+    void fp16PoolsGiveTheSumOfTheirHalfPrecisionValues() throws Exception {
+        assumeNative();
+        List<Case> cases = List.of(
+                engineCase(64, 96, 16, 4, 0, 1, 2, 3, 0, 1, 2, 3),
+                engineCase(37, 53, 6, 3, 2, -1, 0, 2, 2, -1, 0),
+                engineCase(40, 130, 8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                new Case(3, 24, 40, 4, 0, new float[0]));
+        SplittableRandom random = new SplittableRandom(11);
+        for (Case c : cases) {
+            Map<String, float[]> in = inputs(c, random);
+            float[] exact = reference(c, in);
+            for (String pool : List.of("a", "b")) { // the pools as fp16 holds them
+                float[] v = in.get(pool);
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = LoraPrecisionTest.fromHalf(LoraPrecision.toHalf(v[i]));
+                }
+            }
+            float[] expected = reference(c, in);
+            float[] actual = run(c, in, shapes(c), LoraKernel.NATIVE, LoraPrecision.FP16);
+            assertClose(actual, expected, c + " native fp16");
+            if (c.width() > 0) {
+                assertThat(actual).as("fp16 rounding shows").isNotEqualTo(exact);
+            }
+        }
+    }
+
+    @Test
     void inputsThatDoNotFitEachOtherAreAnErrorNamingTheShapes() throws Exception {
         assumeNative();
         Case c = engineCase(16, 24, 4, 2, 0, 1);
@@ -155,22 +185,30 @@ class MultiLoraBranchTest {
 
     private static float[] run(Case c, Map<String, float[]> in, Map<String, long[]> shapes, LoraKernel kernel)
             throws OrtException {
+        return run(c, in, shapes, kernel, LoraPrecision.FP32);
+    }
+
+    private static float[] run(Case c, Map<String, float[]> in, Map<String, long[]> shapes, LoraKernel kernel,
+                               LoraPrecision precision) throws OrtException {
         GraphBuilder g = new GraphBuilder("multi-lora");
         g.input("x", FLOAT, "tokens", "in");
         g.input("base", FLOAT, "tokens", "out");
-        g.input("a", FLOAT, "width", "in_a");
-        g.input("b", FLOAT, "width", "out");
+        g.input("a", precision.onnxType(), "width", "in_a");
+        g.input("b", precision.onnxType(), "width", "out");
         g.input("mask", FLOAT, "tokens", "width");
         // the output of one branch feeds the next in the decoder; an Identity after it checks the output is usable
-        String y = new MultiLoraBranch(g, "mask", kernel, c.rank()).apply("x", "base", "a", "b", "lora");
+        String y = new MultiLoraBranch(g, "mask", kernel, c.rank(), precision).apply("x", "base", "a", "b", "lora");
         g.op("Identity", List.of(y), "y");
         g.output("y", FLOAT, "tokens", "out");
         Map<String, OnnxTensor> tensors = new HashMap<>();
         try (OrtSession.SessionOptions options = SessionSettings.cpu(2).options();
              OrtSession session = ENV.createSession(g.build("test").modelBytes(), options)) {
             for (Map.Entry<String, float[]> e : in.entrySet()) {
-                tensors.put(e.getKey(), OnnxTensor.createTensor(ENV, FloatBuffer.wrap(e.getValue()),
-                        shapes.get(e.getKey())));
+                boolean pool = e.getKey().equals("a") || e.getKey().equals("b");
+                tensors.put(e.getKey(), pool && precision == LoraPrecision.FP16
+                        ? OnnxTensor.createTensor(ENV, halves(e.getValue()), shapes.get(e.getKey()),
+                        OnnxJavaType.FLOAT16)
+                        : OnnxTensor.createTensor(ENV, FloatBuffer.wrap(e.getValue()), shapes.get(e.getKey())));
             }
             try (OrtSession.Result result = session.run(tensors)) {
                 FloatBuffer values = ((OnnxTensor) result.get(0)).getFloatBuffer();
@@ -189,6 +227,14 @@ class MultiLoraBranchTest {
             assertThat(Math.abs(actual[i] - expected[i])).as(what + " at " + i + ": " + actual[i] + " vs "
                     + expected[i]).isLessThanOrEqualTo(1e-5f + 1e-5f * Math.abs(expected[i]));
         }
+    }
+
+    private static ByteBuffer halves(float[] values) {
+        ByteBuffer b = ByteBuffer.allocateDirect(Math.max(2, values.length * 2)).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < values.length; i++) {
+            b.putShort(i * 2, LoraPrecision.toHalf(values[i]));
+        }
+        return b.limit(values.length * 2);
     }
 
     private static float[] random(int n, SplittableRandom random) {

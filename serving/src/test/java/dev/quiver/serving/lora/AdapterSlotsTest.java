@@ -3,15 +3,21 @@ package dev.quiver.serving.lora;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.model.ModelFamily;
 import dev.quiver.adapters.peft.AdapterFormatException;
+import dev.quiver.adapters.peft.LoraWeights;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.DecoderSignature;
 import dev.quiver.serving.graph.LoraLayout;
+import dev.quiver.serving.graph.LoraPrecision;
 import dev.quiver.serving.testing.TestModels;
+import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -135,6 +141,40 @@ class AdapterSlotsTest {
                     .hasMessageContaining("adapter 'mlp' adapts model.layers.0.mlp.up_proj");
         } finally {
             attentionOnly.close();
+        }
+    }
+
+    @Test
+    void fp16PoolsHoldEachValueRoundedAndRefuseValuesBeyondTheirRange() throws Exception {
+        try (LoraPools half = new LoraPools(OrtEnvironment.getEnvironment(), new DecoderSignature(CONFIG, 16,
+                LoraLayout.allLinear(2, 8), LoraPrecision.FP16))) {
+            PeftAdapter adapter = TestModels.randomAdapter(CONFIG, 4, 21);
+            half.write(1, "a", adapter);
+            String module = "model.layers.1.self_attn.o_proj";
+            LoraWeights w = adapter.weights().get(module);
+            float scale = (float) adapter.config().scaleFor(module);
+            Map<String, OnnxTensor> views = half.inputs(1, 1);
+            OnnxTensor a = views.get(DecoderSignature.loraA(1, "o_proj"));
+            OnnxTensor b = views.get(DecoderSignature.loraB(1, "o_proj"));
+            assertThat(a.getInfo().type).isEqualTo(OnnxJavaType.FLOAT16);
+            assertThat(a.getInfo().getShape()).containsExactly(8, w.in());
+            ShortBuffer av = a.getByteBuffer().order(ByteOrder.nativeOrder()).asShortBuffer();
+            ShortBuffer bv = b.getByteBuffer().order(ByteOrder.nativeOrder()).asShortBuffer();
+            for (int j = 0; j < 8; j++) {
+                for (int k = 0; k < w.in(); k++) {
+                    short expected = j < w.rank() ? LoraPrecision.toHalf(w.a()[j * w.in() + k]) : 0;
+                    assertThat(av.get(j * w.in() + k)).as("A[%d][%d]", j, k).isEqualTo(expected);
+                }
+                for (int o = 0; o < w.out(); o++) {
+                    short expected = j < w.rank() ? LoraPrecision.toHalf(scale * w.b()[o * w.rank() + j]) : 0;
+                    assertThat(bv.get(j * w.out() + o)).as("B[%d][%d]", j, o).isEqualTo(expected);
+                }
+            }
+            PeftAdapter huge = TestModels.randomAdapter(CONFIG, 4, 22);
+            huge.weights().get("model.layers.0.mlp.up_proj").a()[5] = 1e6f;
+            assertThat(half.misfits("huge", huge)).singleElement().asString()
+                    .contains("adapter 'huge'", "model.layers.0.mlp.up_proj", "beyond fp16's range");
+            assertThat(pools.misfits("huge", huge)).as("fp32 pools hold it").isEmpty();
         }
     }
 
