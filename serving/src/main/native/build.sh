@@ -17,7 +17,7 @@ if [[ "$platform" != "Linux-x86_64" ]]; then
     exit 0
 fi
 target="$out_dir/linux-x86_64/libquiver_ops.so"
-if [[ -f "$target" && "$target" -nt "$src/quiver_ops.c" && "$target" -nt "$src/build.sh" ]]; then
+if [[ -f "$target" && "$target" -nt "$src/quiver_ops.c" && "$target" -nt "$src/lora_kernels.h" && "$target" -nt "$src/build.sh" ]]; then
     exit 0
 fi
 

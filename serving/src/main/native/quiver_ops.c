@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <immintrin.h>
 
 #include "onnxruntime_c_api.h"
 
@@ -24,28 +25,23 @@ static const OrtApi *api;
 
 /* ---- the arithmetic ---- */
 
-/* Hot loops are compiled for x86-64-v4 (AVX-512), v3 (AVX2, FMA, F16C) and baseline x86-64, picked at load. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define KERNEL
-#endif
-
-/* 16 floats, loaded from and stored to any float address; 16 halves, from any half's address */
+/* 16 floats, loaded from and stored to any float address; 16 fp16 bit patterns, from any half's address */
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
-typedef _Float16 v16h __attribute__((vector_size(32), aligned(2)));
+typedef uint16_t v16h __attribute__((vector_size(32), aligned(2)));
+typedef uint32_t v16w __attribute__((vector_size(64)));
 
-/*
- * Pools hold fp32 or fp16 values (`half`, a constant in every instantiation below): 16 of them from element i
- * of p as floats, one of them, and element i's address.
- */
-static inline __attribute__((always_inline)) v16 load16(const void *p, int64_t i, const int half) {
-    return half ? __builtin_convertvector(*(const v16h *) ((const _Float16 *) p + i), v16)
-                : *(const v16 *) ((const float *) p + i);
+/* fp16 bits to float, exact for every finite half: see halves16_generic. */
+static inline __attribute__((always_inline)) float half1(uint16_t h) {
+    uint32_t bits = (uint32_t) (h & 0x7fff) << 13;
+    float magnitude;
+    memcpy(&magnitude, &bits, sizeof magnitude);
+    magnitude *= 0x1p112f;
+    return (h & 0x8000) ? -magnitude : magnitude;
 }
 
+/* Pools hold fp32 or fp16 values (`half`, a constant in every instantiation): one of them, element i's address. */
 static inline __attribute__((always_inline)) float load1(const void *p, int64_t i, const int half) {
-    return half ? (float) ((const _Float16 *) p)[i] : ((const float *) p)[i];
+    return half ? half1(((const uint16_t *) p)[i]) : ((const float *) p)[i];
 }
 
 static inline __attribute__((always_inline)) const void *at(const void *p, int64_t i, const int half) {
@@ -61,120 +57,14 @@ static inline __attribute__((always_inline)) const void *at(const void *p, int64
 /* Rows multiplied together: each load of a pool row serves this many token rows. */
 #define ROWS 4
 
-static float sum16(v16 v) {
-    float s = 0;
-    for (int j = 0; j < 16; j++) {
-        s += v[j];
-    }
-    return s;
-}
+/* lora_kernels.h's names for the instruction set ISA: K(shrink) is shrink_v4 under ISA v4 */
+#define K(name) K_(name, ISA)
+#define K_(name, isa) K__(name, isa)
+#define K__(name, isa) name##_##isa
 
 /*
- * h[i * rank + r] = m[i][r] * (x[i] . a[r]) for rows i < n (n <= ROWS, unused x[i] point at a used row):
- * four pool rows at a time against the ROWS token rows, so each load of x or a feeds four multiply-adds.
- */
-static inline __attribute__((always_inline)) void shrink_rows(const float *const x[ROWS],
-        const float *const m[ROWS], const int n, const void *a, int64_t rank, int64_t in, float *h,
-        const int half) {
-    int64_t r = 0;
-    for (; r + 4 <= rank; r += 4) {
-        v16 acc[ROWS][4] = {{{0}}};
-        int64_t k = 0;
-        for (; k + 16 <= in; k += 16) {
-            v16 xv[ROWS];
-            for (int i = 0; i < n; i++) {
-                xv[i] = *(const v16 *) (x[i] + k);
-            }
-            for (int q = 0; q < 4; q++) {
-                __builtin_prefetch(at(a, (r + q) * in + k + PREFETCH, half));
-                v16 av = load16(a, (r + q) * in + k, half);
-                for (int i = 0; i < n; i++) {
-                    acc[i][q] += xv[i] * av;
-                }
-            }
-        }
-        for (int i = 0; i < n; i++) {
-            for (int q = 0; q < 4; q++) {
-                float d = sum16(acc[i][q]);
-                for (int64_t t = k; t < in; t++) {
-                    d += x[i][t] * load1(a, (r + q) * in + t, half);
-                }
-                h[i * rank + r + q] = m[i][r + q] * d;
-            }
-        }
-    }
-    for (; r < rank; r++) {
-        for (int i = 0; i < n; i++) {
-            float d = 0;
-            for (int64_t t = 0; t < in; t++) {
-                d += x[i][t] * load1(a, r * in + t, half);
-            }
-            h[i * rank + r] = m[i][r] * d;
-        }
-    }
-}
-
-/* y[i][o] += sum_r h[i * rank + r] * b[r * out + o] for rows i < n and o in [from, to). */
-static inline __attribute__((always_inline)) void expand_rows(float *const y[ROWS], const int n,
-        const float *h, const void *b, int64_t rank, int64_t out, int64_t from, int64_t to, const int half) {
-    int64_t o = from;
-    for (; o + 16 <= to; o += 16) {
-        v16 acc[ROWS];
-        for (int i = 0; i < n; i++) {
-            acc[i] = *(const v16 *) (y[i] + o);
-        }
-        for (int64_t r = 0; r < rank; r++) {
-            v16 bv = load16(b, r * out + o, half);
-            for (int i = 0; i < n; i++) {
-                acc[i] += h[i * rank + r] * bv;
-            }
-        }
-        for (int i = 0; i < n; i++) {
-            *(v16 *) (y[i] + o) = acc[i];
-        }
-    }
-    for (; o < to; o++) {
-        for (int i = 0; i < n; i++) {
-            float acc = y[i][o];
-            for (int64_t r = 0; r < rank; r++) {
-                acc += h[i * rank + r] * load1(b, r * out + o, half);
-            }
-            y[i][o] = acc;
-        }
-    }
-}
-
-/*
- * The same sum, pool row by pool row: one sequential read of b, the rows' outputs updated in place (they stay in
- * L1). Faster than expand_rows while b still comes from memory, slower once b is in cache.
- */
-static inline __attribute__((always_inline)) void stream_rows(float *const y[ROWS], const int n,
-        const float *h, const void *b, int64_t rank, int64_t out, int64_t from, int64_t to, const int half) {
-    for (int64_t r = 0; r < rank; r++) {
-        const void *br = at(b, r * out, half);
-        float hr[ROWS];
-        for (int i = 0; i < n; i++) {
-            hr[i] = h[i * rank + r];
-        }
-        int64_t o = from;
-        for (; o + 16 <= to; o += 16) {
-            __builtin_prefetch(at(br, o + PREFETCH, half));
-            v16 bv = load16(br, o, half);
-            for (int i = 0; i < n; i++) {
-                *(v16 *) (y[i] + o) += hr[i] * bv;
-            }
-        }
-        for (; o < to; o++) {
-            for (int i = 0; i < n; i++) {
-                y[i][o] += hr[i] * load1(br, o, half);
-            }
-        }
-    }
-}
-
-/*
- * The kernels above for a constant row count n of 1 .. ROWS and pool type, so that their loops over rows unroll
- * and the type's loads are chosen at compile time.
+ * A kernel for a constant row count n of 1 .. ROWS and pool type, so that its loops over rows unroll and the
+ * type's loads are chosen at compile time.
  */
 #define BY_ROWS(call, half)                \
     switch (n) {                           \
@@ -190,22 +80,75 @@ static inline __attribute__((always_inline)) void stream_rows(float *const y[ROW
         BY_ROWS(call, 0)                   \
     }
 
-KERNEL static void shrink(const float *const x[ROWS], const float *const m[ROWS], int n, const void *a,
-                          int64_t rank, int64_t in, float *h, int half) {
-#define SHRINK(N, H) shrink_rows(x, m, N, a, rank, in, h, H)
-    BY_TYPE(SHRINK)
-}
 
-KERNEL static void expand(float *const y[ROWS], int n, const float *h, const void *b, int64_t rank,
-                          int64_t out, int64_t from, int64_t to, int half) {
-#define EXPAND(N, H) expand_rows(y, N, h, b, rank, out, from, to, H)
-    BY_TYPE(EXPAND)
+/*
+ * The kernels are compiled three times and picked when the library loads (x86_64_kernels): for x86-64-v4
+ * (AVX-512), v3 (AVX2, FMA, F16C) and baseline x86-64. fp16 pools convert with vcvtph2ps on v4 and v3.
+ */
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+static inline __attribute__((always_inline)) v16 halves16_v4(const uint16_t *p) {
+    return (v16) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) p));
 }
+#define ISA v4
+#define HALVES16 halves16_v4
+#include "lora_kernels.h"
+#undef HALVES16
+#undef ISA
+#pragma GCC pop_options
 
-KERNEL static void stream(float *const y[ROWS], int n, const float *h, const void *b, int64_t rank,
-                          int64_t out, int64_t from, int64_t to, int half) {
-#define STREAM(N, H) stream_rows(y, N, h, b, rank, out, from, to, H)
-    BY_TYPE(STREAM)
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+static inline __attribute__((always_inline)) v16 halves16_v3(const uint16_t *p) {
+    typedef float v8 __attribute__((vector_size(32)));
+    v8 low = (v8) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) p));
+    v8 high = (v8) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p + 8)));
+    return __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+#define ISA v3
+#define HALVES16 halves16_v3
+#include "lora_kernels.h"
+#undef HALVES16
+#undef ISA
+#pragma GCC pop_options
+
+/*
+ * Without F16C: the magnitude's bits shifted into float's places read 2^-112 of the value, subnormals included,
+ * so one multiply by 2^112 restores it; pools hold no infinities or NaNs (LoraPools refuses them).
+ */
+static inline __attribute__((always_inline)) v16 halves16_generic(const uint16_t *p) {
+    v16w w = __builtin_convertvector(*(const v16h *) p, v16w);
+    v16 magnitude = (v16) ((w & 0x7fff) << 13) * 0x1p112f;
+    return (v16) ((v16w) magnitude | ((w & 0x8000) << 16));
+}
+#define ISA generic
+#define HALVES16 halves16_generic
+#include "lora_kernels.h"
+#undef HALVES16
+#undef ISA
+
+/* One instruction set's kernels. */
+typedef struct {
+    void (*shrink)(const float *const x[ROWS], const float *const m[ROWS], int n, const void *a, int64_t rank,
+                   int64_t in, float *h, int half);
+    void (*expand)(float *const y[ROWS], int n, const float *h, const void *b, int64_t rank, int64_t out,
+                   int64_t from, int64_t to, int half);
+    void (*stream)(float *const y[ROWS], int n, const float *h, const void *b, int64_t rank, int64_t out,
+                   int64_t from, int64_t to, int half);
+} Kernels;
+
+static Kernels kernels;
+
+/* The best kernels this CPU runs. */
+static Kernels x86_64_kernels(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) {
+        return (Kernels) {shrink_v4, expand_v4, stream_v4};
+    }
+    if (__builtin_cpu_supports("x86-64-v3")) {
+        return (Kernels) {shrink_v3, expand_v3, stream_v3};
+    }
+    return (Kernels) {shrink_generic, expand_generic, stream_generic};
 }
 
 /* One call's operands, and the token rows of each slot its mask selects. */
@@ -238,11 +181,11 @@ static void slot_task(void *data, size_t i) {
             m[j] = c->mask + t * c->width + s * c->rank;
             y[j] = c->y + t * c->out;
         }
-        shrink(x, m, n, a, c->rank, c->in, h, c->half);
+        kernels.shrink(x, m, n, a, c->rank, c->in, h, c->half);
         if (p == c->start[s]) {
-            stream(y, n, h, b, c->rank, c->out, from, to, c->half); /* b's first read: from memory */
+            kernels.stream(y, n, h, b, c->rank, c->out, from, to, c->half); /* b's first read: from memory */
         } else {
-            expand(y, n, h, b, c->rank, c->out, from, to, c->half);
+            kernels.expand(y, n, h, b, c->rank, c->out, from, to, c->half);
         }
     }
 }
@@ -515,6 +458,7 @@ static void define(OrtCustomOp *op) {
 }
 
 static void create_domain(void) {
+    kernels = x86_64_kernels();
     define(&multi_lora);
     define(&multi_lora_fp16);
     domain_status = api->CreateCustomOpDomain("dev.quiver", &domain);

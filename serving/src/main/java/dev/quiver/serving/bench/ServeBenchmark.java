@@ -240,8 +240,7 @@ public final class ServeBenchmark {
                     .put("adapter_read_ms_p50", cold.read().percentile(50), 2)
                     .put("adapter_slot_copy_ms_p50", cold.copy().percentile(50), 2)
                     .put("adapter_mb", RandomAdapters.bytes(config, ADAPTER_RANK) / mb, 2)
-                    .put("lora_pools_mb", (settings.loraSlots() + 1) * RandomAdapters.bytes(config, ADAPTER_RANK) / mb,
-                            2)
+                    .put("lora_pools_mb", engine.loraPoolBytes() / mb, 2)
                     .put("rss_mb_open", rssOpen / mb, 1)
                     .put("rss_mb_adapters_loaded", rssAdapters / mb, 1)
                     .put("heap_mb_growth_adapters_loaded", (heapAdapters - heapOpen) / mb, 1)

@@ -140,6 +140,15 @@ public final class LoraPools implements AutoCloseable {
         return signature.lora();
     }
 
+    /** Bytes of all the pools' buffers. */
+    public long bytes() {
+        long bytes = 0;
+        for (Pool p : pools.values()) {
+            bytes += p.a().bytes().capacity() + p.b().bytes().capacity();
+        }
+        return bytes;
+    }
+
     /**
      * Problems that keep {@code adapter} out of these pools (modules without a pool, rank above the pool
      * rank, NaN or infinite values), each naming the adapter and module path; empty when it fits.

@@ -196,6 +196,11 @@ public final class InferenceEngine implements AutoCloseable {
         return session.weightBytes();
     }
 
+    /** Bytes of the adapter pools, every slot's A and B at the pools' precision. */
+    public long loraPoolBytes() {
+        return session.loraPools().bytes();
+    }
+
     /** Counters since start, for metrics and for tests that check sequences shared a batch. */
     public EngineStats stats() {
         return counters.snapshot(scheduler.depth(), batch.decodingRows(), slots.evictions(), registry.reads());

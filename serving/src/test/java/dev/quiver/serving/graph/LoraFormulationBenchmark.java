@@ -1,6 +1,7 @@
 package dev.quiver.serving.graph;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -37,7 +38,8 @@ import java.util.SplittableRandom;
  *       computed transposed ({@code Gemm(B^T, selected^T)}, Transpose, Add), so the pool is Gemm's left operand,
  *       read in place rather than packed.</li>
  *   <li>{@code native}: {@link LoraKernel#NATIVE}, the one op {@code dev.quiver:MultiLora} over {@code masked}'s
- *       inputs, each row against its own slot only (skipped when this build has no native library).</li>
+ *       inputs, each row against its own slot only (skipped when this build has no native library);
+ *       {@code native_fp16} the same over fp16 pools ({@code MultiLoraFp16}, {@link LoraPrecision#FP16}).</li>
  * </ul>
  * With {@code same} every branch reads one pool pair (cache-resident, so the figure is compute and op
  * overhead); otherwise each branch has its own pools (38.5 MB per slot in all, streamed from memory as in the
@@ -54,7 +56,7 @@ public final class LoraFormulationBenchmark {
     private LoraFormulationBenchmark() {
     }
 
-    private enum Form { MASKED, TRANSPOSED, GROUPED, MERGED, BT, NATIVE }
+    private enum Form { MASKED, TRANSPOSED, GROUPED, MERGED, BT, NATIVE, NATIVE_FP16 }
 
     /** Modules per block that read one input, in block order: q/k/v, o, gate/up, down. */
     private static final int[] SHARING = {3, 1, 2, 1};
@@ -80,7 +82,7 @@ public final class LoraFormulationBenchmark {
         for (Form form : Form.values()) {
             Map<String, OnnxTensor> in = new HashMap<>(common);
             switch (form) {
-                case MASKED, BT, NATIVE -> in.put("mask", OnnxTensor.createTensor(env, mask(tokens, slots, false),
+                case MASKED, BT, NATIVE, NATIVE_FP16 -> in.put("mask", OnnxTensor.createTensor(env, mask(tokens, slots, false),
                         new long[] {tokens, width}));
                 case MERGED -> {
                     for (int k = 1; k <= 3; k++) {
@@ -118,6 +120,13 @@ public final class LoraFormulationBenchmark {
                 default -> throw new IllegalStateException();
             }
             for (int i = 0; i < BRANCHES; i++) {
+                if (form == Form.NATIVE_FP16) {
+                    in.put("a" + i, OnnxTensor.createTensor(env, halves(a.get(i)), new long[] {width, IN},
+                            OnnxJavaType.FLOAT16));
+                    in.put("b" + i, OnnxTensor.createTensor(env, halves(b.get(i)), new long[] {width, OUT},
+                            OnnxJavaType.FLOAT16));
+                    continue;
+                }
                 if (form == Form.MERGED) {
                     in.put("b" + i, OnnxTensor.createTensor(env, b.get(i), new long[] {width, OUT}));
                     continue;
@@ -129,11 +138,11 @@ public final class LoraFormulationBenchmark {
                     case TRANSPOSED -> new long[] {slots, OUT, RANK};
                     case GROUPED -> new long[] {slots, RANK, OUT};
                     case BT -> new long[] {OUT, width};
-                    case MERGED -> throw new IllegalStateException();
+                    case MERGED, NATIVE_FP16 -> throw new IllegalStateException();
                 }));
             }
             GraphBuilder.Built graph = graph(form, tokens, slots, perSlot);
-            if (form == Form.NATIVE && QuiverOps.library().isEmpty()) {
+            if ((form == Form.NATIVE || form == Form.NATIVE_FP16) && QuiverOps.library().isEmpty()) {
                 continue;
             }
             try (OrtSession.SessionOptions options = SessionSettings.cpu(threads).options();
@@ -156,7 +165,7 @@ public final class LoraFormulationBenchmark {
         g.input("x", FLOAT, "tokens", IN);
         g.input("base", FLOAT, "tokens", OUT);
         switch (form) {
-            case MASKED, BT, NATIVE -> g.input("mask", FLOAT, "tokens", "width");
+            case MASKED, BT, NATIVE, NATIVE_FP16 -> g.input("mask", FLOAT, "tokens", "width");
             case MERGED -> {
                 for (int k = 1; k <= 3; k++) {
                     g.input("mask" + k, FLOAT, "tokens", "width" + k);
@@ -207,6 +216,13 @@ public final class LoraFormulationBenchmark {
             return g.build("lora-formulation-benchmark");
         }
         for (int i = 0; i < BRANCHES; i++) {
+            if (form == Form.NATIVE_FP16) {
+                String a = g.input("a" + i, LoraPrecision.FP16.onnxType(), "width", IN);
+                String b = g.input("b" + i, LoraPrecision.FP16.onnxType(), "width", OUT);
+                y = new MultiLoraBranch(g, "mask", LoraKernel.NATIVE, RANK, LoraPrecision.FP16)
+                        .apply("x", y, a, b, "lora" + i);
+                continue;
+            }
             String a = form == Form.GROUPED ? g.input("a" + i, FLOAT, slots, RANK, IN) : g.input("a" + i, FLOAT,
                     "width", IN);
             String b = switch (form) {
@@ -214,7 +230,7 @@ public final class LoraFormulationBenchmark {
                 case TRANSPOSED -> g.input("b" + i, FLOAT, slots, OUT, RANK);
                 case GROUPED -> g.input("b" + i, FLOAT, slots, RANK, OUT);
                 case BT -> g.input("b" + i, FLOAT, OUT, "width");
-                case MERGED -> throw new IllegalStateException();
+                case MERGED, NATIVE_FP16 -> throw new IllegalStateException();
             };
             y = switch (form) {
                 case MASKED -> new MultiLoraBranch(g, "mask", LoraKernel.ONNX, RANK, LoraPrecision.FP32).apply("x", y, a, b, "lora" + i);
@@ -254,7 +270,7 @@ public final class LoraFormulationBenchmark {
                                     .setType(OnnxMl.AttributeProto.AttributeType.STRING)
                                     .setS(ByteString.copyFromUtf8("add")).build()));
                 }
-                case MERGED -> throw new IllegalStateException();
+                case MERGED, NATIVE_FP16 -> throw new IllegalStateException();
             };
         }
         g.output(y, FLOAT, "tokens", OUT);
@@ -297,6 +313,19 @@ public final class LoraFormulationBenchmark {
         }
         Arrays.sort(nanos);
         return nanos[nanos.length / 2] / 1e6;
+    }
+
+    // the same values as fp16, in a direct buffer (shared pools stay shared: one copy per distinct buffer)
+    private static final Map<FloatBuffer, ByteBuffer> HALVES = new java.util.IdentityHashMap<>();
+
+    private static ByteBuffer halves(FloatBuffer values) {
+        return HALVES.computeIfAbsent(values, v -> {
+            ByteBuffer h = ByteBuffer.allocateDirect(v.capacity() * 2).order(ByteOrder.nativeOrder());
+            for (int i = 0; i < v.capacity(); i++) {
+                h.putShort(i * 2, LoraPrecision.toHalf(v.get(i)));
+            }
+            return h;
+        });
     }
 
     private static FloatBuffer filled(int floats, SplittableRandom random) {

@@ -175,6 +175,8 @@ class AdapterSlotsTest {
             assertThat(half.misfits("huge", huge)).singleElement().asString()
                     .contains("adapter 'huge'", "model.layers.0.mlp.up_proj", "beyond fp16's range");
             assertThat(pools.misfits("huge", huge)).as("fp32 pools hold it").isEmpty();
+            // the fixture's pools have two adapter slots, these one: fp16 is a quarter of their bytes
+            assertThat(half.bytes() * 4).isEqualTo(pools.bytes());
         }
     }
 
