@@ -82,7 +82,7 @@ static inline __attribute__((always_inline)) const void *at(const void *p, int64
 
 
 /*
- * The kernels are compiled three times and picked when the library loads (x86_64_kernels): for x86-64-v4
+ * The kernels are compiled three times and picked per node (kernels_for): for x86-64-v4
  * (AVX-512), v3 (AVX2, FMA, F16C) and baseline x86-64. fp16 pools convert with vcvtph2ps on v4 and v3.
  */
 #pragma GCC push_options
@@ -137,18 +137,27 @@ typedef struct {
                    int64_t from, int64_t to, int half);
 } Kernels;
 
-static Kernels kernels;
+static const Kernels V4 = {shrink_v4, expand_v4, stream_v4};
+static const Kernels V3 = {shrink_v3, expand_v3, stream_v3};
+static const Kernels GENERIC = {shrink_generic, expand_generic, stream_generic};
 
-/* The best kernels this CPU runs. */
-static Kernels x86_64_kernels(void) {
+/*
+ * The kernels for a node's optional attribute isa: "v4", "v3" or "generic" (tests run each set this way), or
+ * when it is absent, the best set this CPU runs; NULL when the CPU lacks the set asked for.
+ */
+static const Kernels *kernels_for(const char *isa) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) {
-        return (Kernels) {shrink_v4, expand_v4, stream_v4};
+    int v4 = __builtin_cpu_supports("x86-64-v4"), v3 = __builtin_cpu_supports("x86-64-v3");
+    if (isa == NULL) {
+        return v4 ? &V4 : v3 ? &V3 : &GENERIC;
     }
-    if (__builtin_cpu_supports("x86-64-v3")) {
-        return (Kernels) {shrink_v3, expand_v3, stream_v3};
+    if (strcmp(isa, "v4") == 0) {
+        return v4 ? &V4 : NULL;
     }
-    return (Kernels) {shrink_generic, expand_generic, stream_generic};
+    if (strcmp(isa, "v3") == 0) {
+        return v3 ? &V3 : NULL;
+    }
+    return strcmp(isa, "generic") == 0 ? &GENERIC : NULL;
 }
 
 /* One call's operands, and the token rows of each slot its mask selects. */
@@ -157,6 +166,7 @@ typedef struct {
     const void *a, *b; /* fp32, or fp16 when half */
     float *y;
     int half;
+    const Kernels *kernels;
     int64_t *rows;   /* the selected rows, slot by slot */
     int64_t *start;  /* slot s's rows are rows[start[s]] .. rows[start[s + 1] - 1] */
     int64_t tokens, in, out, width, rank, slots;
@@ -181,11 +191,11 @@ static void slot_task(void *data, size_t i) {
             m[j] = c->mask + t * c->width + s * c->rank;
             y[j] = c->y + t * c->out;
         }
-        kernels.shrink(x, m, n, a, c->rank, c->in, h, c->half);
+        c->kernels->shrink(x, m, n, a, c->rank, c->in, h, c->half);
         if (p == c->start[s]) {
-            kernels.stream(y, n, h, b, c->rank, c->out, from, to, c->half); /* b's first read: from memory */
+            c->kernels->stream(y, n, h, b, c->rank, c->out, from, to, c->half); /* b's first read: from memory */
         } else {
-            kernels.expand(y, n, h, b, c->rank, c->out, from, to, c->half);
+            c->kernels->expand(y, n, h, b, c->rank, c->out, from, to, c->half);
         }
     }
 }
@@ -195,6 +205,7 @@ static void slot_task(void *data, size_t i) {
 typedef struct {
     int64_t rank;
     int half; /* MultiLoraFp16: the pools a and b hold fp16 */
+    const Kernels *kernels;
 } Kernel;
 
 #define CHECK(expr)                            \
@@ -261,7 +272,7 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
         return NULL;
     }
     Call c = {.tokens = tokens, .in = in, .out = out, .width = width, .rank = k->rank, .slots = width / k->rank,
-              .half = k->half};
+              .half = k->half, .kernels = k->kernels};
     c.y = y;
     CHECK(data(vx, (const void **) &c.x));
     CHECK(data(va, &c.a));
@@ -321,12 +332,23 @@ static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi
     if (rank <= 0 || rank > 4096) {
         return fail("MultiLora: attribute rank must be between 1 and 4096");
     }
+    char isa[16];
+    size_t isa_size = sizeof isa;
+    OrtStatus *absent = api->KernelInfoGetAttribute_string(info, "isa", isa, &isa_size);
+    if (absent != NULL) {
+        api->ReleaseStatus(absent); /* no attribute (or a value too long for any set's name): chosen below */
+    }
+    const Kernels *kernels = kernels_for(absent == NULL ? isa : NULL);
+    if (kernels == NULL) {
+        return fail("MultiLora: attribute isa must be v4, v3 or generic, and one this CPU runs");
+    }
     Kernel *k = malloc(sizeof(Kernel));
     if (k == NULL) {
         return api->CreateStatus(ORT_FAIL, "MultiLora: out of memory");
     }
     k->rank = rank;
     k->half = op == &multi_lora_fp16;
+    k->kernels = kernels;
     *kernel = k;
     return NULL;
 }
@@ -458,7 +480,6 @@ static void define(OrtCustomOp *op) {
 }
 
 static void create_domain(void) {
-    kernels = x86_64_kernels();
     define(&multi_lora);
     define(&multi_lora_fp16);
     domain_status = api->CreateCustomOpDomain("dev.quiver", &domain);

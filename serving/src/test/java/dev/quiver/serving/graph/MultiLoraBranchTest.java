@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.onnx.proto.OnnxMl;
+import com.google.protobuf.ByteString;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
@@ -120,6 +121,42 @@ class MultiLoraBranchTest {
         }
     }
 
+    /** Each instruction set's kernels (the op's test-only attribute isa), where this CPU runs it. */
+    @Test
+    void everyInstructionSetsKernelsGiveTheSameSum() throws Exception {
+        assumeNative();
+        List<Case> cases = List.of(
+                engineCase(64, 96, 16, 4, 0, 1, 2, 3, 0, 1, 2, 3),
+                engineCase(37, 53, 6, 3, 2, -1, 0, 2, 2, -1, 0),
+                engineCase(40, 130, 8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+        SplittableRandom random = new SplittableRandom(5);
+        int ran = 0;
+        for (String isa : List.of("v4", "v3", "generic")) {
+            for (Case c : cases) {
+                Map<String, float[]> in = inputs(c, random);
+                for (String pool : List.of("a", "b")) { // values fp16 holds exactly, so both precisions agree
+                    float[] v = in.get(pool);
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = LoraPrecisionTest.fromHalf(LoraPrecision.toHalf(v[i]));
+                    }
+                }
+                float[] expected = reference(c, in);
+                for (LoraPrecision precision : LoraPrecision.values()) {
+                    float[] actual;
+                    try {
+                        actual = run(c, in, shapes(c), LoraKernel.NATIVE, precision, isa);
+                    } catch (OrtException e) {
+                        assertThat(e).hasMessageContaining("one this CPU runs");
+                        continue; // this CPU lacks the set
+                    }
+                    assertClose(actual, expected, c + " " + isa + " " + precision);
+                    ran++;
+                }
+            }
+        }
+        assertThat(ran).as("the generic kernels run everywhere").isGreaterThanOrEqualTo(2 * cases.size());
+    }
+
     @Test
     void inputsThatDoNotFitEachOtherAreAnErrorNamingTheShapes() throws Exception {
         assumeNative();
@@ -190,6 +227,12 @@ class MultiLoraBranchTest {
 
     private static float[] run(Case c, Map<String, float[]> in, Map<String, long[]> shapes, LoraKernel kernel,
                                LoraPrecision precision) throws OrtException {
+        return run(c, in, shapes, kernel, precision, null);
+    }
+
+    /** {@code isa} null: the op as MultiLoraBranch emits it; else the native op with that kernel set. */
+    private static float[] run(Case c, Map<String, float[]> in, Map<String, long[]> shapes, LoraKernel kernel,
+                               LoraPrecision precision, String isa) throws OrtException {
         GraphBuilder g = new GraphBuilder("multi-lora");
         g.input("x", FLOAT, "tokens", "in");
         g.input("base", FLOAT, "tokens", "out");
@@ -197,7 +240,16 @@ class MultiLoraBranchTest {
         g.input("b", precision.onnxType(), "width", "out");
         g.input("mask", FLOAT, "tokens", "width");
         // the output of one branch feeds the next in the decoder; an Identity after it checks the output is usable
-        String y = new MultiLoraBranch(g, "mask", kernel, c.rank(), precision).apply("x", "base", "a", "b", "lora");
+        String y = "lora.out";
+        if (isa == null) {
+            y = new MultiLoraBranch(g, "mask", kernel, c.rank(), precision).apply("x", "base", "a", "b", "lora");
+        } else {
+            g.node(precision == LoraPrecision.FP16 ? "MultiLoraFp16" : "MultiLora", GraphBuilder.QUIVER_DOMAIN,
+                    List.of("x", "base", "a", "b", "mask"), List.of(y), GraphBuilder.Attr.i("rank", c.rank()),
+                    new GraphBuilder.Attr(OnnxMl.AttributeProto.newBuilder().setName("isa")
+                            .setType(OnnxMl.AttributeProto.AttributeType.STRING)
+                            .setS(ByteString.copyFromUtf8(isa)).build()));
+        }
         g.op("Identity", List.of(y), "y");
         g.output("y", FLOAT, "tokens", "out");
         Map<String, OnnxTensor> tensors = new HashMap<>();
