@@ -31,40 +31,4 @@ public enum LoraPrecision {
     public int onnxType() {
         return onnxType.getNumber();
     }
-
-    /** IEEE 754 binary16 bits of {@code f}, rounded to nearest, ties to even (as Java 20's Float.floatToFloat16). */
-    public static short toHalf(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        int sign = (bits >>> 16) & 0x8000;
-        int exp = (bits >>> 23) & 0xff;
-        int mant = bits & 0x7fffff;
-        if (exp == 0xff) {
-            return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 : 0)); // infinity, or a quiet NaN
-        }
-        int e = exp - 127 + 15;
-        if (e >= 31) {
-            return (short) (sign | 0x7c00); // beyond fp16's range: infinity
-        }
-        int half;
-        int rem;
-        int mid;
-        if (e <= 0) { // a subnormal half, or zero: the significand with its implicit bit, shifted into place
-            if (e < -10) {
-                return (short) sign;
-            }
-            int shift = 14 - e;
-            int full = mant | 0x800000;
-            half = full >> shift;
-            rem = full & ((1 << shift) - 1);
-            mid = 1 << (shift - 1);
-        } else {
-            half = (e << 10) | (mant >> 13);
-            rem = mant & 0x1fff;
-            mid = 0x1000;
-        }
-        if (rem > mid || (rem == mid && (half & 1) != 0)) {
-            half++; // a carry out of the significand steps the exponent, up to infinity: still correct
-        }
-        return (short) (sign | half);
-    }
 }

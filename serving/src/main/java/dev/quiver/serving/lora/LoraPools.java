@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtException;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.peft.LoraWeights;
 import dev.quiver.adapters.peft.PeftAdapter;
+import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.DecoderSignature;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.graph.LoraPrecision;
@@ -61,7 +62,7 @@ public final class LoraPools implements AutoCloseable {
             }
             short[] halves = new short[count];
             for (int i = 0; i < count; i++) {
-                halves[i] = LoraPrecision.toHalf(src[from + i]);
+                halves[i] = DType.floatToF16(src[from + i]);
             }
             bytes.asShortBuffer().put(index, halves);
         }

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
+import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.runtime.SessionSettings;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -322,7 +323,7 @@ public final class LoraFormulationBenchmark {
         return HALVES.computeIfAbsent(values, v -> {
             ByteBuffer h = ByteBuffer.allocateDirect(v.capacity() * 2).order(ByteOrder.nativeOrder());
             for (int i = 0; i < v.capacity(); i++) {
-                h.putShort(i * 2, LoraPrecision.toHalf(v.get(i)));
+                h.putShort(i * 2, DType.floatToF16(v.get(i)));
             }
             return h;
         });

@@ -5,12 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.onnx.proto.OnnxMl;
-import com.google.protobuf.ByteString;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import com.google.protobuf.ByteString;
+import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.runtime.SessionSettings;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -106,12 +107,7 @@ class MultiLoraBranchTest {
         for (Case c : cases) {
             Map<String, float[]> in = inputs(c, random);
             float[] exact = reference(c, in);
-            for (String pool : List.of("a", "b")) { // the pools as fp16 holds them
-                float[] v = in.get(pool);
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = LoraPrecisionTest.fromHalf(LoraPrecision.toHalf(v[i]));
-                }
-            }
+            roundPoolsToHalf(in); // the pools as fp16 holds them
             float[] expected = reference(c, in);
             float[] actual = run(c, in, shapes(c), LoraKernel.NATIVE, LoraPrecision.FP16);
             assertClose(actual, expected, c + " native fp16");
@@ -134,12 +130,7 @@ class MultiLoraBranchTest {
         for (String isa : List.of("v4", "v3", "generic")) {
             for (Case c : cases) {
                 Map<String, float[]> in = inputs(c, random);
-                for (String pool : List.of("a", "b")) { // values fp16 holds exactly, so both precisions agree
-                    float[] v = in.get(pool);
-                    for (int i = 0; i < v.length; i++) {
-                        v[i] = LoraPrecisionTest.fromHalf(LoraPrecision.toHalf(v[i]));
-                    }
-                }
+                roundPoolsToHalf(in); // values fp16 holds exactly, so both precisions agree
                 float[] expected = reference(c, in);
                 for (LoraPrecision precision : LoraPrecision.values()) {
                     float[] actual;
@@ -182,6 +173,16 @@ class MultiLoraBranchTest {
         in.put("b", random(c.width() * c.out(), random));
         in.put("mask", c.mask());
         return in;
+    }
+
+    /** Replaces the pools' values by the fp16 values nearest them. */
+    private static void roundPoolsToHalf(Map<String, float[]> in) {
+        for (String pool : List.of("a", "b")) {
+            float[] v = in.get(pool);
+            for (int i = 0; i < v.length; i++) {
+                v[i] = DType.f16ToFloat(DType.floatToF16(v[i]));
+            }
+        }
     }
 
     private static Map<String, long[]> shapes(Case c) {
@@ -284,7 +285,7 @@ class MultiLoraBranchTest {
     private static ByteBuffer halves(float[] values) {
         ByteBuffer b = ByteBuffer.allocateDirect(Math.max(2, values.length * 2)).order(ByteOrder.nativeOrder());
         for (int i = 0; i < values.length; i++) {
-            b.putShort(i * 2, LoraPrecision.toHalf(values[i]));
+            b.putShort(i * 2, DType.floatToF16(values[i]));
         }
         return b.limit(values.length * 2);
     }

@@ -162,11 +162,11 @@ class AdapterSlotsTest {
             ShortBuffer bv = b.getByteBuffer().order(ByteOrder.nativeOrder()).asShortBuffer();
             for (int j = 0; j < 8; j++) {
                 for (int k = 0; k < w.in(); k++) {
-                    short expected = j < w.rank() ? LoraPrecision.toHalf(w.a()[j * w.in() + k]) : 0;
+                    short expected = j < w.rank() ? DType.floatToF16(w.a()[j * w.in() + k]) : 0;
                     assertThat(av.get(j * w.in() + k)).as("A[%d][%d]", j, k).isEqualTo(expected);
                 }
                 for (int o = 0; o < w.out(); o++) {
-                    short expected = j < w.rank() ? LoraPrecision.toHalf(scale * w.b()[o * w.rank() + j]) : 0;
+                    short expected = j < w.rank() ? DType.floatToF16(scale * w.b()[o * w.rank() + j]) : 0;
                     assertThat(bv.get(j * w.out() + o)).as("B[%d][%d]", j, o).isEqualTo(expected);
                 }
             }
