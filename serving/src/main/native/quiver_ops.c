@@ -286,6 +286,17 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
         return api->CreateStatus(ORT_FAIL, "MultiLora: out of memory");
     }
     int64_t selected = 0, busy = 0;
+    int shared = 0; /* a row on two slots or more */
+    for (int64_t t = 0; t < tokens && !shared; t++) {
+        int64_t on = 0;
+        for (int64_t w = 0; w < width; w++) {
+            if (c.mask[t * width + w] != 0.0f) {
+                on++;
+                w = (w / c.rank + 1) * c.rank - 1; /* on to the next slot */
+            }
+        }
+        shared = on > 1;
+    }
     for (int64_t s = 0; s < c.slots; s++) {
         c.start[s] = selected;
         for (int64_t t = 0; t < tokens; t++) {
@@ -306,7 +317,7 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
      * slots or more, or a lone slot with 16 rows or more, whose output columns then split in two tasks. A row
      * on several slots would be written by several tasks at once, so then they run one after another.
      */
-    int parallel = selected <= tokens && (busy >= 2 || (busy == 1 && selected >= 16));
+    int parallel = !shared && (busy >= 2 || (busy == 1 && selected >= 16));
     c.parts = parallel && busy == 1 ? 2 : 1;
     size_t tasks = (size_t) (c.slots * c.parts);
     OrtStatus *status = NULL;
@@ -494,8 +505,9 @@ static void create_domain(void) {
 /* Called by ONNX Runtime when a session's options load this library; the library's one exported symbol. */
 __attribute__((visibility("default"))) OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *options, const OrtApiBase *base) {
     api = base->GetApi(ORT_API_VERSION);
-    if (api == NULL) {
-        return NULL; /* cannot even report: the runtime is older than these headers */
+    if (api == NULL) { /* the runtime is older than these headers: say so with the oldest API there is */
+        return base->GetApi(1)->CreateStatus(ORT_FAIL, "Quiver's ops need ONNX Runtime API version "
+                                             "21 (1.21) or later");
     }
     pthread_once(&once, create_domain);
     if (domain_status != NULL) {

@@ -2,7 +2,6 @@ package dev.quiver.serving.graph;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -73,8 +72,10 @@ public final class QuiverOps {
             }
             return Optional.of(file);
         } catch (IOException e) {
-            throw new UncheckedIOException("could not copy Quiver's ONNX Runtime ops out of the jar into the temp"
-                    + " directory (java.io.tmpdir=" + System.getProperty("java.io.tmpdir") + "): " + e.getMessage(), e);
+            // a read-only or full temp dir: the engine still runs, with the ONNX formulation
+            LOG.warn("Quiver's native LoRA op could not be copied into java.io.tmpdir ({}): {}; adapters run on"
+                    + " standard ONNX ops", System.getProperty("java.io.tmpdir"), e.getMessage());
+            return Optional.empty();
         }
     }
 }
