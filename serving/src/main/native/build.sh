@@ -47,13 +47,13 @@ if [[ -z "$include" ]]; then
     fi
 fi
 
-mkdir -p "$(dirname "$target")"
-tmp_so="$(mktemp "$(dirname "$target")/.libquiver_ops.XXXXXX")"
 if ! gcc -dumpfullversion | awk -F. '{ exit !($1 >= 12) }'; then
-    echo "quiver ops: needs GCC 12 or later (x86-64-v3/v4 targets); found gcc $(gcc -dumpfullversion); install it, or build with -Dquiver.native.skip=true" >&2
-    rm -f "$tmp_so"
+    echo "quiver ops: needs GCC 12 or later (x86-64-v3/v4 targets); found gcc $(gcc -dumpfullversion); install it," \
+         "or build with -Dquiver.native.skip=true" >&2
     exit 1
 fi
+mkdir -p "$(dirname "$target")"
+tmp_so="$(mktemp "$(dirname "$target")/.libquiver_ops.XXXXXX")"
 if ! gcc -O3 -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -shared -Wall -Wextra -Wno-psabi -Werror \
         -fvisibility=hidden -I"$include" -o "$tmp_so" "$src/quiver_ops.c" -lpthread; then
     rm -f "$tmp_so"

@@ -285,18 +285,15 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
         free(c.start);
         return api->CreateStatus(ORT_FAIL, "MultiLora: out of memory");
     }
-    int64_t selected = 0, busy = 0;
-    int shared = 0; /* a row on two slots or more */
-    for (int64_t t = 0; t < tokens && !shared; t++) {
-        int64_t on = 0;
-        for (int64_t w = 0; w < width; w++) {
-            if (c.mask[t * width + w] != 0.0f) {
-                on++;
-                w = (w / c.rank + 1) * c.rank - 1; /* on to the next slot */
-            }
-        }
-        shared = on > 1;
+    /* the rows each slot's mask selects, slot by slot; and whether a row is on two slots or more */
+    uint8_t *seen = calloc((size_t) tokens, 1);
+    if (seen == NULL) {
+        free(c.rows);
+        free(c.start);
+        return api->CreateStatus(ORT_FAIL, "MultiLora: out of memory");
     }
+    int64_t selected = 0, busy = 0;
+    int shared = 0;
     for (int64_t s = 0; s < c.slots; s++) {
         c.start[s] = selected;
         for (int64_t t = 0; t < tokens; t++) {
@@ -304,12 +301,14 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
             for (int64_t r = 0; r < c.rank; r++) {
                 if (m[r] != 0.0f) {
                     c.rows[selected++] = t;
+                    shared |= seen[t]++;
                     break;
                 }
             }
         }
         busy += selected > c.start[s];
     }
+    free(seen);
     c.start[c.slots] = selected;
     /*
      * One task per slot, on ONNX Runtime's threads when there is enough work to pay for waking them (measured
