@@ -17,7 +17,7 @@ if [[ "$platform" != "Linux-x86_64" ]]; then
     exit 0
 fi
 target="$out_dir/linux-x86_64/libquiver_ops.so"
-if [[ -f "$target" && "$target" -nt "$src/quiver_ops.c" && "$target" -nt "$src/lora_kernels.h" && "$target" -nt "$src/build.sh" ]]; then
+if [[ -f "$target" && "$target" -nt "$src/quiver_ops.c" && "$target" -nt "$src/lora_kernels.h" && "$target" -nt "$src/q8_kernels.h" && "$target" -nt "$src/attention_kernels.h" && "$target" -nt "$src/build.sh" ]]; then
     exit 0
 fi
 
@@ -55,7 +55,7 @@ fi
 mkdir -p "$(dirname "$target")"
 tmp_so="$(mktemp "$(dirname "$target")/.libquiver_ops.XXXXXX")"
 if ! gcc -O3 -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -shared -Wall -Wextra -Wno-psabi -Werror \
-        -fvisibility=hidden -I"$include" -o "$tmp_so" "$src/quiver_ops.c" -lpthread; then
+        -fvisibility=hidden -I"$include" -o "$tmp_so" "$src/quiver_ops.c" -lpthread -lm; then
     rm -f "$tmp_so"
     echo "quiver ops: gcc could not build $src/quiver_ops.c (install gcc, or build with -Dquiver.native.skip=true)" >&2
     exit 1

@@ -13,6 +13,7 @@
  * runtime serves an older API version, so the library runs on the runtime the serving module depends on.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,134 @@ static void slot_task(void *data, size_t i) {
     }
 }
 
+/*
+ * ---- dev.quiver:MatMulQ8 — y = x @ W^T for an int8 block-quantized W, as MatMulNBits (bits 8, accuracy
+ * level 4) computes it, but from W's rows in groups of four: codes [n / 4, blocks, 4, bs] and scales
+ * [n / 4, blocks, 4] (BlockQuantizer.RowGroups). A kernel computing four outputs then reads one stream of
+ * consecutive bytes, which at batch 1 streams the weight faster than four rows apart; MatMulNBits at batch 1 also
+ * costs a fixed time per call on top of its weight read. ----
+ */
+
+/* One MatMulQ8 call: y [m, n] = a [m, k] @ W^T, W's codes b and scales in row groups. */
+typedef struct {
+    const float *a;
+    const uint8_t *b;
+    const float *scales;
+    float *y;
+    int64_t m, k, n, bs, blocks;
+    int8_t *aq;     /* the activations' codes, [m, blocks * bs], zero past k */
+    float *as;      /* their scales, [m, blocks] */
+    int32_t *corr;  /* -128 x their sums per vpdpbusd lane, [m, blocks, 16] (the VNNI kernels only) */
+    int vnni;       /* AVX-512 VNNI kernels, else the portable ones */
+    int64_t columns; /* output columns per task */
+} Q8Call;
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4,avx512vnni")
+#include "q8_kernels.h"
+#pragma GCC pop_options
+
+/* The portable kernels: the same codes and scales (rintf rounds to nearest even, as vcvtps2dq does). */
+static void q8_quantize_row_generic(const float *x, int64_t k, int64_t bs, int64_t blocks, int8_t *q, float *s) {
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t from = b * bs, len = k - from < bs ? k - from : bs;
+        float amax = 0;
+        for (int64_t j = 0; j < len; j++) {
+            float v = x[from + j] < 0 ? -x[from + j] : x[from + j];
+            amax = v > amax ? v : amax;
+        }
+        s[b] = amax / 127.0f;
+        float inverse = amax > 0 ? 127.0f / amax : 0.0f;
+        for (int64_t j = 0; j < bs; j++) {
+            q[from + j] = (int8_t) (j < len ? rintf(x[from + j] * inverse) : 0);
+        }
+    }
+}
+
+static void q8_columns_generic(const Q8Call *c, int64_t from, int64_t to) {
+    const int64_t row = c->blocks * c->bs;
+    for (int64_t m = 0; m < c->m; m++) {
+        for (int64_t n = from; n < to; n++) {
+            float sum = 0;
+            for (int64_t blk = 0; blk < c->blocks; blk++) {
+                int64_t at = (n / 4 * c->blocks + blk) * 4 + n % 4; /* this row's block in its group */
+                const uint8_t *w = c->b + at * c->bs;
+                const int8_t *x = c->aq + m * row + blk * c->bs;
+                int32_t d = 0;
+                for (int64_t j = 0; j < c->bs; j++) {
+                    d += ((int32_t) w[j] - 128) * x[j];
+                }
+                sum += (float) d * (c->as[m * c->blocks + blk] * c->scales[at]);
+            }
+            c->y[m * c->n + n] = sum;
+        }
+    }
+}
+
+/* Task i: output columns [i * columns, (i + 1) * columns), whole row groups. */
+static void q8_task(void *data, size_t i) {
+    const Q8Call *c = data;
+    int64_t from = (int64_t) i * c->columns, to = from + c->columns < c->n ? from + c->columns : c->n;
+    if (c->vnni) {
+        q8_columns_vnni(c, from, to);
+    } else {
+        q8_columns_generic(c, from, to);
+    }
+}
+
+typedef struct {
+    int64_t k, n, bs;
+    int vnni;
+} Q8Kernel;
+
+/*
+ * ---- dev.quiver:Attention — com.microsoft:GroupQueryAttention as the decoder uses it (do_rotary, rotary not
+ * interleaved, no padding: row r's new tokens follow seqlens_k[r] + 1 - s cached positions), with the KV cache
+ * bound to the same memory as past and present. ONNX Runtime's CPU kernel spends some 70 us per layer on a batch-1
+ * decode step over 128 cached positions (DecodeProfile); this one reads each cached key and value once per KV
+ * head for all the query heads that share it. ----
+ */
+
+/* Query heads per KV head, at most. */
+#define ATTN_MAX_GROUP 16
+
+typedef struct {
+    const float *q, *k, *v, *past_key, *past_value, *cos, *sin;
+    float *out, *present_key, *present_value;
+    int64_t *past;          /* cached positions of each row */
+    int64_t rows, new_tokens, heads, kv_heads, head_dim, max_len;
+    float scale;
+    int copy_past;          /* present is not past's memory: copy the cached positions first */
+    float *scratch;         /* per task: rotated queries [G, head_dim], scores [G, max_len] */
+    int64_t scratch_per_task;
+    int v4;
+} AttnCall;
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+#define ATTN_V4
+#include "attention_kernels.h"
+#undef ATTN_V4
+#pragma GCC pop_options
+#include "attention_kernels.h"
+
+/* Task i: batch row i / kv_heads, KV head i % kv_heads. */
+static void attn_task(void *data, size_t i) {
+    const AttnCall *c = data;
+    int64_t row = (int64_t) i / c->kv_heads, kvh = (int64_t) i % c->kv_heads;
+    if (c->v4) {
+        attend_head_v4(c, row, kvh);
+    } else {
+        attend_head_generic(c, row, kvh);
+    }
+}
+
+typedef struct {
+    int64_t heads, kv_heads;
+    float scale;
+    int v4;
+} AttnKernel;
+
 /* ---- the op ---- */
 
 typedef struct {
@@ -332,7 +461,155 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
     return status;
 }
 
-static OrtCustomOp multi_lora, multi_lora_fp16;
+static OrtCustomOp multi_lora, multi_lora_fp16, matmul_q8, attention;
+
+/* Weights of at least this many bytes are split over ONNX Runtime's threads at every row count. */
+#define Q8_PARALLEL_BYTES (256 * 1024)
+#define Q8_TASK_BYTES (1024 * 1024)
+
+static OrtStatus *ORT_API_CALL q8_compute(void *op_kernel, OrtKernelContext *context) {
+    const Q8Kernel *k = op_kernel;
+    const OrtValue *va, *vb, *vs;
+    CHECK(api->KernelContext_GetInput(context, 0, &va));
+    CHECK(api->KernelContext_GetInput(context, 1, &vb));
+    CHECK(api->KernelContext_GetInput(context, 2, &vs));
+    int64_t shape[8];
+    size_t rank;
+    OrtTensorTypeAndShapeInfo *info;
+    CHECK(api->GetTensorTypeAndShape(va, &info));
+    OrtStatus *status = api->GetDimensionsCount(info, &rank);
+    if (status == NULL && (rank < 1 || rank > 8)) {
+        status = fail("MatMulQ8: input A must have 1 to 8 dimensions");
+    }
+    if (status == NULL) {
+        status = api->GetDimensions(info, shape, rank);
+    }
+    api->ReleaseTensorTypeAndShapeInfo(info);
+    CHECK(status);
+    if (shape[rank - 1] != k->k) {
+        return fail("MatMulQ8: A's last dimension must be the attribute K");
+    }
+    int64_t blocks = (k->k + k->bs - 1) / k->bs;
+    size_t b_count, s_count;
+    CHECK(api->GetTensorTypeAndShape(vb, &info));
+    status = api->GetTensorShapeElementCount(info, &b_count);
+    api->ReleaseTensorTypeAndShapeInfo(info);
+    CHECK(status);
+    CHECK(api->GetTensorTypeAndShape(vs, &info));
+    status = api->GetTensorShapeElementCount(info, &s_count);
+    api->ReleaseTensorTypeAndShapeInfo(info);
+    CHECK(status);
+    if ((int64_t) b_count != k->n * blocks * k->bs || (int64_t) s_count != k->n * blocks) {
+        return fail("MatMulQ8: B must hold N x ceil(K / block_size) x block_size codes and scales"
+                    " N x ceil(K / block_size) values");
+    }
+    int64_t m = 1;
+    for (size_t d = 0; d + 1 < rank; d++) {
+        m *= shape[d];
+    }
+    shape[rank - 1] = k->n;
+    OrtValue *vy;
+    CHECK(api->KernelContext_GetOutput(context, 0, shape, rank, &vy));
+    Q8Call c = {.m = m, .k = k->k, .n = k->n, .bs = k->bs, .blocks = blocks, .vnni = k->vnni};
+    CHECK(api->GetTensorMutableData(vy, (void **) &c.y));
+    CHECK(data(va, (const void **) &c.a));
+    CHECK(data(vb, (const void **) &c.b));
+    CHECK(data(vs, (const void **) &c.scales));
+    if (m == 0) {
+        return NULL;
+    }
+    int64_t row = blocks * k->bs;
+    c.aq = malloc((size_t) (m * row));
+    c.as = malloc((size_t) (m * blocks) * sizeof(float));
+    c.corr = k->vnni ? malloc((size_t) (m * blocks * 16) * sizeof(int32_t)) : NULL;
+    if (c.aq == NULL || c.as == NULL || (k->vnni && c.corr == NULL)) {
+        free(c.aq);
+        free(c.as);
+        free(c.corr);
+        return api->CreateStatus(ORT_FAIL, "MatMulQ8: out of memory");
+    }
+    for (int64_t i = 0; i < m; i++) {
+        if (k->vnni) {
+            q8_quantize_row_vnni(c.a + i * k->k, k->k, k->bs, blocks, c.aq + i * row, c.as + i * blocks,
+                                 c.corr + i * blocks * 16);
+        } else {
+            q8_quantize_row_generic(c.a + i * k->k, k->k, k->bs, blocks, c.aq + i * row, c.as + i * blocks);
+        }
+    }
+    /*
+     * Tasks of about Q8_TASK_BYTES of weight each (whole 16-column groups), so that a thread streams long runs
+     * of consecutive bytes.
+     */
+    c.columns = (Q8_TASK_BYTES / row) / 16 * 16;
+    c.columns = c.columns < 16 ? 16 : c.columns;
+    size_t tasks = (size_t) ((k->n + c.columns - 1) / c.columns);
+    if (k->n * row >= Q8_PARALLEL_BYTES || m >= 16) {
+        status = api->KernelContext_ParallelFor(context, q8_task, tasks, 0, &c);
+    } else {
+        for (size_t i = 0; i < tasks; i++) {
+            q8_task(&c, i);
+        }
+    }
+    free(c.aq);
+    free(c.as);
+    free(c.corr);
+    return status;
+}
+
+static OrtStatus *ORT_API_CALL q8_create_kernel(const OrtCustomOp *op, const OrtApi *ort,
+                                                const OrtKernelInfo *info, void **kernel) {
+    (void) op;
+    (void) ort;
+    int64_t k, n, bs, bits;
+    CHECK(api->KernelInfoGetAttribute_int64(info, "K", &k));
+    CHECK(api->KernelInfoGetAttribute_int64(info, "N", &n));
+    CHECK(api->KernelInfoGetAttribute_int64(info, "block_size", &bs));
+    CHECK(api->KernelInfoGetAttribute_int64(info, "bits", &bits));
+    if (bits != 8 || k <= 0 || n <= 0 || n % 4 != 0 || bs < 16 || (bs & (bs - 1)) != 0) {
+        return fail("MatMulQ8: needs bits 8, positive K, N a multiple of 4, and block_size a power of 2 of at"
+                    " least 16");
+    }
+    char isa[16];
+    size_t isa_size = sizeof isa;
+    OrtStatus *absent = api->KernelInfoGetAttribute_string(info, "isa", isa, &isa_size);
+    if (absent != NULL) {
+        api->ReleaseStatus(absent);
+    }
+    __builtin_cpu_init();
+    int has_vnni = __builtin_cpu_supports("x86-64-v4") && __builtin_cpu_supports("avx512vnni");
+    int vnni = has_vnni && (bs == 64 || bs == 128);
+    if (absent == NULL) {
+        if (strcmp(isa, "vnni") == 0 && vnni) {
+            vnni = 1;
+        } else if (strcmp(isa, "generic") == 0) {
+            vnni = 0;
+        } else {
+            return fail("MatMulQ8: attribute isa must be vnni (on a CPU with AVX-512 VNNI, blocks of 64 or 128)"
+                        " or generic");
+        }
+    }
+    Q8Kernel *q = malloc(sizeof(Q8Kernel));
+    if (q == NULL) {
+        return api->CreateStatus(ORT_FAIL, "MatMulQ8: out of memory");
+    }
+    *q = (Q8Kernel) {.k = k, .n = n, .bs = bs, .vnni = vnni};
+    *kernel = q;
+    return NULL;
+}
+
+static OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output, int64_t last);
+
+/* A's shape with its last dimension N */
+static OrtStatus *ORT_API_CALL q8_infer_shape(const OrtCustomOp *op, OrtShapeInferContext *context) {
+    (void) op;
+    const OrtOpAttr *attr;
+    CHECK(api->ShapeInferContext_GetAttribute(context, "N", &attr));
+    int64_t n;
+    size_t size;
+    CHECK(api->ReadOpAttr(attr, ORT_OP_ATTR_INT, &n, sizeof n, &size));
+    return infer_from(context, 0, 0, n);
+}
+
 
 static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi *ort, const OrtKernelInfo *info,
                                              void **kernel) {
@@ -374,8 +651,204 @@ static OrtStatus *ORT_API_CALL infer_shape(const OrtCustomOp *op, OrtShapeInferC
     return api->ShapeInferContext_SetOutputTypeShape(context, 0, info);
 }
 
+/* Input i's dimensions, exactly `count` of them. */
+static OrtStatus *shape_of(OrtKernelContext *context, size_t i, size_t count, const OrtValue **value,
+                           int64_t *shape) {
+    CHECK(api->KernelContext_GetInput(context, i, value));
+    OrtTensorTypeAndShapeInfo *info;
+    CHECK(api->GetTensorTypeAndShape(*value, &info));
+    size_t n;
+    OrtStatus *status = api->GetDimensionsCount(info, &n);
+    if (status == NULL && n != count) {
+        status = fail("Attention: q, k, v [batch, seq, heads x head_dim], past key and value [batch, kv_heads,"
+                      " max_len, head_dim], seqlens_k [batch], total_sequence_length [] and cos, sin [positions,"
+                      " head_dim / 2] have the wrong number of dimensions");
+    }
+    if (status == NULL) {
+        status = api->GetDimensions(info, shape, n);
+    }
+    api->ReleaseTensorTypeAndShapeInfo(info);
+    return status;
+}
+
+/* Work below which a call runs on the calling thread: query heads x positions x head_dim multiply-adds. */
+#define ATTN_PARALLEL_WORK (1 << 18)
+
+static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *context) {
+    const AttnKernel *k = op_kernel;
+    const OrtValue *vq, *vk, *vv, *vpk, *vpv, *vseq, *vcos, *vsin;
+    int64_t sq[3], sk[3], sv[3], spk[4], spv[4], sseq[1], scos[2], ssin[2];
+    CHECK(shape_of(context, 0, 3, &vq, sq));
+    CHECK(shape_of(context, 1, 3, &vk, sk));
+    CHECK(shape_of(context, 2, 3, &vv, sv));
+    CHECK(shape_of(context, 3, 4, &vpk, spk));
+    CHECK(shape_of(context, 4, 4, &vpv, spv));
+    CHECK(shape_of(context, 5, 1, &vseq, sseq));
+    CHECK(shape_of(context, 7, 2, &vcos, scos));
+    CHECK(shape_of(context, 8, 2, &vsin, ssin));
+    int64_t b = sq[0], s = sq[1], d = spk[3], max_len = spk[2];
+    int same = memcmp(spk, spv, sizeof spk) == 0 && memcmp(scos, ssin, sizeof scos) == 0;
+    if (!same || sk[0] != b || sv[0] != b || sk[1] != s || sv[1] != s || spk[0] != b || spk[1] != k->kv_heads
+        || sq[2] != k->heads * d || sk[2] != k->kv_heads * d || sv[2] != k->kv_heads * d || sseq[0] != b
+        || d % 2 != 0 || scos[1] != d / 2) {
+        return fail("Attention: shapes must be q [b, s, heads x d], k and v [b, s, kv_heads x d], past key and"
+                    " value [b, kv_heads, max_len, d], seqlens_k [b], cos and sin [positions, d / 2]");
+    }
+    AttnCall c = {.rows = b, .new_tokens = s, .heads = k->heads, .kv_heads = k->kv_heads, .head_dim = d,
+                  .max_len = max_len, .scale = k->scale, .v4 = k->v4 && d % 16 == 0};
+    int64_t shape[4] = {b, s, k->heads * d, 0};
+    OrtValue *vout, *vpresent_key, *vpresent_value;
+    CHECK(api->KernelContext_GetOutput(context, 0, shape, 3, &vout));
+    CHECK(api->KernelContext_GetOutput(context, 1, spk, 4, &vpresent_key));
+    CHECK(api->KernelContext_GetOutput(context, 2, spv, 4, &vpresent_value));
+    const int32_t *seqlens;
+    CHECK(data(vq, (const void **) &c.q));
+    CHECK(data(vk, (const void **) &c.k));
+    CHECK(data(vv, (const void **) &c.v));
+    CHECK(data(vpk, (const void **) &c.past_key));
+    CHECK(data(vpv, (const void **) &c.past_value));
+    CHECK(data(vseq, (const void **) &seqlens));
+    CHECK(data(vcos, (const void **) &c.cos));
+    CHECK(data(vsin, (const void **) &c.sin));
+    CHECK(api->GetTensorMutableData(vout, (void **) &c.out));
+    CHECK(api->GetTensorMutableData(vpresent_key, (void **) &c.present_key));
+    CHECK(api->GetTensorMutableData(vpresent_value, (void **) &c.present_value));
+    c.copy_past = c.present_key != c.past_key || c.present_value != c.past_value;
+    if (b == 0 || s == 0) {
+        return NULL;
+    }
+    c.past = malloc((size_t) b * sizeof(int64_t));
+    if (c.past == NULL) {
+        return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
+    }
+    int64_t work = 0;
+    for (int64_t r = 0; r < b; r++) {
+        c.past[r] = (int64_t) seqlens[r] + 1 - s;
+        if (c.past[r] < 0 || c.past[r] + s > max_len || c.past[r] + s > scos[0]) {
+            free(c.past);
+            return fail("Attention: seqlens_k[r] + 1 must be at least the new tokens and at most max_len and"
+                        " the cos and sin positions");
+        }
+        work += s * (c.past[r] + s) * k->heads * d;
+    }
+    int64_t group = k->heads / k->kv_heads;
+    c.scratch_per_task = group * d + group * max_len;
+    size_t tasks = (size_t) (b * k->kv_heads);
+    c.scratch = malloc(tasks * (size_t) c.scratch_per_task * sizeof(float));
+    if (c.scratch == NULL) {
+        free(c.past);
+        return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
+    }
+    OrtStatus *status = NULL;
+    if (tasks >= 2 && work >= ATTN_PARALLEL_WORK) {
+        status = api->KernelContext_ParallelFor(context, attn_task, tasks, 0, &c);
+    } else {
+        for (size_t i = 0; i < tasks; i++) {
+            attn_task(&c, i);
+        }
+    }
+    free(c.past);
+    free(c.scratch);
+    return status;
+}
+
+static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const OrtApi *ort,
+                                                  const OrtKernelInfo *info, void **kernel) {
+    (void) op;
+    (void) ort;
+    int64_t heads, kv_heads;
+    float scale;
+    CHECK(api->KernelInfoGetAttribute_int64(info, "num_heads", &heads));
+    CHECK(api->KernelInfoGetAttribute_int64(info, "kv_num_heads", &kv_heads));
+    CHECK(api->KernelInfoGetAttribute_float(info, "scale", &scale));
+    if (heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0 || heads / kv_heads > ATTN_MAX_GROUP) {
+        return fail("Attention: num_heads must be a multiple of kv_num_heads, at most 16 times it");
+    }
+    char isa[16];
+    size_t isa_size = sizeof isa;
+    OrtStatus *absent = api->KernelInfoGetAttribute_string(info, "isa", isa, &isa_size);
+    if (absent != NULL) {
+        api->ReleaseStatus(absent);
+    }
+    __builtin_cpu_init();
+    int v4 = __builtin_cpu_supports("x86-64-v4");
+    if (absent == NULL) {
+        if (strcmp(isa, "generic") == 0) {
+            v4 = 0;
+        } else if (strcmp(isa, "v4") != 0 || !v4) {
+            return fail("Attention: attribute isa must be v4 (on a CPU with AVX-512) or generic");
+        }
+    }
+    AttnKernel *a = malloc(sizeof(AttnKernel));
+    if (a == NULL) {
+        return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
+    }
+    *a = (AttnKernel) {.heads = heads, .kv_heads = kv_heads, .scale = scale, .v4 = v4};
+    *kernel = a;
+    return NULL;
+}
+
+/*
+ * Output `output` typed float with input `input`'s dimensions (at most 8; the last set to `last` when it is not
+ * negative), in an info of its own: the context hands out one info for every input it is asked about.
+ */
+static OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output, int64_t last) {
+    OrtTensorTypeAndShapeInfo *info; /* the context's own: not released here */
+    CHECK(api->ShapeInferContext_GetInputTypeShape(context, input, &info));
+    size_t rank;
+    CHECK(api->GetDimensionsCount(info, &rank));
+    if (rank < 1 || rank > 8) {
+        return fail("Quiver ops: inputs must have 1 to 8 dimensions");
+    }
+    int64_t shape[8];
+    const char *symbols[8];
+    CHECK(api->GetDimensions(info, shape, rank));
+    CHECK(api->GetSymbolicDimensions(info, symbols, rank));
+    if (last >= 0) {
+        shape[rank - 1] = last;
+        symbols[rank - 1] = "";
+    }
+    OrtTensorTypeAndShapeInfo *out;
+    CHECK(api->CreateTensorTypeAndShapeInfo(&out));
+    OrtStatus *status = api->SetTensorElementType(out, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+    if (status == NULL) {
+        status = api->SetDimensions(out, shape, rank);
+    }
+    if (status == NULL) {
+        status = api->SetSymbolicDimensions(out, symbols, rank);
+    }
+    if (status == NULL) {
+        status = api->ShapeInferContext_SetOutputTypeShape(context, output, out);
+    }
+    api->ReleaseTensorTypeAndShapeInfo(out);
+    return status;
+}
+
+/* out has q's shape, num_heads x head_dim wide; present key and value past's */
+static OrtStatus *ORT_API_CALL attn_infer_shape(const OrtCustomOp *op, OrtShapeInferContext *context) {
+    (void) op;
+    const OrtOpAttr *attr;
+    CHECK(api->ShapeInferContext_GetAttribute(context, "num_heads", &attr));
+    int64_t heads, shape[4];
+    size_t size, rank;
+    CHECK(api->ReadOpAttr(attr, ORT_OP_ATTR_INT, &heads, sizeof heads, &size));
+    OrtTensorTypeAndShapeInfo *info; /* the context's own: not released here */
+    CHECK(api->ShapeInferContext_GetInputTypeShape(context, 3, &info));
+    CHECK(api->GetDimensionsCount(info, &rank));
+    if (rank != 4) {
+        return fail("Attention: past key must be [batch, kv_heads, max_len, head_dim]");
+    }
+    CHECK(api->GetDimensions(info, shape, rank));
+    CHECK(infer_from(context, 0, 0, shape[3] < 0 ? -1 : heads * shape[3]));
+    CHECK(infer_from(context, 3, 1, -1));
+    return infer_from(context, 4, 2, -1);
+}
+
 static const char *ORT_API_CALL op_name(const OrtCustomOp *op) {
-    return op == &multi_lora_fp16 ? "MultiLoraFp16" : "MultiLora";
+    if (op == &attention) {
+        return "Attention";
+    }
+    return op == &matmul_q8 ? "MatMulQ8" : op == &multi_lora_fp16 ? "MultiLoraFp16" : "MultiLora";
 }
 
 static const char *ORT_API_CALL provider(const OrtCustomOp *op) {
@@ -383,8 +856,14 @@ static const char *ORT_API_CALL provider(const OrtCustomOp *op) {
     return "CPUExecutionProvider";
 }
 
-/* inputs x, base, a, b, mask and the output are float, but MultiLoraFp16's pools a and b */
+/* inputs x, base, a, b, mask and the output are float, but MultiLoraFp16's pools a and b; MatMulQ8's B is codes */
 static ONNXTensorElementDataType ORT_API_CALL input_type(const OrtCustomOp *op, size_t index) {
+    if (op == &matmul_q8) {
+        return index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    }
+    if (op == &attention) { /* q, k, v, past key, past value, seqlens_k, total_sequence_length, cos, sin */
+        return index == 5 || index == 6 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    }
     return op == &multi_lora_fp16 && (index == 2 || index == 3) ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16
                                                                  : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
@@ -395,14 +874,14 @@ static ONNXTensorElementDataType ORT_API_CALL float_type(const OrtCustomOp *op, 
     return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
-static size_t ORT_API_CALL five(const OrtCustomOp *op) {
-    (void) op;
-    return 5;
+/* MultiLora's x, base, a, b and mask; MatMulQ8's A, B and scales */
+static size_t ORT_API_CALL input_count(const OrtCustomOp *op) {
+    return op == &attention ? 9 : op == &matmul_q8 ? 3 : 5;
 }
 
-static size_t ORT_API_CALL one(const OrtCustomOp *op) {
-    (void) op;
-    return 1;
+/* Attention's output and present key and value; the others' one output */
+static size_t ORT_API_CALL output_count(const OrtCustomOp *op) {
+    return op == &attention ? 3 : 1;
 }
 
 static int ORT_API_CALL first_version(const OrtCustomOp *op) {
@@ -467,9 +946,9 @@ static void define(OrtCustomOp *op) {
     op->GetName = op_name;
     op->GetExecutionProviderType = provider;
     op->GetInputType = input_type;
-    op->GetInputTypeCount = five;
+    op->GetInputTypeCount = input_count;
     op->GetOutputType = float_type;
-    op->GetOutputTypeCount = one;
+    op->GetOutputTypeCount = output_count;
     op->KernelDestroy = destroy_kernel;
     op->GetInputCharacteristic = required;
     op->GetOutputCharacteristic = required;
@@ -492,12 +971,30 @@ static void define(OrtCustomOp *op) {
 static void create_domain(void) {
     define(&multi_lora);
     define(&multi_lora_fp16);
+    define(&matmul_q8);
+    matmul_q8.CreateKernelV2 = q8_create_kernel;
+    matmul_q8.KernelComputeV2 = q8_compute;
+    matmul_q8.InferOutputShapeFn = q8_infer_shape;
+    matmul_q8.GetMayInplace = NULL;
+    matmul_q8.ReleaseMayInplace = NULL;
+    define(&attention);
+    attention.CreateKernelV2 = attn_create_kernel;
+    attention.KernelComputeV2 = attn_compute;
+    attention.InferOutputShapeFn = attn_infer_shape;
+    attention.GetMayInplace = NULL;
+    attention.ReleaseMayInplace = NULL;
     domain_status = api->CreateCustomOpDomain("dev.quiver", &domain);
     if (domain_status == NULL) {
         domain_status = api->CustomOpDomain_Add(domain, &multi_lora);
     }
     if (domain_status == NULL) {
         domain_status = api->CustomOpDomain_Add(domain, &multi_lora_fp16);
+    }
+    if (domain_status == NULL) {
+        domain_status = api->CustomOpDomain_Add(domain, &matmul_q8);
+    }
+    if (domain_status == NULL) {
+        domain_status = api->CustomOpDomain_Add(domain, &attention);
     }
 }
 

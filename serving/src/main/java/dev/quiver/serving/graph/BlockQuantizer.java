@@ -130,11 +130,43 @@ final class BlockQuantizer {
             return flat;
         }
 
+        /**
+         * This int8 matrix in the layout of Quiver's {@code dev.quiver:MatMulQ8}: rows four at a time, each group's
+         * blocks in order and each block's four rows side by side, codes [rows / 4, blocks, 4, blob] and scales
+         * [rows / 4, blocks, 4], so that a kernel computing four outputs reads one stream of consecutive bytes.
+         */
+        RowGroups rowGroups() {
+            if (bits != 8 || rows % RowGroups.ROWS != 0) {
+                throw new IllegalArgumentException("MatMulQ8 takes int8 weights of a multiple of "
+                        + RowGroups.ROWS + " rows, got " + bits + " bits and " + rows + " rows");
+            }
+            int blocks = blocksPerRow();
+            int blob = blobBytes();
+            ByteBuffer codes = ByteBuffer.allocateDirect(data.capacity()).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer grouped = ByteBuffer.allocateDirect(scales.capacity()).order(ByteOrder.nativeOrder());
+            for (int row = 0; row < rows; row++) {
+                int group = row / RowGroups.ROWS;
+                int within = row % RowGroups.ROWS;
+                for (int block = 0; block < blocks; block++) {
+                    int to = ((group * blocks + block) * RowGroups.ROWS + within);
+                    codes.put(to * blob, data, (row * blocks + block) * blob, blob);
+                    grouped.putFloat(to * Float.BYTES, scales.getFloat((row * blocks + block) * Float.BYTES));
+                }
+            }
+            return new RowGroups(this, codes, grouped);
+        }
+
         /** Bytes stored: packed values, scales and zero points. */
         long bytes() {
             return (long) data.capacity() + scales.capacity()
                     + (zeroPoints == null ? 0 : zeroPoints.capacity());
         }
+    }
+
+    /** A {@link Quantized} int8 matrix in MatMulQ8's layout ({@link Quantized#rowGroups()}). */
+    record RowGroups(Quantized source, ByteBuffer codes, ByteBuffer scales) {
+        /** Rows per group: the output columns one MatMulQ8 kernel call computes. */
+        static final int ROWS = 4;
     }
 
     int bits() {

@@ -7,9 +7,11 @@ package dev.quiver.serving.graph;
  * @param lora              the adapter pools compiled into the graph
  * @param quantization      how the base model's linear weights are stored
  * @param loraKernel        the op that applies the adapters ({@link LoraKernel#forCpu()} unless set)
+ * @param int8Kernel        the op that multiplies by int8 base weights ({@link Int8Kernel#forCpu()} unless set)
+ * @param attentionKernel   the op that attends over the KV cache ({@link AttentionKernel#forCpu()} unless set)
  */
 public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantization quantization,
-                             LoraKernel loraKernel) {
+                             LoraKernel loraKernel, Int8Kernel int8Kernel, AttentionKernel attentionKernel) {
     public static final int DEFAULT_MAX_SEQUENCE_LENGTH = 2048;
 
     public CompileOptions {
@@ -21,6 +23,12 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
         }
         if (loraKernel == null) {
             throw new IllegalArgumentException("loraKernel must be set (LoraKernel.ONNX runs everywhere)");
+        }
+        if (int8Kernel == null) {
+            throw new IllegalArgumentException("int8Kernel must be set (Int8Kernel.NBITS runs everywhere)");
+        }
+        if (attentionKernel == null) {
+            throw new IllegalArgumentException("attentionKernel must be set (AttentionKernel.GQA runs everywhere)");
         }
     }
 
@@ -43,6 +51,8 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
         private LoraLayout lora = LoraLayout.allLinear(8, 16);
         private Quantization quantization = Quantization.NONE;
         private LoraKernel loraKernel;
+        private Int8Kernel int8Kernel;
+        private AttentionKernel attentionKernel;
 
         public Builder optMaxSequenceLength(int maxSequenceLength) {
             this.maxSequenceLength = maxSequenceLength;
@@ -64,9 +74,21 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
             return this;
         }
 
+        public Builder optInt8Kernel(Int8Kernel int8Kernel) {
+            this.int8Kernel = int8Kernel;
+            return this;
+        }
+
+        public Builder optAttentionKernel(AttentionKernel attentionKernel) {
+            this.attentionKernel = attentionKernel;
+            return this;
+        }
+
         public CompileOptions build() {
             return new CompileOptions(maxSequenceLength, lora, quantization,
-                    loraKernel == null ? LoraKernel.forCpu() : loraKernel);
+                    loraKernel == null ? LoraKernel.forCpu() : loraKernel,
+                    int8Kernel == null ? Int8Kernel.forCpu() : int8Kernel,
+                    attentionKernel == null ? AttentionKernel.forCpu() : attentionKernel);
         }
     }
 }

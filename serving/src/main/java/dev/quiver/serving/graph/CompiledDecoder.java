@@ -28,19 +28,38 @@ public record CompiledDecoder(DecoderSignature signature, byte[] modelBytes, Map
     static final long ALIGNMENT = 1 << 16;
 
     /**
-     * Bytes of the base weights as the graph stores them (what every decode step reads); a buffer that two
-     * initializers share (the same ByteBuffer object: the quantized embedding, which is also the tied head)
-     * counts once.
+     * Bytes of the base weights every decode step reads: each initializer's, but those that only the embedding
+     * lookup reads (a step reads one row of the table per token); a buffer that two initializers share (the same
+     * ByteBuffer object: the embedding table, which is also the tied head's weight under MatMulNBits) counts once.
      */
     public long weightBytes() {
+        Set<String> lookupOnly = lookupOnlyInitializers();
         Set<ByteBuffer> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         long bytes = 0;
-        for (ExternalTensor t : initializers.values()) {
-            if (seen.add(t.bytes())) {
-                bytes += t.bytes().capacity();
+        for (Map.Entry<String, ExternalTensor> e : initializers.entrySet()) {
+            if (!lookupOnly.contains(e.getKey()) && seen.add(e.getValue().bytes())) {
+                bytes += e.getValue().bytes().capacity();
             }
         }
         return bytes;
+    }
+
+    /** The initializers that no node but a Gather or GatherBlockQuantized reads. */
+    private Set<String> lookupOnlyInitializers() {
+        OnnxMl.GraphProto graph;
+        try {
+            graph = OnnxMl.ModelProto.parseFrom(modelBytes).getGraph();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException("the compiled graph does not parse", e);
+        }
+        Set<String> gathered = new java.util.HashSet<>();
+        Set<String> other = new java.util.HashSet<>();
+        for (OnnxMl.NodeProto node : graph.getNodeList()) {
+            boolean lookup = node.getOpType().equals("Gather") || node.getOpType().equals("GatherBlockQuantized");
+            (lookup ? gathered : other).addAll(node.getInputList());
+        }
+        gathered.removeAll(other);
+        return gathered;
     }
 
     /**

@@ -32,6 +32,8 @@ final class DecoderEmitter {
     private final WeightLoader weights;
     private final MultiLoraBranch lora;
     private final Quantization quantization;
+    private final Int8Kernel int8Kernel;
+    private final AttentionKernel attentionKernel;
     /** The embedding table, quantized, for a tied head to multiply by; null when not quantized. */
     private BlockQuantizer.Quantized embeddingTable;
     /** The embedding table in fp32, for a tied head to multiply by; null when quantized. */
@@ -42,13 +44,15 @@ final class DecoderEmitter {
     private String tokenRowsShape;
 
     DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights, Quantization quantization,
-                   LoraKernel loraKernel) {
+                   LoraKernel loraKernel, Int8Kernel int8Kernel, AttentionKernel attentionKernel) {
         this.g = g;
         this.sig = sig;
         this.c = sig.config();
         this.weights = weights;
         this.lora = new MultiLoraBranch(g, LORA_MASK, loraKernel, sig.lora().maxRank(), sig.loraPrecision());
         this.quantization = quantization;
+        this.int8Kernel = int8Kernel;
+        this.attentionKernel = attentionKernel;
     }
 
     /** The residual stream with the latest sub-layer output not yet added ({@code pending} null at the start). */
@@ -166,14 +170,18 @@ final class DecoderEmitter {
         }
         String out = p + "attention";
         // rotary is applied inside (do_rotary): positions come from seqlens_k, so past tokens keep theirs
-        g.node("GroupQueryAttention", GraphBuilder.MS_DOMAIN,
-                List.of(toSequences(q), toSequences(k), toSequences(v), DecoderSignature.pastKey(layer),
-                        DecoderSignature.pastValue(layer), SEQLENS_K,
-                        TOTAL_SEQUENCE_LENGTH, cosCache, sinCache),
-                List.of(out, DecoderSignature.presentKey(layer), DecoderSignature.presentValue(layer)),
-                Attr.i("num_heads", c.numHeads()), Attr.i("kv_num_heads", c.numKvHeads()),
-                Attr.i("do_rotary", 1), Attr.i("rotary_interleaved", 0),
-                Attr.f("scale", (float) (1.0 / Math.sqrt(c.headDim()))));
+        List<String> inputs = List.of(toSequences(q), toSequences(k), toSequences(v), DecoderSignature.pastKey(layer),
+                DecoderSignature.pastValue(layer), SEQLENS_K, TOTAL_SEQUENCE_LENGTH, cosCache, sinCache);
+        List<String> outputs = List.of(out, DecoderSignature.presentKey(layer), DecoderSignature.presentValue(layer));
+        Attr heads = Attr.i("num_heads", c.numHeads());
+        Attr kvHeads = Attr.i("kv_num_heads", c.numKvHeads());
+        Attr scale = Attr.f("scale", (float) (1.0 / Math.sqrt(c.headDim())));
+        if (attentionKernel == AttentionKernel.NATIVE) {
+            g.node("Attention", GraphBuilder.QUIVER_DOMAIN, inputs, outputs, heads, kvHeads, scale);
+        } else {
+            g.node("GroupQueryAttention", GraphBuilder.MS_DOMAIN, inputs, outputs, heads, kvHeads,
+                    Attr.i("do_rotary", 1), Attr.i("rotary_interleaved", 0), scale);
+        }
         g.output(DecoderSignature.presentKey(layer), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
                 c.headDim());
         g.output(DecoderSignature.presentValue(layer), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
@@ -231,7 +239,7 @@ final class DecoderEmitter {
         }
         String stacked = ModelConfig.modulePath(layer, modules.get(0)) + "+"
                 + String.join("+", modules.subList(1, modules.size()));
-        String y = matMulNBits(x, initializers(stacked + ".weight", weights.quantizedStack(parts, quantization)),
+        String y = quantizedMatMul(x, stacked + ".weight", weights.quantizedStack(parts, quantization),
                 stacked + ".out");
         g.node("Split", "", List.of(y, g.constantLongs(stacked + ".split", widths, widths.length)), outputs,
                 Attr.i("axis", 1));
@@ -248,7 +256,7 @@ final class DecoderEmitter {
         ModelConfig.LinearShape s = c.linear(module);
         String y;
         if (quantization != Quantization.NONE) {
-            y = matMulNBits(x, quantized(path + ".weight"), path + ".out");
+            y = quantizedMatMul(x, path + ".weight", weights.quantized(path + ".weight", quantization), path + ".out");
         } else {
             String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
             y = g.op("MatMul", List.of(x, w), path + ".out");
@@ -283,10 +291,12 @@ final class DecoderEmitter {
 
     private void lmHead(String hidden) throws IOException {
         if (quantization != Quantization.NONE) {
-            // a tied head reads the embedding's quantized blocks, which are MatMulNBits' B as they are
-            QuantizedWeight head = c.tieWordEmbeddings() ? initializers("model.embed_tokens.weight", embeddingTable)
-                    : quantized("lm_head.weight");
-            matMulNBits(hidden, head, LOGITS);
+            // a tied head multiplies by the embedding's quantized blocks, under initializers of its own
+            if (c.tieWordEmbeddings()) {
+                quantizedMatMul(hidden, "model.embed_tokens.weight", embeddingTable, LOGITS);
+            } else {
+                quantizedMatMul(hidden, "lm_head.weight", weights.quantized("lm_head.weight", quantization), LOGITS);
+            }
         } else {
             // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy,
             // under an initializer of its own. ONNX Runtime maps each initializer of a weights file on its own and
@@ -300,23 +310,6 @@ final class DecoderEmitter {
                     Attr.i("transB", 1), Attr.f("alpha", 1.0f));
         }
         g.output(LOGITS, FLOAT, "batch", "logit_count", c.vocabSize());
-    }
-
-    /** A block-quantized [out, in] weight, and the initializers MatMulNBits reads it from. */
-    private record QuantizedWeight(BlockQuantizer.Quantized q, String data, String scales, String zeroPoints) {
-    }
-
-    private QuantizedWeight quantized(String name) throws IOException {
-        return initializers(name, weights.quantized(name, quantization));
-    }
-
-    private QuantizedWeight initializers(String name, BlockQuantizer.Quantized q) {
-        long rows = q.rows();
-        String data = g.externalUint8(name + ".q" + q.bits(), q.data(), rows, q.blocksPerRow(), q.blobBytes());
-        String scales = g.externalFloat(name + ".scales", q.scales(), rows * q.blocksPerRow());
-        String zeroPoints = q.zeroPoints() == null ? null
-                : g.externalUint8(name + ".zero_points", q.zeroPoints(), rows * q.zeroPointBytesPerRow());
-        return new QuantizedWeight(q, data, scales, zeroPoints);
     }
 
     /**
@@ -343,13 +336,33 @@ final class DecoderEmitter {
         return rows;
     }
 
-    /** {@code x @ W^T} [tokens, out] with W dequantized block by block inside the op. */
-    private String matMulNBits(String x, QuantizedWeight w, String out) {
-        List<String> inputs = w.zeroPoints() == null ? List.of(x, w.data(), w.scales())
-                : List.of(x, w.data(), w.scales(), w.zeroPoints());
+    /**
+     * {@code x @ W^T} [tokens, out] with W dequantized block by block inside the op, from initializers named after
+     * {@code name}: Quiver's MatMulQ8 for int8 blocks of 64 or 128 (the sizes its VNNI kernels take) under
+     * {@link Int8Kernel#NATIVE}, over the weight in its row groups; else MatMulNBits.
+     */
+    private String quantizedMatMul(String x, String name, BlockQuantizer.Quantized q, String out) {
+        if (int8Kernel == Int8Kernel.NATIVE && q.bits() == 8 && (q.blockSize() == 64 || q.blockSize() == 128)
+                && q.rows() % BlockQuantizer.RowGroups.ROWS == 0) {
+            BlockQuantizer.RowGroups groups = q.rowGroups();
+            String codes = g.externalUint8(name + ".q8g", groups.codes(), q.rows() / BlockQuantizer.RowGroups.ROWS,
+                    q.blocksPerRow(), BlockQuantizer.RowGroups.ROWS, q.blobBytes());
+            String scales = g.externalFloat(name + ".scales.g", groups.scales(), (long) q.rows() * q.blocksPerRow());
+            g.node("MatMulQ8", GraphBuilder.QUIVER_DOMAIN, List.of(x, codes, scales), List.of(out),
+                    Attr.i("K", q.cols()), Attr.i("N", q.rows()), Attr.i("bits", 8), Attr.i("block_size",
+                            q.blockSize()));
+            return out;
+        }
+        List<String> inputs = new java.util.ArrayList<>(List.of(x,
+                g.externalUint8(name + ".q" + q.bits(), q.data(), q.rows(), q.blocksPerRow(), q.blobBytes()),
+                g.externalFloat(name + ".scales", q.scales(), (long) q.rows() * q.blocksPerRow())));
+        if (q.zeroPoints() != null) {
+            inputs.add(g.externalUint8(name + ".zero_points", q.zeroPoints(),
+                    (long) q.rows() * q.zeroPointBytesPerRow()));
+        }
         g.node("MatMulNBits", GraphBuilder.MS_DOMAIN, inputs, List.of(out),
-                Attr.i("K", w.q().cols()), Attr.i("N", w.q().rows()), Attr.i("bits", w.q().bits()),
-                Attr.i("block_size", w.q().blockSize()), Attr.i("accuracy_level", ACCURACY_LEVEL));
+                Attr.i("K", q.cols()), Attr.i("N", q.rows()), Attr.i("bits", q.bits()),
+                Attr.i("block_size", q.blockSize()), Attr.i("accuracy_level", ACCURACY_LEVEL));
         return out;
     }
 

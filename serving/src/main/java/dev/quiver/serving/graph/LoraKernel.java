@@ -1,7 +1,5 @@
 package dev.quiver.serving.graph;
 
-import java.util.Locale;
-
 /**
  * Which graph op applies the adapters of a step ({@link MultiLoraBranch}).
  * <ul>
@@ -19,7 +17,7 @@ public enum LoraKernel {
 
     /** The spelling in configuration: {@code onnx}, {@code native}. */
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return QuiverOps.label(this);
     }
 
     /**
@@ -27,20 +25,6 @@ public enum LoraKernel {
      * {@code onnx}; the system property {@value #PROPERTY} picks one (native fails where the library is missing).
      */
     public static LoraKernel forCpu() {
-        String chosen = System.getProperty(PROPERTY);
-        if (chosen == null || chosen.isBlank()) {
-            return QuiverOps.library().isPresent() ? NATIVE : ONNX;
-        }
-        for (LoraKernel k : values()) {
-            if (k.label().equalsIgnoreCase(chosen.trim())) {
-                if (k == NATIVE && QuiverOps.library().isEmpty()) {
-                    throw new IllegalStateException(PROPERTY + "=native, but this build has no Quiver ops library"
-                            + " for " + QuiverOps.platform() + " (" + QuiverOps.RESOURCE_DIR + "); build on"
-                            + " linux-x86_64 with gcc, or set " + PROPERTY + "=onnx");
-                }
-                return k;
-            }
-        }
-        throw new IllegalArgumentException(PROPERTY + " must be onnx or native; got '" + chosen + "'");
+        return QuiverOps.choose(PROPERTY, ONNX, NATIVE, true);
     }
 }

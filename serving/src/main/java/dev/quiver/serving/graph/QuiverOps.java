@@ -25,6 +25,48 @@ public final class QuiverOps {
     private QuiverOps() {
     }
 
+    /**
+     * The kernel a CPU session uses for one concern, {@code portable} or {@code quiver} (an op of this library):
+     * the system property {@code property} names one by its lower-case name; without it, {@code quiver} when this
+     * build has the library and {@code fast} holds (the CPU runs its fast kernels), else {@code portable}. Naming
+     * {@code quiver} where the library is missing fails.
+     */
+    static <E extends Enum<E>> E choose(String property, E portable, E quiver, boolean fast) {
+        String chosen = System.getProperty(property);
+        if (chosen == null || chosen.isBlank()) {
+            return library().isPresent() && fast ? quiver : portable;
+        }
+        String wanted = chosen.trim().toLowerCase(Locale.ROOT);
+        if (wanted.equals(label(quiver))) {
+            if (library().isEmpty()) {
+                throw new IllegalStateException(property + "=" + wanted + ", but this build has no Quiver ops library"
+                        + " for " + platform() + " (" + RESOURCE_DIR + "); build on linux-x86_64 with gcc, or set "
+                        + property + "=" + label(portable));
+            }
+            return quiver;
+        }
+        if (wanted.equals(label(portable))) {
+            return portable;
+        }
+        throw new IllegalArgumentException(property + " must be " + label(portable) + " or " + label(quiver)
+                + "; got '" + chosen + "'");
+    }
+
+    /** A kernel choice's spelling in configuration: its name in lower case. */
+    static String label(Enum<?> kernel) {
+        return kernel.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Whether the kernel lists {@code flag} among this CPU's flags in /proc/cpuinfo (Linux, where the library is). */
+    static boolean cpuHas(String flag) {
+        try {
+            return Files.readString(Path.of("/proc/cpuinfo")).lines()
+                    .anyMatch(l -> l.startsWith("flags") && (" " + l + " ").contains(" " + flag + " "));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The platform's directory name, e.g. {@code linux-x86_64}. */
     static String platform() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);

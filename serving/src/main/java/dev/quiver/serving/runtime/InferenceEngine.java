@@ -8,6 +8,8 @@ import dev.quiver.serving.constraint.TokenVocabulary;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.GraphCache;
+import dev.quiver.serving.graph.AttentionKernel;
+import dev.quiver.serving.graph.Int8Kernel;
 import dev.quiver.serving.graph.LoraKernel;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.lora.AdapterLoader;
@@ -105,6 +107,10 @@ public final class InferenceEngine implements AutoCloseable {
                     .optQuantization(settings.quantization())
                     .optLoraKernel(settings.executionProvider().kind() == ExecutionProvider.Kind.CPU
                             ? LoraKernel.forCpu() : LoraKernel.ONNX)
+                    .optInt8Kernel(settings.executionProvider().kind() == ExecutionProvider.Kind.CPU
+                            ? Int8Kernel.forCpu() : Int8Kernel.NBITS)
+                    .optAttentionKernel(settings.executionProvider().kind() == ExecutionProvider.Kind.CPU
+                            ? AttentionKernel.forCpu() : AttentionKernel.GQA)
                     .build();
             DecoderGraphCompiler compiler = new DecoderGraphCompiler(options);
             SessionSettings run = new SessionSettings(settings.threads(), settings.executionProvider(), null);

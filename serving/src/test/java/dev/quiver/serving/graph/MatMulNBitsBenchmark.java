@@ -6,6 +6,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import dev.quiver.serving.runtime.SessionSettings;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -47,6 +48,9 @@ public final class MatMulNBitsBenchmark {
         variants.add(fp32(env, w, threads));
         for (int[] v : new int[][] {{8, 32, 0}, {8, 32, 4}, {4, 32, 0}, {4, 32, 4}, {4, 128, 4}, {8, 128, 4}}) {
             variants.add(nbits(env, w, v[0], v[1], v[2], threads));
+        }
+        if (QuiverOps.library().isPresent()) {
+            variants.add(q8(env, w, threads));
         }
         for (int m : new int[] {1, 128}) {
             float[] x = new float[m * K];
@@ -103,6 +107,19 @@ public final class MatMulNBitsBenchmark {
         return new Variant("int" + bits + " block " + block + " level " + level, session(env, g, threads), q.bytes());
     }
 
+    /** Quiver's MatMulQ8 on the int8 blocks of 128 that MatMulNBits reads, in its row groups. */
+    private static Variant q8(OrtEnvironment env, float[][] w, int threads) throws Exception {
+        BlockQuantizer.Quantized q = new BlockQuantizer(8, 128)
+                .quantize((r, dst) -> System.arraycopy(w[r], 0, dst, 0, K), N, K);
+        GraphBuilder g = graph();
+        BlockQuantizer.RowGroups groups = q.rowGroups();
+        g.node("MatMulQ8", GraphBuilder.QUIVER_DOMAIN, List.of("x", g.externalUint8("w.q", groups.codes(), N,
+                q.blocksPerRow(), q.blobBytes()), g.externalFloat("w.scales", groups.scales(), (long) N * q.blocksPerRow())),
+                List.of("y"), GraphBuilder.Attr.i("K", K), GraphBuilder.Attr.i("N", N), GraphBuilder.Attr.i("bits", 8),
+                GraphBuilder.Attr.i("block_size", 128));
+        return new Variant("int8 block 128 MatMulQ8", session(env, g, threads), q.bytes());
+    }
+
     private static GraphBuilder graph() {
         GraphBuilder g = new GraphBuilder("linear");
         g.input("x", DataType.FLOAT.getNumber(), "m", K);
@@ -112,9 +129,7 @@ public final class MatMulNBitsBenchmark {
 
     private static OrtSession session(OrtEnvironment env, GraphBuilder g, int threads) throws Exception {
         GraphBuilder.Built built = g.build("bench");
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setIntraOpNumThreads(threads);
-        options.addConfigEntry("session.intra_op.allow_spinning", "0");
+        OrtSession.SessionOptions options = SessionSettings.cpu(threads).options(); // the decoder's settings
         Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
         for (Map.Entry<String, ExternalTensor> e : built.externalData().entrySet()) {
             ExternalTensor t = e.getValue();

@@ -1,0 +1,240 @@
+package dev.quiver.serving.graph;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.google.protobuf.ByteString;
+import dev.quiver.serving.runtime.SessionSettings;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The native int8 linear op ({@code dev.quiver:MatMulQ8}) on MatMulNBits' int8 weights: against the product it
+ * defines (activations quantized per row and block as written out here, then exact integer dot products), its
+ * AVX-512 VNNI kernels against its portable ones, and both against MatMulNBits at accuracy level 4 on the same
+ * quantized weight (MatMulQ8 reading it in row groups), on row counts, block sizes and lengths the kernels'
+ * tiling does not divide.
+ */
+class MatMulQ8Test {
+    private static final int FLOAT = OnnxMl.TensorProto.DataType.FLOAT_VALUE;
+    private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
+
+    /** {@code rows} the activation's leading dimensions. */
+    private record Case(long[] rows, int k, int n, int block) {
+        int m() {
+            int m = 1;
+            for (long r : rows) {
+                m *= (int) r;
+            }
+            return m;
+        }
+
+        long[] shape(int last) {
+            long[] s = java.util.Arrays.copyOf(rows, rows.length + 1);
+            s[rows.length] = last;
+            return s;
+        }
+
+        @Override
+        public String toString() {
+            return "m " + java.util.Arrays.toString(rows) + " k " + k + " n " + n + " block " + block;
+        }
+    }
+
+    private static final List<Case> CASES = List.of(
+            new Case(new long[] {1}, 1024, 64, 128),        // a decode step
+            new Case(new long[] {3}, 192, 36, 64),          // blocks of 64, three rows
+            new Case(new long[] {5}, 100, 20, 128),         // a padded block
+            new Case(new long[] {17}, 256, 40, 128),        // a prefill chunk: on ONNX Runtime's threads
+            new Case(new long[] {1}, 512, 1024, 128),       // a weight big enough for the threads at one row
+            new Case(new long[] {2, 3}, 128, 12, 128),      // the head's [batch, positions, hidden] input
+            new Case(new long[] {2}, 96, 8, 32));           // blocks of 32: the portable kernels only
+
+    @Test
+    void theOpComputesTheBlockQuantizedProductOnEveryKernel() throws Exception {
+        assumeNative();
+        SplittableRandom random = new SplittableRandom(3);
+        for (Case c : CASES) {
+            float[] x = gaussian(c.m() * c.k(), random, 1.0);
+            BlockQuantizer.Quantized q = quantized(c, random);
+            double[] expected = reference(c, x, q);
+            double[] magnitude = magnitude(c, x, q);
+            float[] auto = run(c, x, q, "MatMulQ8", null);
+            float[] generic = run(c, x, q, "MatMulQ8", "generic");
+            assertClose(auto, expected, magnitude, 1e-5, c + " default kernels");
+            assertClose(generic, expected, magnitude, 1e-5, c + " portable kernels");
+            if (hasVnni() && (c.block() == 64 || c.block() == 128)) {
+                assertClose(run(c, x, q, "MatMulQ8", "vnni"), expected, magnitude, 1e-5, c + " VNNI kernels");
+            }
+            // MatMulNBits quantizes the activations the same way at level 4; its sums run in another order
+            assertClose(run(c, x, q, "MatMulNBits", null), expected, magnitude, 1e-3, c + " MatMulNBits");
+        }
+    }
+
+    @Test
+    void anActivationOfTheWrongWidthIsAnError() throws Exception {
+        assumeNative();
+        Case c = new Case(new long[] {2}, 128, 8, 128);
+        BlockQuantizer.Quantized q = quantized(c, new SplittableRandom(1));
+        Case wrong = new Case(new long[] {2}, 64, 8, 128);
+        assertThatThrownBy(() -> run(wrong, new float[2 * 64], q, c.k(), "MatMulQ8", null))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("MatMulQ8: A's last dimension must be the attribute K");
+        assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", "v9"))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("attribute isa must be vnni");
+        assertThatThrownBy(() -> new BlockQuantizer(8, 128).quantize((r, dst) -> { }, 6, 128).rowGroups())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("MatMulQ8 takes int8 weights of a multiple of 4 rows");
+    }
+
+    private static void assumeNative() {
+        assumeTrue(QuiverOps.library().isPresent(), "no Quiver ops library for " + QuiverOps.platform());
+    }
+
+    private static boolean hasVnni() throws Exception {
+        return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo")).contains(" avx512_vnni");
+    }
+
+    private static BlockQuantizer.Quantized quantized(Case c, SplittableRandom random) throws Exception {
+        float[] w = gaussian(c.n() * c.k(), random, 0.05);
+        return new BlockQuantizer(8, c.block()).quantize((r, dst) -> System.arraycopy(w, r * c.k(), dst, 0, c.k()),
+                c.n(), c.k());
+    }
+
+    /**
+     * y[m][n] = sum over blocks of scale_w * scale_x * sum (code_w - 128) * code_x, the activations' codes
+     * rint(x * 127 / max|x|) per row and block, in float as the op computes them.
+     */
+    private static double[] reference(Case c, float[] x, BlockQuantizer.Quantized q) {
+        int blocks = q.blocksPerRow();
+        double[] y = new double[c.m() * c.n()];
+        for (int m = 0; m < c.m(); m++) {
+            for (int b = 0; b < blocks; b++) {
+                int from = b * c.block();
+                int to = Math.min(c.k(), from + c.block());
+                float amax = 0;
+                for (int k = from; k < to; k++) {
+                    amax = Math.max(amax, Math.abs(x[m * c.k() + k]));
+                }
+                float xs = amax / 127f;
+                float inverse = amax > 0 ? 127f / amax : 0f;
+                for (int n = 0; n < c.n(); n++) {
+                    long dot = 0;
+                    for (int k = from; k < to; k++) {
+                        int code = q.data().get(n * blocks * c.block() + k) & 0xff;
+                        dot += (long) (code - 128) * (long) Math.rint(x[m * c.k() + k] * inverse);
+                    }
+                    y[m * c.n() + n] += dot * (double) (xs * q.scales().getFloat((n * blocks + b) * Float.BYTES));
+                }
+            }
+        }
+        return y;
+    }
+
+    /** sum |w| |x| per output: the scale the tolerances are relative to. */
+    private static double[] magnitude(Case c, float[] x, BlockQuantizer.Quantized q) {
+        int blocks = q.blocksPerRow();
+        double[] y = new double[c.m() * c.n()];
+        for (int m = 0; m < c.m(); m++) {
+            for (int n = 0; n < c.n(); n++) {
+                for (int k = 0; k < c.k(); k++) {
+                    int code = q.data().get(n * blocks * c.block() + k) & 0xff;
+                    float s = q.scales().getFloat((n * blocks + k / c.block()) * Float.BYTES);
+                    y[m * c.n() + n] += Math.abs((code - 128) * s * x[m * c.k() + k]);
+                }
+            }
+        }
+        return y;
+    }
+
+    private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, String op, String isa)
+            throws OrtException {
+        return run(c, x, q, c.k(), op, isa);
+    }
+
+    /** One {@code op} node over q's initializers, declared for rows of {@code k} inputs. */
+    private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, int k, String op, String isa)
+            throws OrtException {
+        GraphBuilder g = new GraphBuilder("q8");
+        Object[] dims = new Object[c.rows().length + 1];
+        for (int i = 0; i < c.rows().length; i++) {
+            dims[i] = "d" + i;
+        }
+        dims[c.rows().length] = (long) c.k();
+        g.input("x", FLOAT, dims);
+        boolean groups = op.equals("MatMulQ8");
+        List<String> inputs = List.of("x", g.externalUint8("w.q", groups ? q.rowGroups().codes() : q.data(), c.n(),
+                        q.blocksPerRow(), q.blobBytes()),
+                g.externalFloat("w.scales", groups ? q.rowGroups().scales() : q.scales(), (long) c.n() * q.blocksPerRow()));
+        List<GraphBuilder.Attr> attrs = new ArrayList<>(List.of(GraphBuilder.Attr.i("K", k),
+                GraphBuilder.Attr.i("N", c.n()), GraphBuilder.Attr.i("bits", 8),
+                GraphBuilder.Attr.i("block_size", c.block())));
+        if (op.equals("MatMulNBits")) {
+            attrs.add(GraphBuilder.Attr.i("accuracy_level", 4));
+        }
+        if (isa != null) {
+            attrs.add(new GraphBuilder.Attr(OnnxMl.AttributeProto.newBuilder().setName("isa")
+                    .setType(OnnxMl.AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(isa)).build()));
+        }
+        g.node(op, op.equals("MatMulNBits") ? GraphBuilder.MS_DOMAIN : GraphBuilder.QUIVER_DOMAIN, inputs,
+                List.of("y0"), attrs.toArray(GraphBuilder.Attr[]::new));
+        g.op("Identity", List.of("y0"), "y"); // the output feeds the next op in the decoder: its shape must hold
+        Object[] out = dims.clone();
+        out[c.rows().length] = (long) c.n();
+        g.output("y", FLOAT, out);
+        GraphBuilder.Built built = g.build("test");
+        Map<String, OnnxTensor> external = new LinkedHashMap<>();
+        try (OrtSession.SessionOptions options = SessionSettings.cpu(2).options()) {
+            for (Map.Entry<String, ExternalTensor> e : built.externalData().entrySet()) {
+                ExternalTensor t = e.getValue();
+                external.put(e.getKey(), t.elementType() == FLOAT
+                        ? OnnxTensor.createTensor(ENV, t.bytes().asFloatBuffer(), t.shape())
+                        : OnnxTensor.createTensor(ENV, t.bytes(), t.shape(), OnnxJavaType.UINT8));
+            }
+            options.addExternalInitializers(new LinkedHashMap<String, OnnxTensorLike>(external));
+            try (OrtSession session = ENV.createSession(built.modelBytes(), options);
+                 OnnxTensor input = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), c.shape(c.k()));
+                 OrtSession.Result result = session.run(Map.of("x", input))) {
+                OnnxTensor y = (OnnxTensor) result.get(0);
+                assertThat(y.getInfo().getShape()).isEqualTo(c.shape(c.n()));
+                FloatBuffer values = y.getFloatBuffer();
+                float[] v = new float[values.remaining()];
+                values.get(v);
+                return v;
+            }
+        } finally {
+            external.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static void assertClose(float[] actual, double[] expected, double[] magnitude, double relative,
+                                    String what) {
+        assertThat(actual).as(what).hasSize(expected.length);
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(Math.abs(actual[i] - expected[i])).as(what + " at " + i + ": " + actual[i] + " vs "
+                    + expected[i]).isLessThanOrEqualTo(1e-6 + relative * magnitude[i]);
+        }
+    }
+
+    private static float[] gaussian(int n, SplittableRandom random, double scale) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) (random.nextGaussian() * scale);
+        }
+        return f;
+    }
+}
