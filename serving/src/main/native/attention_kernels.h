@@ -23,46 +23,58 @@ static inline __attribute__((always_inline)) __m512 exp16_v4(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-/* The four sums of a, b, c and d's lanes. */
-static inline __attribute__((always_inline)) __m128 sum4_v4(__m512 a, __m512 b, __m512 c, __m512 d) {
-    __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
-    __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
-    __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
-                                _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
-    __m128 s = _mm_add_ps(_mm512_castps512_ps128(abcd), _mm512_extractf32x4_ps(abcd, 1));
-    return _mm_add_ps(s, _mm_add_ps(_mm512_extractf32x4_ps(abcd, 2), _mm512_extractf32x4_ps(abcd, 3)));
-}
-
 /*
- * s[g][p] = scale * q[g] . key[p] for the g < G query heads of one KV head, positions p < n; key rows d floats
- * apart, d a multiple of 16. Four positions at a time, each key vector loaded once for the G heads.
+ * s[i][p] = scale * q[i] . key[p] for the P (1 .. 4) query rows i, positions p < n; key rows d floats apart, d a
+ * multiple of 16. Four positions at a time: each key vector is loaded once for the P rows.
  */
-static void A(scores)(const float *const q[], int G, const float *key, int64_t n, int64_t d, float scale,
-                      float *const s[]) {
+static inline __attribute__((always_inline)) void A(scores_rows)(const float *const q[], const int P,
+        const float *key, int64_t n, int64_t d, float scale, float *const s[]) {
     int64_t p = 0;
     for (; p + 4 <= n; p += 4) {
         for (int64_t j = 0; j < 4 * d; j += 16) { /* the rows 16 positions ahead: one cache line per 16 floats */
             _mm_prefetch((const char *) (key + (p + 16) * d + j), _MM_HINT_T0);
         }
-        for (int g = 0; g < G; g++) {
-            __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-            for (int64_t j = 0; j < d; j += 16) {
-                __m512 qv = _mm512_loadu_ps(q[g] + j);
-                for (int i = 0; i < 4; i++) {
-                    acc[i] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(key + (p + i) * d + j), acc[i]);
+        __m512 acc[4][4];
+        for (int i = 0; i < P; i++) {
+            for (int r = 0; r < 4; r++) {
+                acc[i][r] = _mm512_setzero_ps();
+            }
+        }
+        for (int64_t j = 0; j < d; j += 16) {
+            __m512 kv[4];
+            for (int r = 0; r < 4; r++) {
+                kv[r] = _mm512_loadu_ps(key + (p + r) * d + j);
+            }
+            for (int i = 0; i < P; i++) {
+                __m512 qv = _mm512_loadu_ps(q[i] + j);
+                for (int r = 0; r < 4; r++) {
+                    acc[i][r] = _mm512_fmadd_ps(qv, kv[r], acc[i][r]);
                 }
             }
-            _mm_storeu_ps(s[g] + p, _mm_mul_ps(sum4_v4(acc[0], acc[1], acc[2], acc[3]), _mm_set1_ps(scale)));
+        }
+        for (int i = 0; i < P; i++) {
+            _mm_storeu_ps(s[i] + p, _mm_mul_ps(sum4_v4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]),
+                                               _mm_set1_ps(scale)));
         }
     }
     for (; p < n; p++) {
-        for (int g = 0; g < G; g++) {
+        for (int i = 0; i < P; i++) {
             __m512 acc = _mm512_setzero_ps();
             for (int64_t j = 0; j < d; j += 16) {
-                acc = _mm512_fmadd_ps(_mm512_loadu_ps(q[g] + j), _mm512_loadu_ps(key + p * d + j), acc);
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(q[i] + j), _mm512_loadu_ps(key + p * d + j), acc);
             }
-            s[g][p] = scale * _mm512_reduce_add_ps(acc);
+            s[i][p] = scale * _mm512_reduce_add_ps(acc);
         }
+    }
+}
+
+static void A(scores)(const float *const q[], int P, const float *key, int64_t n, int64_t d, float scale,
+                      float *const s[]) {
+    switch (P) {
+        case 1: A(scores_rows)(q, 1, key, n, d, scale, s); break;
+        case 2: A(scores_rows)(q, 2, key, n, d, scale, s); break;
+        case 3: A(scores_rows)(q, 3, key, n, d, scale, s); break;
+        default: A(scores_rows)(q, 4, key, n, d, scale, s); break;
     }
 }
 
@@ -92,36 +104,61 @@ static void A(softmax)(float *s, int64_t n) {
     }
 }
 
-/* out[g] = sum over p < n of s[g][p] * value[p], for G heads of one KV head; 16 floats of d at a time. */
-static void A(mix)(float *const s[], int G, const float *value, int64_t n, int64_t d, float *const out[]) {
-    for (int64_t j = 0; j < d; j += 64) {
-        int w = d - j >= 64 ? 4 : (int) ((d - j) / 16);
-        for (int g = 0; g < G; g++) {
-            __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-            for (int64_t p = 0; p < n; p++) {
-                if (g == 0) {
-                    _mm_prefetch((const char *) (value + (p + 16) * d + j), _MM_HINT_T0);
-                    _mm_prefetch((const char *) (value + (p + 16) * d + j + 32), _MM_HINT_T0);
-                }
-                __m512 weight = _mm512_set1_ps(s[g][p]);
-                for (int i = 0; i < w; i++) {
-                    acc[i] = _mm512_fmadd_ps(weight, _mm512_loadu_ps(value + p * d + j + 16 * i), acc[i]);
+/*
+ * out[i] = sum over p < n of s[i][p] * value[p] for the P (1 .. 4) rows i; W (1 or 4) vectors of 16 floats of d
+ * at a time, each value vector loaded once for the P rows.
+ */
+static inline __attribute__((always_inline)) void A(mix_rows)(float *const s[], const int P, const float *value,
+        int64_t n, int64_t d, float *const out[], const int W) {
+    for (int64_t j = 0; j < d; j += 16 * W) {
+        __m512 acc[4][4];
+        for (int i = 0; i < P; i++) {
+            for (int w = 0; w < W; w++) {
+                acc[i][w] = _mm512_setzero_ps();
+            }
+        }
+        for (int64_t p = 0; p < n; p++) {
+            if (W == 4) {
+                _mm_prefetch((const char *) (value + (p + 16) * d + j), _MM_HINT_T0);
+                _mm_prefetch((const char *) (value + (p + 16) * d + j + 32), _MM_HINT_T0);
+            }
+            __m512 vv[4];
+            for (int w = 0; w < W; w++) {
+                vv[w] = _mm512_loadu_ps(value + p * d + j + 16 * w);
+            }
+            for (int i = 0; i < P; i++) {
+                __m512 weight = _mm512_set1_ps(s[i][p]);
+                for (int w = 0; w < W; w++) {
+                    acc[i][w] = _mm512_fmadd_ps(weight, vv[w], acc[i][w]);
                 }
             }
-            for (int i = 0; i < w; i++) {
-                _mm512_storeu_ps(out[g] + j + 16 * i, acc[i]);
+        }
+        for (int i = 0; i < P; i++) {
+            for (int w = 0; w < W; w++) {
+                _mm512_storeu_ps(out[i] + j + 16 * w, acc[i][w]);
             }
         }
     }
 }
 
+#define MIX_ROWS(P) (d % 64 == 0 ? A(mix_rows)(s, P, value, n, d, out, 4) : A(mix_rows)(s, P, value, n, d, out, 1))
+static void A(mix)(float *const s[], int P, const float *value, int64_t n, int64_t d, float *const out[]) {
+    switch (P) {
+        case 1: MIX_ROWS(1); break;
+        case 2: MIX_ROWS(2); break;
+        case 3: MIX_ROWS(3); break;
+        default: MIX_ROWS(4); break;
+    }
+}
+#undef MIX_ROWS
+
 #else
 #define A(name) name##_generic
 
-static void A(scores)(const float *const q[], int G, const float *key, int64_t n, int64_t d, float scale,
+static void A(scores)(const float *const q[], int P, const float *key, int64_t n, int64_t d, float scale,
                       float *const s[]) {
     for (int64_t p = 0; p < n; p++) {
-        for (int g = 0; g < G; g++) {
+        for (int g = 0; g < P; g++) {
             float acc = 0;
             for (int64_t j = 0; j < d; j++) {
                 acc += q[g][j] * key[p * d + j];
@@ -145,8 +182,8 @@ static void A(softmax)(float *s, int64_t n) {
     }
 }
 
-static void A(mix)(float *const s[], int G, const float *value, int64_t n, int64_t d, float *const out[]) {
-    for (int g = 0; g < G; g++) {
+static void A(mix)(float *const s[], int P, const float *value, int64_t n, int64_t d, float *const out[]) {
+    for (int g = 0; g < P; g++) {
         for (int64_t j = 0; j < d; j++) {
             out[g][j] = 0;
         }
@@ -183,30 +220,40 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
         }
         memcpy(value + (past + t) * d, c->v + ((row * s + t) * c->kv_heads + kvh) * d, (size_t) d * sizeof(float));
     }
+    /*
+     * The query rows, (token, head) pairs, four at a time: the G heads of ATTN_TILE / G tokens (or of one token
+     * when G > ATTN_TILE) share each key and value load. A row's scores run to the last row's length; past its
+     * own (the later tokens' positions) its weights are zero.
+     */
     float *qr = c->scratch + (row * c->kv_heads + kvh) * c->scratch_per_task;
-    float *sc = qr + G * d;
-    const float *q[ATTN_MAX_GROUP];
-    float *sp[ATTN_MAX_GROUP], *out[ATTN_MAX_GROUP];
-    for (int64_t t = 0; t < s; t++) {
-        const int64_t pos = past + t, n = pos + 1;
-        const float *cos = c->cos + pos * half, *sin = c->sin + pos * half;
-        for (int64_t g = 0; g < G; g++) {
-            const int64_t h = kvh * G + g;
+    float *sc = qr + ATTN_TILE * d;
+    const int64_t rows = s * G;
+    for (int64_t first = 0; first < rows; first += ATTN_TILE) {
+        const int P = rows - first < ATTN_TILE ? (int) (rows - first) : ATTN_TILE;
+        const float *q[ATTN_TILE];
+        float *sp[ATTN_TILE], *out[ATTN_TILE];
+        int64_t n[ATTN_TILE], longest = 0;
+        for (int i = 0; i < P; i++) {
+            const int64_t t = (first + i) / G, h = kvh * G + (first + i) % G, pos = past + t;
+            const float *cos = c->cos + pos * half, *sin = c->sin + pos * half;
             const float *qn = c->q + ((row * s + t) * c->heads + h) * d;
-            float *qd = qr + g * d;
+            float *qd = qr + i * d;
             for (int64_t j = 0; j < half; j++) {
                 qd[j] = qn[j] * cos[j] - qn[j + half] * sin[j];
                 qd[j + half] = qn[j + half] * cos[j] + qn[j] * sin[j];
             }
-            q[g] = qd;
-            sp[g] = sc + g * c->max_len;
-            out[g] = c->out + ((row * s + t) * c->heads + h) * d;
+            q[i] = qd;
+            sp[i] = sc + i * c->max_len;
+            out[i] = c->out + ((row * s + t) * c->heads + h) * d;
+            n[i] = pos + 1;
+            longest = n[i] > longest ? n[i] : longest;
         }
-        A(scores)(q, (int) G, key, n, d, c->scale, sp);
-        for (int64_t g = 0; g < G; g++) {
-            A(softmax)(sp[g], n);
+        A(scores)(q, P, key, longest, d, c->scale, sp);
+        for (int i = 0; i < P; i++) {
+            A(softmax)(sp[i], n[i]);
+            memset(sp[i] + n[i], 0, (size_t) (longest - n[i]) * sizeof(float));
         }
-        A(mix)(sp, (int) G, value, n, d, out);
+        A(mix)(sp, P, value, longest, d, out);
     }
 }
 

@@ -73,9 +73,7 @@ static inline __attribute__((always_inline)) void q8_tile_vnni(const Q8Call *c, 
         }
     }
     for (int i = 0; i < mt; i++) {
-        for (int j = 0; j < 4; j++) {
-            c->y[(m0 + i) * c->n + n0 + j] = _mm512_reduce_add_ps(acc[i][j]);
-        }
+        _mm_storeu_ps(c->y + (m0 + i) * c->n + n0, sum4_v4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
     }
 }
 

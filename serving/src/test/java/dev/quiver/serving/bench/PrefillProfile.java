@@ -8,6 +8,7 @@ import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.LoraLayout;
+import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.DecoderSession;
 import dev.quiver.serving.runtime.SessionSettings;
 import dev.quiver.serving.runtime.StepBatch;
@@ -24,8 +25,8 @@ import java.util.TreeMap;
  * graph (all-linear LoRA branches, no adapter bound, as a base request runs) with ONNX Runtime's profiler on,
  * prints prefill tokens/s and GFLOPS (best and mean prefill) against the MatMul peak (best run) measured in the
  * same process, then the share of kernel time per op type. Not a test: run by hand,
- * {@code java -cp ... dev.quiver.serving.bench.PrefillProfile WORK_DIR small 2 512 64,128,512 3 5}
- * (work dir, size, threads, prompt, chunk sizes, prefills per timing, rounds).
+ * {@code java -cp ... dev.quiver.serving.bench.PrefillProfile WORK_DIR small 2 512 64,128,512 3 5 int8}
+ * (work dir, size, threads, prompt, chunk sizes, prefills per timing, rounds, quantization: none unless given).
  */
 public final class PrefillProfile {
     private PrefillProfile() {
@@ -39,6 +40,7 @@ public final class PrefillProfile {
         int[] chunks = Arrays.stream(args[4].split(",")).mapToInt(Integer::parseInt).toArray();
         int reps = Integer.parseInt(args[5]);
         int rounds = args.length > 6 ? Integer.parseInt(args[6]) : 1;
+        Quantization quantization = args.length > 7 ? Quantization.parse(args[7]) : Quantization.NONE;
         Path dir = ServeBenchmark.demoModel(work, size);
         ModelConfig c = ModelConfig.load(dir);
         Path profile = Files.createTempDirectory("quiver-prefill-profile").resolve("prefill");
@@ -51,7 +53,7 @@ public final class PrefillProfile {
         try (ModelDirectory model = ModelDirectory.open(dir);
              DecoderSession session = DecoderSession.open(new DecoderGraphCompiler(CompileOptions.builder()
                      .optMaxSequenceLength(prompt + 1).optLora(new LoraLayout(2, 16, ModelConfig.LINEAR_MODULES))
-                     .build()).compile(model), 1, run)) {
+                     .optQuantization(quantization).build()).compile(model), 1, run)) {
             int[] tokens = new SplittableRandom(1).ints(prompt, 3, Math.min(c.vocabSize(), 4096)).toArray();
             for (int chunk : chunks) {
                 prefill(session, tokens, chunk); // warm-up: allocations and prepacking per shape
