@@ -551,10 +551,12 @@ static OrtStatus *ORT_API_CALL q8_compute(void *op_kernel, OrtKernelContext *con
         }
     }
     /*
-     * Tasks of about Q8_TASK_BYTES of weight each (whole 16-column groups), so that a thread streams long runs
-     * of consecutive bytes.
+     * Tasks of at most about Q8_TASK_BYTES of weight each (whole 16-column groups), so that a thread streams long
+     * runs of consecutive bytes.
      */
     c.columns = (Q8_TASK_BYTES / row) / 16 * 16;
+    int64_t sixteenth = (k->n / 16 + 15) / 16 * 16; /* and at least 16 tasks, so that the threads end together */
+    c.columns = c.columns > sixteenth ? sixteenth : c.columns;
     c.columns = c.columns < 16 ? 16 : c.columns;
     size_t tasks = (size_t) ((k->n + c.columns - 1) / c.columns);
     if (k->n * row >= Q8_PARALLEL_BYTES || m >= 16) {

@@ -52,7 +52,7 @@ public final class MatMulNBitsBenchmark {
         if (QuiverOps.library().isPresent()) {
             variants.add(q8(env, w, threads));
         }
-        for (int m : new int[] {1, 128}) {
+        for (int m : new int[] {1, 32, 128}) {
             float[] x = new float[m * K];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) random.nextGaussian();
