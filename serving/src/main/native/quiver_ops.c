@@ -9,6 +9,9 @@
  * memory once per call and then from cache for every row that uses it (Punica's BGMV, S-LoRA). Slot blocks whose
  * mask is zero for a row cost nothing; a step with no slot bound (width 0) is the base output, in place.
  *
+ * dev.quiver:MatMulQ8 — an int8 block-quantized linear layer (below); dev.quiver:Attention — the decoder's
+ * attention over its KV cache, in place of GroupQueryAttention (below).
+ *
  * Built against the C API of ONNX Runtime's headers (API version ORT_API_VERSION of those headers); a newer
  * runtime serves an older API version, so the library runs on the runtime the serving module depends on.
  */
