@@ -386,6 +386,32 @@ static OrtStatus *data(const OrtValue *value, const void **out) {
     return api->GetTensorMutableData((OrtValue *) value, (void **) out);
 }
 
+/* Tasks 0 .. tasks - 1 of fn: on ONNX Runtime's threads when parallel, else one after another on this one. */
+static OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void *arg, size_t tasks,
+                            int parallel) {
+    if (parallel) {
+        return api->KernelContext_ParallelFor(context, fn, tasks, 0, arg);
+    }
+    for (size_t i = 0; i < tasks; i++) {
+        fn(arg, i);
+    }
+    return NULL;
+}
+
+/*
+ * The node's optional attribute isa (tests pick a kernel set with it) into isa: 1 when it is there, 0 when it is
+ * absent (or too long for any set's name).
+ */
+static int isa_attribute(const OrtKernelInfo *info, char isa[16]) {
+    size_t size = 16;
+    OrtStatus *absent = api->KernelInfoGetAttribute_string(info, "isa", isa, &size);
+    if (absent != NULL) {
+        api->ReleaseStatus(absent);
+        return 0;
+    }
+    return 1;
+}
+
 static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *context) {
     Kernel *k = op_kernel;
     const OrtValue *vx, *vbase, *va, *vb, *vmask;
@@ -465,14 +491,7 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
     int parallel = !shared && (busy >= 2 || (busy == 1 && selected >= 16));
     c.parts = parallel && busy == 1 ? 2 : 1;
     size_t tasks = (size_t) (c.slots * c.parts);
-    OrtStatus *status = NULL;
-    if (parallel) {
-        status = api->KernelContext_ParallelFor(context, slot_task, tasks, 0, &c);
-    } else if (selected > 0) {
-        for (size_t i = 0; i < tasks; i++) {
-            slot_task(&c, i);
-        }
-    }
+    OrtStatus *status = parallel || selected > 0 ? run_tasks(context, slot_task, &c, tasks, parallel) : NULL;
     free(c.rows);
     free(c.start);
     return status;
@@ -562,13 +581,7 @@ static OrtStatus *ORT_API_CALL q8_compute(void *op_kernel, OrtKernelContext *con
     c.columns = c.columns > sixteenth ? sixteenth : c.columns;
     c.columns = c.columns < 16 ? 16 : c.columns;
     size_t tasks = (size_t) ((k->n + c.columns - 1) / c.columns);
-    if (k->n * row >= Q8_PARALLEL_BYTES || m >= 16) {
-        status = api->KernelContext_ParallelFor(context, q8_task, tasks, 0, &c);
-    } else {
-        for (size_t i = 0; i < tasks; i++) {
-            q8_task(&c, i);
-        }
-    }
+    status = run_tasks(context, q8_task, &c, tasks, k->n * row >= Q8_PARALLEL_BYTES || m >= 16);
     free(c.aq);
     free(c.as);
     free(c.corr);
@@ -589,15 +602,11 @@ static OrtStatus *ORT_API_CALL q8_create_kernel(const OrtCustomOp *op, const Ort
                     " least 16");
     }
     char isa[16];
-    size_t isa_size = sizeof isa;
-    OrtStatus *absent = api->KernelInfoGetAttribute_string(info, "isa", isa, &isa_size);
-    if (absent != NULL) {
-        api->ReleaseStatus(absent);
-    }
+    int chosen = isa_attribute(info, isa);
     __builtin_cpu_init();
     int has_vnni = __builtin_cpu_supports("x86-64-v4") && __builtin_cpu_supports("avx512vnni");
     int vnni = has_vnni && (bs == 64 || bs == 128);
-    if (absent == NULL) {
+    if (chosen) {
         if (strcmp(isa, "vnni") == 0 && vnni) {
             vnni = 1;
         } else if (strcmp(isa, "generic") == 0) {
@@ -639,12 +648,7 @@ static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi
         return fail("MultiLora: attribute rank must be between 1 and 4096");
     }
     char isa[16];
-    size_t isa_size = sizeof isa;
-    OrtStatus *absent = api->KernelInfoGetAttribute_string(info, "isa", isa, &isa_size);
-    if (absent != NULL) {
-        api->ReleaseStatus(absent); /* no attribute (or a value too long for any set's name): chosen below */
-    }
-    const Kernels *kernels = kernels_for(absent == NULL ? isa : NULL);
+    const Kernels *kernels = kernels_for(isa_attribute(info, isa) ? isa : NULL);
     if (kernels == NULL) {
         return fail("MultiLora: attribute isa must be v4, v3 or generic, and one this CPU runs");
     }
@@ -757,14 +761,7 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
         free(c.past);
         return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
     }
-    OrtStatus *status = NULL;
-    if (tasks >= 2 && work >= ATTN_PARALLEL_WORK) {
-        status = api->KernelContext_ParallelFor(context, attn_task, tasks, 0, &c);
-    } else {
-        for (size_t i = 0; i < tasks; i++) {
-            attn_task(&c, i);
-        }
-    }
+    OrtStatus *status = run_tasks(context, attn_task, &c, tasks, tasks >= 2 && work >= ATTN_PARALLEL_WORK);
     free(c.past);
     free(c.scratch);
     return status;
@@ -783,14 +780,10 @@ static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const O
         return fail("Attention: num_heads must be a positive multiple of kv_num_heads");
     }
     char isa[16];
-    size_t isa_size = sizeof isa;
-    OrtStatus *absent = api->KernelInfoGetAttribute_string(info, "isa", isa, &isa_size);
-    if (absent != NULL) {
-        api->ReleaseStatus(absent);
-    }
+    int chosen = isa_attribute(info, isa);
     __builtin_cpu_init();
     int v4 = __builtin_cpu_supports("x86-64-v4");
-    if (absent == NULL) {
+    if (chosen) {
         if (strcmp(isa, "generic") == 0) {
             v4 = 0;
         } else if (strcmp(isa, "v4") != 0 || !v4) {
