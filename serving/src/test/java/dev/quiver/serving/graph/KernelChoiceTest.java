@@ -1,0 +1,50 @@
+package dev.quiver.serving.graph;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** How a CPU session picks each concern's kernel: the library and the CPU by default, a system property over them. */
+class KernelChoiceTest {
+    @AfterEach
+    void clear() {
+        System.clearProperty(AttentionKernel.PROPERTY);
+    }
+
+    @Test
+    void withoutThePropertyTheLibrarysOpRunsWhereTheCpuRunsItsFastKernels() {
+        assumeTrue(QuiverOps.library().isPresent(), "no Quiver ops library for " + QuiverOps.platform());
+        assertThat(QuiverOps.choose(AttentionKernel.PROPERTY, AttentionKernel.GQA, AttentionKernel.NATIVE, true))
+                .isEqualTo(AttentionKernel.NATIVE);
+        assertThat(QuiverOps.choose(AttentionKernel.PROPERTY, AttentionKernel.GQA, AttentionKernel.NATIVE, false))
+                .isEqualTo(AttentionKernel.GQA);
+    }
+
+    @Test
+    void thePropertyPicksEitherByItsLowerCaseName() {
+        System.setProperty(AttentionKernel.PROPERTY, " GQA ");
+        assertThat(AttentionKernel.forCpu()).isEqualTo(AttentionKernel.GQA);
+        if (QuiverOps.library().isPresent()) {
+            System.setProperty(AttentionKernel.PROPERTY, "native");
+            assertThat(QuiverOps.choose(AttentionKernel.PROPERTY, AttentionKernel.GQA, AttentionKernel.NATIVE, false))
+                    .as("named, it runs even where its kernels are the portable ones").isEqualTo(AttentionKernel.NATIVE);
+        }
+    }
+
+    @Test
+    void anUnknownNameIsAnErrorListingBoth() {
+        System.setProperty(AttentionKernel.PROPERTY, "flash");
+        assertThatThrownBy(AttentionKernel::forCpu).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("quiver.serving.attention-kernel must be gqa or native; got 'flash'");
+    }
+
+    @Test
+    void theCpuFlagsAreReadFromTheKernel() {
+        assumeTrue(QuiverOps.platform().equals("linux-x86_64"), "reads the flags lines of /proc/cpuinfo (x86)");
+        assertThat(QuiverOps.cpuHas("fpu")).isTrue();
+        assertThat(QuiverOps.cpuHas("no_such_flag")).isFalse();
+    }
+}
