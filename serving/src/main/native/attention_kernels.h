@@ -1,5 +1,5 @@
 /*
- * The Attention kernels, included by quiver_ops.c twice: under the x86-64-v4 target with ATTN_V4 defined
+ * The Attention kernels, included by attention.c twice: under the x86-64-v4 target with ATTN_V4 defined
  * (AVX-512) and without it (portable C). A(name) suffixes each function with the set's name.
  */
 

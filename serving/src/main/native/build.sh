@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds libquiver_ops.so, Quiver's ONNX Runtime custom ops (quiver_ops.c), into OUT_DIR/linux-x86_64/.
+# Builds libquiver_ops.so, Quiver's ONNX Runtime custom ops (the .c files here), into OUT_DIR/linux-x86_64/.
 # Run by the serving module's Maven build (process-resources); -Dquiver.native.skip=true builds without it, and
 # the engine then applies adapters with standard ONNX ops (LoraKernel.ONNX).
 #
@@ -17,8 +17,8 @@ if [[ "$platform" != "Linux-x86_64" ]]; then
     exit 0
 fi
 target="$out_dir/linux-x86_64/libquiver_ops.so"
-if [[ -f "$target" && "$target" -nt "$src/quiver_ops.c" && "$target" -nt "$src/lora_kernels.h" && "$target" -nt "$src/q8_kernels.h" && "$target" -nt "$src/attention_kernels.h" && "$target" -nt "$src/build.sh" ]]; then
-    exit 0
+if [[ -f "$target" && -z "$(find "$src" -newer "$target" -print -quit)" ]]; then
+    exit 0 # no source (.c, .h, this script) changed since the last build
 fi
 
 deb_name="libonnxruntime-dev_1.21.0+dfsg-1_amd64.deb"
@@ -55,9 +55,9 @@ fi
 mkdir -p "$(dirname "$target")"
 tmp_so="$(mktemp "$(dirname "$target")/.libquiver_ops.XXXXXX")"
 if ! gcc -O3 -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -shared -Wall -Wextra -Wno-psabi -Werror \
-        -fvisibility=hidden -I"$include" -o "$tmp_so" "$src/quiver_ops.c" -lpthread -lm; then
+        -fvisibility=hidden -I"$include" -o "$tmp_so" "$src"/*.c -lpthread -lm; then
     rm -f "$tmp_so"
-    echo "quiver ops: gcc could not build $src/quiver_ops.c (install gcc, or build with -Dquiver.native.skip=true)" >&2
+    echo "quiver ops: gcc could not build $src/*.c (install gcc, or build with -Dquiver.native.skip=true)" >&2
     exit 1
 fi
 mv "$tmp_so" "$target"

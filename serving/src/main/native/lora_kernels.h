@@ -1,5 +1,5 @@
 /*
- * The MultiLora kernels, included once per instruction set by quiver_ops.c: K(name) suffixes each function with
+ * The MultiLora kernels, included once per instruction set by multi_lora.c: K(name) suffixes each function with
  * the set's name, and HALVES16(p) converts 16 fp16 values at p to floats with that set's best instructions.
  */
 

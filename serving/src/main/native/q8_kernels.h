@@ -1,5 +1,5 @@
 /*
- * The MatMulQ8 kernels for AVX-512 VNNI, included once by quiver_ops.c under that target. The weight is int8
+ * The MatMulQ8 kernels for AVX-512 VNNI, included once by matmul_q8.c under that target. The weight is int8
  * codes with an implied zero point of 128 and one fp32 scale per row and block, as MatMulNBits stores them, but
  * in row groups (Q8Call). Activations are quantized to int8 per row and block (scale max|x| / 127, as MatMulNBits does at
  * accuracy level 4), so a block's dot product is exact in int32: vpdpbusd multiplies the unsigned codes by the

@@ -17,7 +17,7 @@ import java.util.List;
  * own adapter, but each adapter's weights are read once per step, however many rows use it.
  *
  * <p>With {@link LoraKernel#NATIVE} the same inputs go to one op, {@code dev.quiver:MultiLora}
- * ({@code src/main/native/quiver_ops.c}), which computes the same sum but multiplies each row only against the
+ * ({@code src/main/native/multi_lora.c}), which computes the same sum but multiplies each row only against the
  * slots its mask selects, and leaves a base row's output as it is, in place; {@code dev.quiver:MultiLoraFp16} is the
  * same op over fp16 pools ({@link LoraPrecision#FP16}).
  */

@@ -11,7 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Quiver's ONNX Runtime custom-op library ({@code serving/src/main/native/quiver_ops.c}, built into the jar by
+ * Quiver's ONNX Runtime custom-op library ({@code serving/src/main/native}, built into the jar by
  * the serving module for linux-x86_64), copied out of the jar once per JVM into a private temporary directory
  * that is removed when the JVM exits, and loaded for the JVM's life; each session's options register it with
  * ONNX Runtime from there.

@@ -1,0 +1,226 @@
+/*
+ * dev.quiver:Attention — com.microsoft:GroupQueryAttention as the decoder uses it (do_rotary, rotary not
+ * interleaved, no padding: row r's new tokens follow seqlens_k[r] + 1 - s cached positions), with the KV cache
+ * bound to the same memory as past and present. ONNX Runtime's CPU kernel spends some 70 us per layer on a batch-1
+ * decode step over 128 cached positions (DecodeProfile); this one reads each cached key and value once per KV
+ * head for all the query heads that share it.
+ */
+#include "quiver_ops.h"
+
+/* Query rows, (token, head) pairs of one KV head, that share each load of a cached key and value. */
+#define ATTN_TILE 4
+
+typedef struct {
+    const float *q, *k, *v, *past_key, *past_value, *cos, *sin;
+    float *out, *present_key, *present_value;
+    int64_t *past;          /* cached positions of each row */
+    int64_t rows, new_tokens, heads, kv_heads, head_dim, max_len;
+    float scale;
+    int copy_past;          /* present is not past's memory: copy the cached positions first */
+    float *scratch;         /* per task: rotated queries [ATTN_TILE, head_dim], scores [ATTN_TILE, max_len] */
+    int64_t scratch_per_task;
+    int v4;
+} AttnCall;
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+#define ATTN_V4
+#include "attention_kernels.h"
+#undef ATTN_V4
+#pragma GCC pop_options
+#include "attention_kernels.h"
+
+/* Task i: batch row i / kv_heads, KV head i % kv_heads. */
+static void attn_task(void *data, size_t i) {
+    const AttnCall *c = data;
+    int64_t row = (int64_t) i / c->kv_heads, kvh = (int64_t) i % c->kv_heads;
+    if (c->v4) {
+        attend_head_v4(c, row, kvh);
+    } else {
+        attend_head_generic(c, row, kvh);
+    }
+}
+
+typedef struct {
+    int64_t heads, kv_heads;
+    float scale;
+    int v4;
+} AttnKernel;
+
+/* Input i's dimensions, exactly `count` of them. */
+static OrtStatus *shape_of(OrtKernelContext *context, size_t i, size_t count, const OrtValue **value,
+                           int64_t *shape) {
+    CHECK(api->KernelContext_GetInput(context, i, value));
+    OrtTensorTypeAndShapeInfo *info;
+    CHECK(api->GetTensorTypeAndShape(*value, &info));
+    size_t n;
+    OrtStatus *status = api->GetDimensionsCount(info, &n);
+    if (status == NULL && n != count) {
+        status = fail("Attention: q, k, v [batch, seq, heads x head_dim], past key and value [batch, kv_heads,"
+                      " max_len, head_dim], seqlens_k [batch], total_sequence_length [] and cos, sin [positions,"
+                      " head_dim / 2] have the wrong number of dimensions");
+    }
+    if (status == NULL) {
+        status = api->GetDimensions(info, shape, n);
+    }
+    api->ReleaseTensorTypeAndShapeInfo(info);
+    return status;
+}
+
+/* Work below which a call runs on the calling thread: query heads x positions x head_dim multiply-adds. */
+#define ATTN_PARALLEL_WORK (1 << 18)
+
+static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *context) {
+    const AttnKernel *k = op_kernel;
+    const OrtValue *vq, *vk, *vv, *vpk, *vpv, *vseq, *vcos, *vsin;
+    int64_t sq[3], sk[3], sv[3], spk[4], spv[4], sseq[1], scos[2], ssin[2];
+    CHECK(shape_of(context, 0, 3, &vq, sq));
+    CHECK(shape_of(context, 1, 3, &vk, sk));
+    CHECK(shape_of(context, 2, 3, &vv, sv));
+    CHECK(shape_of(context, 3, 4, &vpk, spk));
+    CHECK(shape_of(context, 4, 4, &vpv, spv));
+    CHECK(shape_of(context, 5, 1, &vseq, sseq));
+    CHECK(shape_of(context, 7, 2, &vcos, scos));
+    CHECK(shape_of(context, 8, 2, &vsin, ssin));
+    int64_t b = sq[0], s = sq[1], d = spk[3], max_len = spk[2];
+    int same = memcmp(spk, spv, sizeof spk) == 0 && memcmp(scos, ssin, sizeof scos) == 0;
+    if (!same || sk[0] != b || sv[0] != b || sk[1] != s || sv[1] != s || spk[0] != b || spk[1] != k->kv_heads
+        || sq[2] != k->heads * d || sk[2] != k->kv_heads * d || sv[2] != k->kv_heads * d || sseq[0] != b
+        || d % 2 != 0 || scos[1] != d / 2) {
+        return fail("Attention: shapes must be q [b, s, heads x d], k and v [b, s, kv_heads x d], past key and"
+                    " value [b, kv_heads, max_len, d], seqlens_k [b], cos and sin [positions, d / 2]");
+    }
+    AttnCall c = {.rows = b, .new_tokens = s, .heads = k->heads, .kv_heads = k->kv_heads, .head_dim = d,
+                  .max_len = max_len, .scale = k->scale, .v4 = k->v4 && d % 16 == 0};
+    int64_t shape[4] = {b, s, k->heads * d, 0};
+    OrtValue *vout, *vpresent_key, *vpresent_value;
+    CHECK(api->KernelContext_GetOutput(context, 0, shape, 3, &vout));
+    CHECK(api->KernelContext_GetOutput(context, 1, spk, 4, &vpresent_key));
+    CHECK(api->KernelContext_GetOutput(context, 2, spv, 4, &vpresent_value));
+    const int32_t *seqlens;
+    CHECK(data(vq, (const void **) &c.q));
+    CHECK(data(vk, (const void **) &c.k));
+    CHECK(data(vv, (const void **) &c.v));
+    CHECK(data(vpk, (const void **) &c.past_key));
+    CHECK(data(vpv, (const void **) &c.past_value));
+    CHECK(data(vseq, (const void **) &seqlens));
+    CHECK(data(vcos, (const void **) &c.cos));
+    CHECK(data(vsin, (const void **) &c.sin));
+    CHECK(api->GetTensorMutableData(vout, (void **) &c.out));
+    CHECK(api->GetTensorMutableData(vpresent_key, (void **) &c.present_key));
+    CHECK(api->GetTensorMutableData(vpresent_value, (void **) &c.present_value));
+    c.copy_past = c.present_key != c.past_key || c.present_value != c.past_value;
+    if (b == 0 || s == 0) {
+        return NULL;
+    }
+    c.past = malloc((size_t) b * sizeof(int64_t));
+    if (c.past == NULL) {
+        return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
+    }
+    int64_t work = 0;
+    for (int64_t r = 0; r < b; r++) {
+        c.past[r] = (int64_t) seqlens[r] + 1 - s;
+        if (c.past[r] < 0 || c.past[r] + s > max_len || c.past[r] + s > scos[0]) {
+            free(c.past);
+            return fail("Attention: seqlens_k[r] + 1 must be at least the new tokens and at most max_len and"
+                        " the cos and sin positions");
+        }
+        work += s * (c.past[r] + s) * k->heads * d;
+    }
+    c.scratch_per_task = ATTN_TILE * (d + max_len);
+    size_t tasks = (size_t) (b * k->kv_heads);
+    c.scratch = malloc(tasks * (size_t) c.scratch_per_task * sizeof(float));
+    if (c.scratch == NULL) {
+        free(c.past);
+        return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
+    }
+    OrtStatus *status = run_tasks(context, attn_task, &c, tasks, tasks >= 2 && work >= ATTN_PARALLEL_WORK);
+    free(c.past);
+    free(c.scratch);
+    return status;
+}
+
+static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const OrtApi *ort,
+                                                  const OrtKernelInfo *info, void **kernel) {
+    (void) op;
+    (void) ort;
+    int64_t heads, kv_heads;
+    float scale;
+    CHECK(api->KernelInfoGetAttribute_int64(info, "num_heads", &heads));
+    CHECK(api->KernelInfoGetAttribute_int64(info, "kv_num_heads", &kv_heads));
+    CHECK(api->KernelInfoGetAttribute_float(info, "scale", &scale));
+    if (heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0) {
+        return fail("Attention: num_heads must be a positive multiple of kv_num_heads");
+    }
+    char isa[16];
+    int chosen = isa_attribute(info, isa);
+    __builtin_cpu_init();
+    int v4 = __builtin_cpu_supports("x86-64-v4");
+    if (chosen) {
+        if (strcmp(isa, "generic") == 0) {
+            v4 = 0;
+        } else if (strcmp(isa, "v4") != 0 || !v4) {
+            return fail("Attention: attribute isa must be v4 (on a CPU with AVX-512) or generic");
+        }
+    }
+    AttnKernel *a = malloc(sizeof(AttnKernel));
+    if (a == NULL) {
+        return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
+    }
+    *a = (AttnKernel) {.heads = heads, .kv_heads = kv_heads, .scale = scale, .v4 = v4};
+    *kernel = a;
+    return NULL;
+}
+
+/* out has q's shape, num_heads x head_dim wide; present key and value past's */
+static OrtStatus *ORT_API_CALL attn_infer_shape(const OrtCustomOp *op, OrtShapeInferContext *context) {
+    (void) op;
+    const OrtOpAttr *attr;
+    CHECK(api->ShapeInferContext_GetAttribute(context, "num_heads", &attr));
+    int64_t heads, shape[4];
+    size_t size, rank;
+    CHECK(api->ReadOpAttr(attr, ORT_OP_ATTR_INT, &heads, sizeof heads, &size));
+    OrtTensorTypeAndShapeInfo *info; /* the context's own: not released here */
+    CHECK(api->ShapeInferContext_GetInputTypeShape(context, 3, &info));
+    CHECK(api->GetDimensionsCount(info, &rank));
+    if (rank != 4) {
+        return fail("Attention: past key must be [batch, kv_heads, max_len, head_dim]");
+    }
+    CHECK(api->GetDimensions(info, shape, rank));
+    CHECK(infer_from(context, 0, 0, shape[3] < 0 ? -1 : heads * shape[3]));
+    CHECK(infer_from(context, 3, 1, -1));
+    return infer_from(context, 4, 2, -1);
+}
+
+static const char *ORT_API_CALL name(const OrtCustomOp *op) {
+    (void) op;
+    return "Attention";
+}
+
+/* q, k, v, past key, past value, seqlens_k, total_sequence_length, cos, sin */
+static ONNXTensorElementDataType ORT_API_CALL input_type(const OrtCustomOp *op, size_t index) {
+    (void) op;
+    return index == 5 || index == 6 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+static size_t ORT_API_CALL nine(const OrtCustomOp *op) {
+    (void) op;
+    return 9;
+}
+
+/* the output, present key and present value */
+static size_t ORT_API_CALL three(const OrtCustomOp *op) {
+    (void) op;
+    return 3;
+}
+
+void define_attention(OrtCustomOp *op) {
+    define_op(op);
+    op->GetName = name;
+    op->GetInputType = input_type;
+    op->GetInputTypeCount = nine;
+    op->GetOutputTypeCount = three;
+    op->CreateKernelV2 = attn_create_kernel;
+    op->KernelComputeV2 = attn_compute;
+    op->InferOutputShapeFn = attn_infer_shape;
+}

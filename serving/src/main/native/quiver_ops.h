@@ -1,0 +1,75 @@
+/*
+ * Quiver's ONNX Runtime custom ops (CPU), loaded with SessionOptions.registerCustomOpLibrary: what the op files
+ * share. Each op is one file: multi_lora.c (dev.quiver:MultiLora, MultiLoraFp16), matmul_q8.c (MatMulQ8) and
+ * attention.c (Attention), with its kernels per instruction set in a header it includes; quiver_ops.c has the
+ * helpers below and registers the domain.
+ *
+ * Built against the C API of ONNX Runtime's headers (API version ORT_API_VERSION of those headers); a newer
+ * runtime serves an older API version, so the library runs on the runtime the serving module depends on.
+ */
+#ifndef QUIVER_OPS_H
+#define QUIVER_OPS_H
+
+#include <immintrin.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnxruntime_c_api.h"
+
+/* The runtime's API, set when a session registers the library. */
+extern const OrtApi *api;
+
+#define CHECK(expr)                            \
+    do {                                       \
+        OrtStatus *status_ = (expr);           \
+        if (status_ != NULL) return status_;   \
+    } while (0)
+
+
+/* An ORT_INVALID_ARGUMENT status saying what is wrong. */
+OrtStatus *fail(const char *message);
+
+/* A read-only input's elements (the C API of these headers has only the mutable accessor). */
+OrtStatus *data(const OrtValue *value, const void **out);
+
+/* Tasks 0 .. tasks - 1 of fn: on ONNX Runtime's threads when parallel, else one after another on this one. */
+OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void *arg, size_t tasks, int parallel);
+
+/* The node's optional attribute isa (tests pick a kernel set with it) into isa: 1 when it is there, else 0. */
+int isa_attribute(const OrtKernelInfo *info, char isa[16]);
+
+/* Output `output` typed float with input `input`'s dimensions, the last set to `last` when it is not negative. */
+OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output, int64_t last);
+
+/*
+ * op with the callbacks every Quiver op shares (the CPU provider, float outputs, required inputs and outputs,
+ * no aliasing, kernels freed with free); the op's file sets its name, types, counts, kernel and shapes.
+ */
+void define_op(OrtCustomOp *op);
+
+/* Frees the index arrays of an alias or in-place map. */
+void ORT_API_CALL release_indices(int *input_index, int *output_index);
+
+/* Each op file's: its ops, defined. */
+void define_multi_lora(OrtCustomOp *fp32, OrtCustomOp *fp16);
+void define_matmul_q8(OrtCustomOp *op);
+void define_attention(OrtCustomOp *op);
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+/* The four sums of a, b, c and d's lanes. */
+static inline __attribute__((always_inline)) __m128 sum4_v4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+                                _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
+    __m128 s = _mm_add_ps(_mm512_castps512_ps128(abcd), _mm512_extractf32x4_ps(abcd, 1));
+    return _mm_add_ps(s, _mm_add_ps(_mm512_extractf32x4_ps(abcd, 2), _mm512_extractf32x4_ps(abcd, 3)));
+}
+
+#pragma GCC pop_options
+
+#endif
