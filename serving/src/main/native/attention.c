@@ -16,9 +16,10 @@ typedef struct {
     int64_t *past;          /* cached positions of each row */
     int64_t rows, new_tokens, heads, kv_heads, head_dim, max_len;
     float scale;
-    int copy_past;          /* present is not past's memory: copy the cached positions first */
-    float *scratch;         /* per task: rotated queries [ATTN_TILE, head_dim], scores [ATTN_TILE, max_len] */
+    int copy_keys, copy_values; /* present is not past's memory: copy the cached positions first */
+    float *scratch;         /* per task: rotated queries [ATTN_TILE, head_dim], scores [ATTN_TILE, longest] */
     int64_t scratch_per_task;
+    int64_t longest;        /* the longest row's positions, cached and new */
     int v4;
 } AttnCall;
 
@@ -109,8 +110,16 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
     CHECK(api->GetTensorMutableData(vout, (void **) &c.out));
     CHECK(api->GetTensorMutableData(vpresent_key, (void **) &c.present_key));
     CHECK(api->GetTensorMutableData(vpresent_value, (void **) &c.present_value));
-    c.copy_past = c.present_key != c.past_key || c.present_value != c.past_value;
-    if (b == 0 || s == 0) {
+    c.copy_keys = c.present_key != c.past_key;
+    c.copy_values = c.present_value != c.past_value;
+    if (b == 0 || s == 0) { /* no new positions: present is past */
+        size_t bytes = (size_t) (b * k->kv_heads * max_len * d) * sizeof(float);
+        if (c.copy_keys) {
+            memcpy(c.present_key, c.past_key, bytes);
+        }
+        if (c.copy_values) {
+            memcpy(c.present_value, c.past_value, bytes);
+        }
         return NULL;
     }
     c.past = malloc((size_t) b * sizeof(int64_t));
@@ -126,8 +135,9 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
                         " the cos and sin positions");
         }
         work += s * (c.past[r] + s) * k->heads * d;
+        c.longest = c.past[r] + s > c.longest ? c.past[r] + s : c.longest;
     }
-    c.scratch_per_task = ATTN_TILE * (d + max_len);
+    c.scratch_per_task = ATTN_TILE * (d + c.longest);
     size_t tasks = (size_t) (b * k->kv_heads);
     c.scratch = malloc(tasks * (size_t) c.scratch_per_task * sizeof(float));
     if (c.scratch == NULL) {

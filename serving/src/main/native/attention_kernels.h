@@ -119,8 +119,9 @@ static inline __attribute__((always_inline)) void A(mix_rows)(float *const s[], 
         }
         for (int64_t p = 0; p < n; p++) {
             if (W == 4) {
-                _mm_prefetch((const char *) (value + (p + 16) * d + j), _MM_HINT_T0);
-                _mm_prefetch((const char *) (value + (p + 16) * d + j + 32), _MM_HINT_T0);
+                for (int line = 0; line < 4; line++) { /* the 4 x 16 floats of this row 16 positions ahead */
+                    _mm_prefetch((const char *) (value + (p + 16) * d + j + 16 * line), _MM_HINT_T0);
+                }
             }
             __m512 vv[4];
             for (int w = 0; w < W; w++) {
@@ -205,9 +206,11 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
     const int64_t past = c->past[row];
     float *key = c->present_key + (row * c->kv_heads + kvh) * c->max_len * d;
     float *value = c->present_value + (row * c->kv_heads + kvh) * c->max_len * d;
-    if (c->copy_past) {
-        const int64_t at = (row * c->kv_heads + kvh) * c->max_len * d;
+    const int64_t at = (row * c->kv_heads + kvh) * c->max_len * d;
+    if (c->copy_keys) {
         memcpy(key, c->past_key + at, (size_t) (past * d) * sizeof(float));
+    }
+    if (c->copy_values) {
         memcpy(value, c->past_value + at, (size_t) (past * d) * sizeof(float));
     }
     for (int64_t t = 0; t < s; t++) {
@@ -243,7 +246,7 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
                 qd[j + half] = qn[j + half] * cos[j] + qn[j] * sin[j];
             }
             q[i] = qd;
-            sp[i] = sc + i * c->max_len;
+            sp[i] = sc + i * c->longest;
             out[i] = c->out + ((row * s + t) * c->heads + h) * d;
             n[i] = pos + 1;
             longest = n[i] > longest ? n[i] : longest;

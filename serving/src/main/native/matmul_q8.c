@@ -21,6 +21,9 @@ typedef struct {
     int64_t columns; /* output columns per task */
 } Q8Call;
 
+/* Activation blocks whose largest magnitude is below this quantize to zero (127 / it is still finite). */
+#define Q8_SMALLEST 1e-30f
+
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v4,avx512vnni")
 #include "q8_kernels.h"
@@ -35,10 +38,12 @@ static void q8_quantize_row_generic(const float *x, int64_t k, int64_t bs, int64
             float v = x[from + j] < 0 ? -x[from + j] : x[from + j];
             amax = v > amax ? v : amax;
         }
+        amax = amax >= Q8_SMALLEST ? amax : 0.0f;
         s[b] = amax / 127.0f;
         float inverse = amax > 0 ? 127.0f / amax : 0.0f;
         for (int64_t j = 0; j < bs; j++) {
-            q[from + j] = (int8_t) (j < len ? rintf(x[from + j] * inverse) : 0);
+            float v = j < len ? rintf(x[from + j] * inverse) : 0.0f;
+            q[from + j] = (int8_t) (v > 127.0f ? 127.0f : v >= -127.0f ? v : -127.0f); /* NaN too: -127 */
         }
     }
 }
@@ -107,18 +112,23 @@ static OrtStatus *ORT_API_CALL q8_compute(void *op_kernel, OrtKernelContext *con
         return fail("MatMulQ8: A's last dimension must be the attribute K");
     }
     int64_t blocks = (k->k + k->bs - 1) / k->bs;
-    size_t b_count, s_count;
+    size_t b_rank = 0, s_count;
+    int64_t b_shape[4] = {0};
     CHECK(api->GetTensorTypeAndShape(vb, &info));
-    status = api->GetTensorShapeElementCount(info, &b_count);
+    status = api->GetDimensionsCount(info, &b_rank);
+    if (status == NULL && b_rank == 4) {
+        status = api->GetDimensions(info, b_shape, 4);
+    }
     api->ReleaseTensorTypeAndShapeInfo(info);
     CHECK(status);
     CHECK(api->GetTensorTypeAndShape(vs, &info));
     status = api->GetTensorShapeElementCount(info, &s_count);
     api->ReleaseTensorTypeAndShapeInfo(info);
     CHECK(status);
-    if ((int64_t) b_count != k->n * blocks * k->bs || (int64_t) s_count != k->n * blocks) {
-        return fail("MatMulQ8: B must hold N x ceil(K / block_size) x block_size codes and scales"
-                    " N x ceil(K / block_size) values");
+    if (b_rank != 4 || b_shape[0] != k->n / 4 || b_shape[1] != blocks || b_shape[2] != 4 || b_shape[3] != k->bs
+        || (int64_t) s_count != k->n * blocks) {
+        return fail("MatMulQ8: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4, block_size], and"
+                    " scales N x ceil(K / block_size) values");
     }
     int64_t m = 1;
     for (size_t d = 0; d + 1 < rank; d++) {

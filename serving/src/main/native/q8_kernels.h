@@ -18,6 +18,7 @@ static void q8_quantize_row_vnni(const float *x, int64_t k, int64_t bs, int64_t 
             max = _mm512_max_ps(max, _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(live, x + from + j)));
         }
         float amax = _mm512_reduce_max_ps(max);
+        amax = amax >= Q8_SMALLEST ? amax : 0.0f; /* below it, 127 / amax overflows: the block counts as zero */
         s[b] = amax / 127.0f;
         __m512 inverse = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
         for (int64_t j = 0; j < bs; j += 16) {

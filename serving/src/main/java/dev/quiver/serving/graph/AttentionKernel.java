@@ -22,10 +22,11 @@ public enum AttentionKernel {
     }
 
     /**
-     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512, else
+     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512 (all of
+     * x86-64-v4), else
      * {@code gqa}; the system property {@value #PROPERTY} picks one (native fails where the library is missing).
      */
     public static AttentionKernel forCpu() {
-        return QuiverOps.choose(PROPERTY, GQA, NATIVE, QuiverOps.cpuHas("avx512f"));
+        return QuiverOps.choose(PROPERTY, GQA, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V4));
     }
 }

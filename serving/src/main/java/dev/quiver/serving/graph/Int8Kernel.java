@@ -28,6 +28,6 @@ public enum Int8Kernel {
      * property {@value #PROPERTY} picks one (native fails where the library is missing).
      */
     public static Int8Kernel forCpu() {
-        return QuiverOps.choose(PROPERTY, NBITS, NATIVE, QuiverOps.cpuHas("avx512_vnni"));
+        return QuiverOps.choose(PROPERTY, NBITS, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V4_VNNI));
     }
 }

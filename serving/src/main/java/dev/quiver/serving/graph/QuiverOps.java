@@ -57,11 +57,18 @@ public final class QuiverOps {
         return kernel.name().toLowerCase(Locale.ROOT);
     }
 
-    /** Whether the kernel lists {@code flag} among this CPU's flags in /proc/cpuinfo (Linux, where the library is). */
-    static boolean cpuHas(String flag) {
+    /** The CPU flags of x86-64-v4, the instruction set of the library's AVX-512 kernels. */
+    static final String[] X86_64_V4 = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"};
+
+    /** x86-64-v4 and AVX-512 VNNI, which the library's int8 kernels use. */
+    static final String[] X86_64_V4_VNNI = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl", "avx512_vnni"};
+
+    /** Whether the kernel lists every one of {@code flags} among this CPU's flags in /proc/cpuinfo (Linux, x86). */
+    static boolean cpuHas(String... flags) {
         try {
-            return Files.readString(Path.of("/proc/cpuinfo")).lines()
-                    .anyMatch(l -> l.startsWith("flags") && (" " + l + " ").contains(" " + flag + " "));
+            return Files.readString(Path.of("/proc/cpuinfo")).lines().filter(l -> l.startsWith("flags")).findFirst()
+                    .map(l -> java.util.Arrays.stream(flags).allMatch(f -> (" " + l + " ").contains(" " + f + " ")))
+                    .orElse(false);
         } catch (IOException | RuntimeException e) {
             return false;
         }

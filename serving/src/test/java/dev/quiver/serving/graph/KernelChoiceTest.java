@@ -46,5 +46,6 @@ class KernelChoiceTest {
         assumeTrue(QuiverOps.platform().equals("linux-x86_64"), "reads the flags lines of /proc/cpuinfo (x86)");
         assertThat(QuiverOps.cpuHas("fpu")).isTrue();
         assertThat(QuiverOps.cpuHas("no_such_flag")).isFalse();
+        assertThat(QuiverOps.cpuHas("fpu", "no_such_flag")).as("every flag named").isFalse();
     }
 }

@@ -113,8 +113,8 @@ public final class MatMulNBitsBenchmark {
                 .quantize((r, dst) -> System.arraycopy(w[r], 0, dst, 0, K), N, K);
         GraphBuilder g = graph();
         BlockQuantizer.RowGroups groups = q.rowGroups();
-        g.node("MatMulQ8", GraphBuilder.QUIVER_DOMAIN, List.of("x", g.externalUint8("w.q", groups.codes(), N,
-                q.blocksPerRow(), q.blobBytes()), g.externalFloat("w.scales", groups.scales(), (long) N * q.blocksPerRow())),
+        g.node("MatMulQ8", GraphBuilder.QUIVER_DOMAIN, List.of("x", g.externalUint8("w.q", groups.codes(), N / 4,
+                q.blocksPerRow(), 4, q.blobBytes()), g.externalFloat("w.scales", groups.scales(), (long) N * q.blocksPerRow())),
                 List.of("y"), GraphBuilder.Attr.i("K", K), GraphBuilder.Attr.i("N", N), GraphBuilder.Attr.i("bits", 8),
                 GraphBuilder.Attr.i("block_size", 128));
         return new Variant("int8 block 128 MatMulQ8", session(env, g, threads), q.bytes());

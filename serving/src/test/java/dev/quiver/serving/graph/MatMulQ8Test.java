@@ -96,6 +96,9 @@ class MatMulQ8Test {
         assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", "v9"))
                 .isInstanceOf(OrtException.class)
                 .hasMessageContaining("attribute isa must be vnni");
+        assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", null, "rows"))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("MatMulQ8: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4,");
         assertThatThrownBy(() -> new BlockQuantizer(8, 128).quantize((r, dst) -> { }, 6, 128).rowGroups())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("MatMulQ8 takes int8 weights of a multiple of 4 rows");
@@ -163,12 +166,20 @@ class MatMulQ8Test {
 
     private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, String op, String isa)
             throws OrtException {
-        return run(c, x, q, c.k(), op, isa);
+        return run(c, x, q, c.k(), op, isa, null);
     }
 
-    /** One {@code op} node over q's initializers, declared for rows of {@code k} inputs. */
     private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, int k, String op, String isa)
             throws OrtException {
+        return run(c, x, q, k, op, isa, null);
+    }
+
+    /**
+     * One {@code op} node over q's initializers, declared for rows of {@code k} inputs; MatMulQ8 reads q in row
+     * groups, and MatMulNBits (or MatMulQ8 given {@code layout} "rows") in rows.
+     */
+    private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, int k, String op, String isa,
+                               String layout) throws OrtException {
         GraphBuilder g = new GraphBuilder("q8");
         Object[] dims = new Object[c.rows().length + 1];
         for (int i = 0; i < c.rows().length; i++) {
@@ -176,9 +187,10 @@ class MatMulQ8Test {
         }
         dims[c.rows().length] = (long) c.k();
         g.input("x", FLOAT, dims);
-        boolean groups = op.equals("MatMulQ8");
-        List<String> inputs = List.of("x", g.externalUint8("w.q", groups ? q.rowGroups().codes() : q.data(), c.n(),
-                        q.blocksPerRow(), q.blobBytes()),
+        boolean groups = op.equals("MatMulQ8") && layout == null;
+        long[] codes = groups ? new long[] {c.n() / 4, q.blocksPerRow(), 4, q.blobBytes()}
+                : new long[] {c.n(), q.blocksPerRow(), q.blobBytes()};
+        List<String> inputs = List.of("x", g.externalUint8("w.q", groups ? q.rowGroups().codes() : q.data(), codes),
                 g.externalFloat("w.scales", groups ? q.rowGroups().scales() : q.scales(), (long) c.n() * q.blocksPerRow()));
         List<GraphBuilder.Attr> attrs = new ArrayList<>(List.of(GraphBuilder.Attr.i("K", k),
                 GraphBuilder.Attr.i("N", c.n()), GraphBuilder.Attr.i("bits", 8),
