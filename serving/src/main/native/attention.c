@@ -48,24 +48,15 @@ typedef struct {
     int v4;
 } AttnKernel;
 
-/* Input i's dimensions, exactly `count` of them. */
+/* Input i's dimensions, exactly `count` of them (at most 4). */
 static OrtStatus *shape_of(OrtKernelContext *context, size_t i, size_t count, const OrtValue **value,
-                           int64_t *shape) {
-    CHECK(api->KernelContext_GetInput(context, i, value));
-    OrtTensorTypeAndShapeInfo *info;
-    CHECK(api->GetTensorTypeAndShape(*value, &info));
+                           int64_t shape[4]) {
+    static const char *wrong = "Attention: q, k, v [batch, seq, heads x head_dim], past key and value [batch,"
+                               " kv_heads, max_len, head_dim], seqlens_k [batch], total_sequence_length [] and cos,"
+                               " sin [positions, head_dim / 2] have the wrong number of dimensions";
     size_t n;
-    OrtStatus *status = api->GetDimensionsCount(info, &n);
-    if (status == NULL && n != count) {
-        status = fail("Attention: q, k, v [batch, seq, heads x head_dim], past key and value [batch, kv_heads,"
-                      " max_len, head_dim], seqlens_k [batch], total_sequence_length [] and cos, sin [positions,"
-                      " head_dim / 2] have the wrong number of dimensions");
-    }
-    if (status == NULL) {
-        status = api->GetDimensions(info, shape, n);
-    }
-    api->ReleaseTensorTypeAndShapeInfo(info);
-    return status;
+    CHECK(input_dims(context, i, value, shape, 4, &n, wrong));
+    return n == count ? NULL : fail(wrong);
 }
 
 /* Work below which a call runs on the calling thread: query heads x positions x head_dim multiply-adds. */
@@ -74,7 +65,8 @@ static OrtStatus *shape_of(OrtKernelContext *context, size_t i, size_t count, co
 static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *context) {
     const AttnKernel *k = op_kernel;
     const OrtValue *vq, *vk, *vv, *vpk, *vpv, *vseq, *vcos, *vsin;
-    int64_t sq[3], sk[3], sv[3], spk[4], spv[4], sseq[1], scos[2], ssin[2];
+    int64_t sq[4] = {0}, sk[4] = {0}, sv[4] = {0}, spk[4] = {0}, spv[4] = {0}, sseq[4] = {0}, scos[4] = {0},
+            ssin[4] = {0};
     CHECK(shape_of(context, 0, 3, &vq, sq));
     CHECK(shape_of(context, 1, 3, &vk, sk));
     CHECK(shape_of(context, 2, 3, &vv, sv));

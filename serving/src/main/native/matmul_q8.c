@@ -91,44 +91,28 @@ typedef struct {
 
 static OrtStatus *ORT_API_CALL q8_compute(void *op_kernel, OrtKernelContext *context) {
     const Q8Kernel *k = op_kernel;
+    static const char *wrong_b = "MatMulQ8: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4,"
+                                 " block_size], and scales N x ceil(K / block_size) values";
     const OrtValue *va, *vb, *vs;
-    CHECK(api->KernelContext_GetInput(context, 0, &va));
-    CHECK(api->KernelContext_GetInput(context, 1, &vb));
-    CHECK(api->KernelContext_GetInput(context, 2, &vs));
-    int64_t shape[8];
-    size_t rank;
-    OrtTensorTypeAndShapeInfo *info;
-    CHECK(api->GetTensorTypeAndShape(va, &info));
-    OrtStatus *status = api->GetDimensionsCount(info, &rank);
-    if (status == NULL && (rank < 1 || rank > 8)) {
-        status = fail("MatMulQ8: input A must have 1 to 8 dimensions");
+    int64_t shape[8], b_shape[4], s_shape[8];
+    size_t rank, b_rank, s_rank;
+    CHECK(input_dims(context, 0, &va, shape, 8, &rank, "MatMulQ8: input A must have 1 to 8 dimensions"));
+    if (rank < 1) {
+        return fail("MatMulQ8: input A must have 1 to 8 dimensions");
     }
-    if (status == NULL) {
-        status = api->GetDimensions(info, shape, rank);
-    }
-    api->ReleaseTensorTypeAndShapeInfo(info);
-    CHECK(status);
     if (shape[rank - 1] != k->k) {
         return fail("MatMulQ8: A's last dimension must be the attribute K");
     }
     int64_t blocks = (k->k + k->bs - 1) / k->bs;
-    size_t b_rank = 0, s_count;
-    int64_t b_shape[4] = {0};
-    CHECK(api->GetTensorTypeAndShape(vb, &info));
-    status = api->GetDimensionsCount(info, &b_rank);
-    if (status == NULL && b_rank == 4) {
-        status = api->GetDimensions(info, b_shape, 4);
+    CHECK(input_dims(context, 1, &vb, b_shape, 4, &b_rank, wrong_b));
+    CHECK(input_dims(context, 2, &vs, s_shape, 8, &s_rank, wrong_b));
+    int64_t s_count = 1;
+    for (size_t d = 0; d < s_rank; d++) {
+        s_count *= s_shape[d];
     }
-    api->ReleaseTensorTypeAndShapeInfo(info);
-    CHECK(status);
-    CHECK(api->GetTensorTypeAndShape(vs, &info));
-    status = api->GetTensorShapeElementCount(info, &s_count);
-    api->ReleaseTensorTypeAndShapeInfo(info);
-    CHECK(status);
     if (b_rank != 4 || b_shape[0] != k->n / 4 || b_shape[1] != blocks || b_shape[2] != 4 || b_shape[3] != k->bs
-        || (int64_t) s_count != k->n * blocks) {
-        return fail("MatMulQ8: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4, block_size], and"
-                    " scales N x ceil(K / block_size) values");
+        || s_count != k->n * blocks) {
+        return fail(wrong_b);
     }
     int64_t m = 1;
     for (size_t d = 0; d + 1 < rank; d++) {
@@ -172,7 +156,7 @@ static OrtStatus *ORT_API_CALL q8_compute(void *op_kernel, OrtKernelContext *con
     c.columns = c.columns > sixteenth ? sixteenth : c.columns;
     c.columns = c.columns < 16 ? 16 : c.columns;
     size_t tasks = (size_t) ((k->n + c.columns - 1) / c.columns);
-    status = run_tasks(context, q8_task, &c, tasks, k->n * row >= Q8_PARALLEL_BYTES || m >= 16);
+    OrtStatus *status = run_tasks(context, q8_task, &c, tasks, k->n * row >= Q8_PARALLEL_BYTES || m >= 16);
     free(c.aq);
     free(c.as);
     free(c.corr);

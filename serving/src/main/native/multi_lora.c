@@ -195,18 +195,7 @@ typedef struct {
 /* The dimensions of input i, at most 2 of them. */
 static OrtStatus *dims(OrtKernelContext *context, size_t i, const OrtValue **value, int64_t shape[2],
                        size_t *count) {
-    CHECK(api->KernelContext_GetInput(context, i, value));
-    OrtTensorTypeAndShapeInfo *info;
-    CHECK(api->GetTensorTypeAndShape(*value, &info));
-    OrtStatus *status = api->GetDimensionsCount(info, count);
-    if (status == NULL && *count > 2) {
-        status = fail("MultiLora: inputs must be matrices");
-    }
-    if (status == NULL) {
-        status = api->GetDimensions(info, shape, *count);
-    }
-    api->ReleaseTensorTypeAndShapeInfo(info);
-    return status;
+    return input_dims(context, i, value, shape, 2, count, "MultiLora: inputs must be matrices");
 }
 
 static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *context) {

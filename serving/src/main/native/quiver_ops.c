@@ -13,6 +13,22 @@ OrtStatus *data(const OrtValue *value, const void **out) {
     return api->GetTensorMutableData((OrtValue *) value, (void **) out);
 }
 
+OrtStatus *input_dims(OrtKernelContext *context, size_t i, const OrtValue **value, int64_t *shape, size_t capacity,
+                      size_t *rank, const char *too_many) {
+    CHECK(api->KernelContext_GetInput(context, i, value));
+    OrtTensorTypeAndShapeInfo *info;
+    CHECK(api->GetTensorTypeAndShape(*value, &info));
+    OrtStatus *status = api->GetDimensionsCount(info, rank);
+    if (status == NULL && *rank > capacity) {
+        status = fail(too_many);
+    }
+    if (status == NULL) {
+        status = api->GetDimensions(info, shape, *rank);
+    }
+    api->ReleaseTensorTypeAndShapeInfo(info);
+    return status;
+}
+
 /* Tasks 0 .. tasks - 1 of fn: on ONNX Runtime's threads when parallel, else one after another on this one. */
 OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void *arg, size_t tasks,
                      int parallel) {

@@ -35,6 +35,13 @@ OrtStatus *fail(const char *message);
 /* A read-only input's elements (the C API of these headers has only the mutable accessor). */
 OrtStatus *data(const OrtValue *value, const void **out);
 
+/*
+ * Input i and its dimensions: at most `capacity` of them into shape and their number into rank; an input of more
+ * dimensions is the error `too_many`.
+ */
+OrtStatus *input_dims(OrtKernelContext *context, size_t i, const OrtValue **value, int64_t *shape, size_t capacity,
+                      size_t *rank, const char *too_many);
+
 /* Tasks 0 .. tasks - 1 of fn: on ONNX Runtime's threads when parallel, else one after another on this one. */
 OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void *arg, size_t tasks, int parallel);
 

@@ -6,7 +6,7 @@ package dev.quiver.serving.graph;
  *   <li>{@code gqa}: ONNX Runtime's {@code com.microsoft:GroupQueryAttention}; runs on any execution provider;</li>
  *   <li>{@code native}: Quiver's CPU op {@code dev.quiver:Attention} ({@code serving/src/main/native}), the same
  *       inputs, outputs and results for the steps the engine runs, each cached key and value read once per KV
- *       head for the query heads that share it (docs/benchmarks.md, "The native attention op"). Needs
+ *       head for the query heads that share it (docs/benchmarks.md, "The native int8 linear and attention ops"). Needs
  *       {@link QuiverOps#library()}; AVX-512 kernels, portable ones elsewhere.</li>
  * </ul>
  */
@@ -23,8 +23,7 @@ public enum AttentionKernel {
 
     /**
      * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512 (all of
-     * x86-64-v4), else
-     * {@code gqa}; the system property {@value #PROPERTY} picks one (native fails where the library is missing).
+     * x86-64-v4), else {@code gqa}; the system property {@value #PROPERTY} picks one (native fails where the library is missing).
      */
     public static AttentionKernel forCpu() {
         return QuiverOps.choose(PROPERTY, GQA, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V4));

@@ -153,7 +153,7 @@ final class BlockQuantizer {
                     grouped.putFloat(to * Float.BYTES, scales.getFloat((row * blocks + block) * Float.BYTES));
                 }
             }
-            return new RowGroups(this, codes, grouped);
+            return new RowGroups(codes, grouped);
         }
 
         /** Bytes stored: packed values, scales and zero points. */
@@ -164,7 +164,7 @@ final class BlockQuantizer {
     }
 
     /** A {@link Quantized} int8 matrix in MatMulQ8's layout ({@link Quantized#rowGroups()}). */
-    record RowGroups(Quantized source, ByteBuffer codes, ByteBuffer scales) {
+    record RowGroups(ByteBuffer codes, ByteBuffer scales) {
         /** Rows per group: the output columns one MatMulQ8 kernel call computes. */
         static final int ROWS = 4;
     }

@@ -6,9 +6,9 @@ package dev.quiver.serving.graph;
  *   <li>{@code nbits}: ONNX Runtime's {@code com.microsoft:MatMulNBits} at accuracy level 4; runs on any
  *       execution provider;</li>
  *   <li>{@code native}: Quiver's CPU op {@code dev.quiver:MatMulQ8} ({@code serving/src/main/native}) over the
- *       same initializers, with AVX-512 VNNI kernels for blocks of 64 and 128: at batch 1 it streams the weight
- *       without MatMulNBits' fixed cost per call, and it keeps no packed copy of the weight (docs/benchmarks.md,
- *       "The native int8 op"). Needs {@link QuiverOps#library()}.</li>
+ *       same codes and scales in row groups of four ({@code BlockQuantizer.Quantized.rowGroups()}), with AVX-512
+ *       VNNI kernels for blocks of 64 and 128: a kernel call streams one run of consecutive bytes, and no packed
+ *       copy of the weight is made (docs/benchmarks.md, "The native int8 linear and attention ops"). Needs {@link QuiverOps#library()}.</li>
  * </ul>
  */
 public enum Int8Kernel {
@@ -28,6 +28,6 @@ public enum Int8Kernel {
      * property {@value #PROPERTY} picks one (native fails where the library is missing).
      */
     public static Int8Kernel forCpu() {
-        return QuiverOps.choose(PROPERTY, NBITS, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V4_VNNI));
+        return QuiverOps.choose(PROPERTY, NBITS, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V4) && QuiverOps.cpuHas("avx512_vnni"));
     }
 }

@@ -60,17 +60,23 @@ public final class QuiverOps {
     /** The CPU flags of x86-64-v4, the instruction set of the library's AVX-512 kernels. */
     static final String[] X86_64_V4 = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"};
 
-    /** x86-64-v4 and AVX-512 VNNI, which the library's int8 kernels use. */
-    static final String[] X86_64_V4_VNNI = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl", "avx512_vnni"};
-
     /** Whether the kernel lists every one of {@code flags} among this CPU's flags in /proc/cpuinfo (Linux, x86). */
     static boolean cpuHas(String... flags) {
-        try {
-            return Files.readString(Path.of("/proc/cpuinfo")).lines().filter(l -> l.startsWith("flags")).findFirst()
-                    .map(l -> java.util.Arrays.stream(flags).allMatch(f -> (" " + l + " ").contains(" " + f + " ")))
-                    .orElse(false);
-        } catch (IOException | RuntimeException e) {
-            return false;
+        return CpuFlags.FLAGS.containsAll(java.util.Arrays.asList(flags));
+    }
+
+    /** This CPU's flags, read from /proc/cpuinfo once; none where it cannot be read. */
+    private static final class CpuFlags {
+        static final java.util.Set<String> FLAGS = read();
+
+        private static java.util.Set<String> read() {
+            try {
+                return Files.readString(Path.of("/proc/cpuinfo")).lines().filter(l -> l.startsWith("flags"))
+                        .findFirst().map(l -> java.util.Set.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+")))
+                        .orElse(java.util.Set.of());
+            } catch (IOException | RuntimeException e) {
+                return java.util.Set.of();
+            }
         }
     }
 
@@ -122,8 +128,8 @@ public final class QuiverOps {
             return Optional.of(file);
         } catch (IOException e) {
             // a read-only or full temp dir: the engine still runs, with the ONNX formulation
-            LOG.warn("Quiver's native LoRA op could not be copied into java.io.tmpdir ({}): {}; adapters run on"
-                    + " standard ONNX ops", System.getProperty("java.io.tmpdir"), e.getMessage());
+            LOG.warn("Quiver's native ops could not be copied into java.io.tmpdir ({}): {}; the engine runs on"
+                    + " ONNX Runtime's own ops", System.getProperty("java.io.tmpdir"), e.getMessage());
             return Optional.empty();
         }
     }

@@ -100,17 +100,15 @@ public final class InferenceEngine implements AutoCloseable {
     public static InferenceEngine open(Path modelDir, EngineSettings settings, Executor adapterReads)
             throws IOException {
         try (ModelDirectory model = ModelDirectory.open(modelDir)) {
+            boolean cpu = settings.executionProvider().kind() == ExecutionProvider.Kind.CPU;
             CompileOptions options = CompileOptions.builder()
                     .optMaxSequenceLength(Math.min(settings.maxSequenceLength(),
                             model.config().maxPositionEmbeddings()))
                     .optLora(new LoraLayout(settings.loraSlots() + 1, settings.maxLoraRank(), settings.loraTargets()))
                     .optQuantization(settings.quantization())
-                    .optLoraKernel(settings.executionProvider().kind() == ExecutionProvider.Kind.CPU
-                            ? LoraKernel.forCpu() : LoraKernel.ONNX)
-                    .optInt8Kernel(settings.executionProvider().kind() == ExecutionProvider.Kind.CPU
-                            ? Int8Kernel.forCpu() : Int8Kernel.NBITS)
-                    .optAttentionKernel(settings.executionProvider().kind() == ExecutionProvider.Kind.CPU
-                            ? AttentionKernel.forCpu() : AttentionKernel.GQA)
+                    .optLoraKernel(cpu ? LoraKernel.forCpu() : LoraKernel.ONNX)
+                    .optInt8Kernel(cpu ? Int8Kernel.forCpu() : Int8Kernel.NBITS)
+                    .optAttentionKernel(cpu ? AttentionKernel.forCpu() : AttentionKernel.GQA)
                     .build();
             DecoderGraphCompiler compiler = new DecoderGraphCompiler(options);
             SessionSettings run = new SessionSettings(settings.threads(), settings.executionProvider(), null);
