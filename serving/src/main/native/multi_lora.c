@@ -16,18 +16,9 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 typedef uint16_t v16h __attribute__((vector_size(32), aligned(2)));
 typedef uint32_t v16w __attribute__((vector_size(64)));
 
-/* fp16 bits to float, exact for every finite half: see halves16_generic. */
-static inline __attribute__((always_inline)) float half1(uint16_t h) {
-    uint32_t bits = (uint32_t) (h & 0x7fff) << 13;
-    float magnitude;
-    memcpy(&magnitude, &bits, sizeof magnitude);
-    magnitude *= 0x1p112f;
-    return (h & 0x8000) ? -magnitude : magnitude;
-}
-
 /* Pools hold fp32 or fp16 values (`half`, a constant in every instantiation): one of them, element i's address. */
 static inline __attribute__((always_inline)) float load1(const void *p, int64_t i, const int half) {
-    return half ? half1(((const uint16_t *) p)[i]) : ((const float *) p)[i];
+    return half ? half_to_float(((const uint16_t *) p)[i]) : ((const float *) p)[i];
 }
 
 static inline __attribute__((always_inline)) const void *at(const void *p, int64_t i, const int half) {

@@ -1,34 +1,17 @@
 /*
- * The MatMulQ8 kernels for AVX-512 VNNI, included once by matmul_q8.c under that target. The weight is int8
+ * The MatMulQ8 kernels for AVX-512 VNNI, included once by matmul_q.c under that target. The weight is int8
  * codes with an implied zero point of 128 and one fp32 scale per row and block, as MatMulNBits stores them, but
- * in row groups (Q8Call). Activations are quantized to int8 per row and block (scale max|x| / 127, as MatMulNBits does at
- * accuracy level 4), so a block's dot product is exact in int32: vpdpbusd multiplies the unsigned codes by the
- * signed activations, and corr (-128 times the activations' sums in each lane) takes the zero point back out.
+ * in row groups (QCall). A block's dot product with the activations' int8 codes is exact in int32: vpdpbusd
+ * multiplies the unsigned codes by the signed activations, and corr (-128 times the activations' sums in each
+ * lane) takes the zero point back out.
  */
 
-/* One row of activations to int8 codes q [blocks * bs] (zero past k), scales s [blocks], corr [blocks][16]. */
-static void q8_quantize_row_vnni(const float *x, int64_t k, int64_t bs, int64_t blocks, int8_t *q, float *s,
-                                 int32_t *corr) {
-    const __m512 sign = _mm512_set1_ps(-0.0f);
+/* -128 times the sums of one activation row's codes in each vpdpbusd lane, corr [blocks][16]: blocks of 64 or 128. */
+static void q8_corrections_vnni(const int8_t *q, int64_t bs, int64_t blocks, int32_t *corr) {
     for (int64_t b = 0; b < blocks; b++) {
-        int64_t from = b * bs, len = k - from < bs ? k - from : bs;
-        __m512 max = _mm512_setzero_ps();
-        for (int64_t j = 0; j < len; j += 16) {
-            __mmask16 live = len - j >= 16 ? 0xffff : (__mmask16) ((1u << (len - j)) - 1);
-            max = _mm512_max_ps(max, _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(live, x + from + j)));
-        }
-        float amax = _mm512_reduce_max_ps(max);
-        amax = amax >= Q8_SMALLEST ? amax : 0.0f; /* below it, 127 / amax overflows: the block counts as zero */
-        s[b] = amax / 127.0f;
-        __m512 inverse = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
-        for (int64_t j = 0; j < bs; j += 16) {
-            __mmask16 live = j >= len ? 0 : len - j >= 16 ? 0xffff : (__mmask16) ((1u << (len - j)) - 1);
-            __m512i codes = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, x + from + j), inverse));
-            _mm_storeu_si128((__m128i *) (q + from + j), _mm512_cvtsepi32_epi8(codes));
-        }
         __m512i sums = _mm512_setzero_si512();
         for (int64_t j = 0; j < bs; j += 64) {
-            sums = _mm512_dpbusd_epi32(sums, _mm512_set1_epi8(1), _mm512_loadu_si512(q + from + j));
+            sums = _mm512_dpbusd_epi32(sums, _mm512_set1_epi8(1), _mm512_loadu_si512(q + b * bs + j));
         }
         _mm512_storeu_si512(corr + b * 16, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sums, 7)));
     }
@@ -39,7 +22,7 @@ static void q8_quantize_row_vnni(const float *x, int64_t k, int64_t bs, int64_t 
  * each weight row's block is loaded once for the mt activation rows, each activation block once for the four
  * weight rows, and the group's bytes are read in order.
  */
-static inline __attribute__((always_inline)) void q8_tile_vnni(const Q8Call *c, int64_t m0, const int mt,
+static inline __attribute__((always_inline)) void q8_tile_vnni(const QCall *c, int64_t m0, const int mt,
                                                               int64_t n0, const int ch) {
     __m512 acc[4][4];
     for (int i = 0; i < mt; i++) {
@@ -88,7 +71,7 @@ static inline __attribute__((always_inline)) void q8_tile_vnni(const Q8Call *c, 
     }
 
 /* Output columns [from, to), whole row groups, for every activation row; blocks of 64 or 128. */
-static void q8_columns_vnni(const Q8Call *c, int64_t from, int64_t to) {
+static void q8_columns_vnni(const QCall *c, int64_t from, int64_t to) {
     for (int64_t n0 = from; n0 < to; n0 += 4) {
         for (int64_t m0 = 0; m0 < c->m; m0 += 4) {
             int mt = c->m - m0 < 4 ? (int) (c->m - m0) : 4;

@@ -162,17 +162,17 @@ void define_op(OrtCustomOp *op) {
     op->ReleaseAliasMap = release_indices;
 }
 
-static OrtCustomOp multi_lora, multi_lora_fp16, matmul_q8, attention;
+static OrtCustomOp multi_lora, multi_lora_fp16, matmul_q8, matmul_q4, attention;
 static OrtCustomOpDomain *domain;
 static OrtStatus *domain_status;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void create_domain(void) {
     define_multi_lora(&multi_lora, &multi_lora_fp16);
-    define_matmul_q8(&matmul_q8);
+    define_matmul_q(&matmul_q8, &matmul_q4);
     define_attention(&attention);
     domain_status = api->CreateCustomOpDomain("dev.quiver", &domain);
-    OrtCustomOp *ops[] = {&multi_lora, &multi_lora_fp16, &matmul_q8, &attention};
+    OrtCustomOp *ops[] = {&multi_lora, &multi_lora_fp16, &matmul_q8, &matmul_q4, &attention};
     for (size_t i = 0; domain_status == NULL && i < sizeof ops / sizeof ops[0]; i++) {
         domain_status = api->CustomOpDomain_Add(domain, ops[i]);
     }

@@ -1,6 +1,6 @@
 /*
  * Quiver's ONNX Runtime custom ops (CPU), loaded with SessionOptions.registerCustomOpLibrary: what the op files
- * share. Each op is one file: multi_lora.c (dev.quiver:MultiLora, MultiLoraFp16), matmul_q8.c (MatMulQ8) and
+ * share. Each op is one file: multi_lora.c (dev.quiver:MultiLora, MultiLoraFp16), matmul_q.c (MatMulQ8, MatMulQ4) and
  * attention.c (Attention), with its kernels per instruction set in a header it includes; quiver_ops.c has the
  * helpers below and registers the domain.
  *
@@ -57,12 +57,21 @@ OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output
  */
 void define_op(OrtCustomOp *op);
 
+/* fp16 bits to float, exact for every finite half (multi_lora.c's halves16_generic is its 16-wide form). */
+static inline __attribute__((always_inline)) float half_to_float(uint16_t h) {
+    uint32_t bits = (uint32_t) (h & 0x7fff) << 13;
+    float magnitude;
+    memcpy(&magnitude, &bits, sizeof magnitude);
+    magnitude *= 0x1p112f;
+    return (h & 0x8000) ? -magnitude : magnitude;
+}
+
 /* Frees the index arrays of an alias or in-place map. */
 void ORT_API_CALL release_indices(int *input_index, int *output_index);
 
 /* Each op file's: its ops, defined. */
 void define_multi_lora(OrtCustomOp *fp32, OrtCustomOp *fp16);
-void define_matmul_q8(OrtCustomOp *op);
+void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4);
 void define_attention(OrtCustomOp *op);
 
 #pragma GCC push_options

@@ -1,5 +1,6 @@
 package dev.quiver.serving.graph;
 
+import dev.quiver.adapters.safetensors.DType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -131,29 +132,60 @@ final class BlockQuantizer {
         }
 
         /**
-         * This int8 matrix in the layout of Quiver's {@code dev.quiver:MatMulQ8}: rows four at a time, each group's
-         * blocks in order and each block's four rows side by side, codes [rows / 4, blocks, 4, blob] and scales
-         * [rows / 4, blocks, 4], so that a kernel computing four outputs reads one stream of consecutive bytes.
+         * This matrix in the layout of Quiver's {@code dev.quiver:MatMulQ8} (int8) or {@code MatMulQ4} (int4): rows
+         * four at a time, each group's blocks in order and each block's four rows side by side, so that a kernel
+         * computing four outputs reads one stream of consecutive bytes. Codes are [rows / 4, blocks, 4, blob].
+         * <ul>
+         *   <li>int8: the codes as stored, scales [rows / 4, blocks, 4] fp32.</li>
+         *   <li>int4: byte t of a row's block holds the codes of columns t (low nibble) and t + blockSize / 2
+         *       (high), so one nibble of a block's bytes is its first half and the other its second; the scales are
+         *       fp16 [rows / 4, blocks, 8], the group's four d then its four m, a value being {@code code * d + m}
+         *       ({@code d} the scale, {@code m = -zeroPoint * scale}, each rounded to fp16, as llama.cpp's
+         *       Q4_1).</li>
+         * </ul>
          */
         RowGroups rowGroups() {
-            if (bits != 8 || rows % RowGroups.ROWS != 0) {
-                throw new IllegalArgumentException("MatMulQ8 takes int8 weights of a multiple of "
-                        + RowGroups.ROWS + " rows, got " + bits + " bits and " + rows + " rows");
+            if (rows % RowGroups.ROWS != 0) {
+                throw new IllegalArgumentException("MatMulQ" + bits + " takes weights of a multiple of "
+                        + RowGroups.ROWS + " rows, got " + rows + " rows");
             }
             int blocks = blocksPerRow();
             int blob = blobBytes();
             ByteBuffer codes = ByteBuffer.allocateDirect(data.capacity()).order(ByteOrder.LITTLE_ENDIAN);
+            // an fp32 scale per block, or an fp16 d and m: the same bytes
             ByteBuffer grouped = ByteBuffer.allocateDirect(scales.capacity()).order(ByteOrder.nativeOrder());
+            byte[] block = new byte[blob];
             for (int row = 0; row < rows; row++) {
                 int group = row / RowGroups.ROWS;
                 int within = row % RowGroups.ROWS;
-                for (int block = 0; block < blocks; block++) {
-                    int to = ((group * blocks + block) * RowGroups.ROWS + within);
-                    codes.put(to * blob, data, (row * blocks + block) * blob, blob);
-                    grouped.putFloat(to * Float.BYTES, scales.getFloat((row * blocks + block) * Float.BYTES));
+                for (int b = 0; b < blocks; b++) {
+                    int to = ((group * blocks + b) * RowGroups.ROWS + within);
+                    float scale = scales.getFloat((row * blocks + b) * Float.BYTES);
+                    if (bits == 8) {
+                        codes.put(to * blob, data, (row * blocks + b) * blob, blob);
+                        grouped.putFloat(to * Float.BYTES, scale);
+                        continue;
+                    }
+                    int from = (row * blocks + b) * blob;
+                    for (int t = 0; t < blob; t++) {
+                        int first = nibble(from, t);
+                        int second = nibble(from, t + blob);
+                        block[t] = (byte) (first | second << 4);
+                    }
+                    codes.put(to * blob, block);
+                    int at = ((group * blocks + b) * 2 * RowGroups.ROWS + within) * Short.BYTES;
+                    grouped.putShort(at, DType.floatToF16(scale));
+                    grouped.putShort(at + RowGroups.ROWS * Short.BYTES,
+                            DType.floatToF16(-zeroPoint(row, b) * scale));
                 }
             }
             return new RowGroups(codes, grouped);
+        }
+
+        /** The 4-bit code at position {@code i} of the packed block that starts at byte {@code from}. */
+        private int nibble(int from, int i) {
+            int packed = Byte.toUnsignedInt(data.get(from + i / 2));
+            return (i & 1) == 0 ? packed & 0x0F : packed >>> 4;
         }
 
         /** Bytes stored: packed values, scales and zero points. */
@@ -163,7 +195,10 @@ final class BlockQuantizer {
         }
     }
 
-    /** A {@link Quantized} int8 matrix in MatMulQ8's layout ({@link Quantized#rowGroups()}). */
+    /**
+     * A {@link Quantized} matrix in MatMulQ8's or MatMulQ4's layout ({@link Quantized#rowGroups()}): scales fp32
+     * (int8) or the fp16 d and m (int4).
+     */
     record RowGroups(ByteBuffer codes, ByteBuffer scales) {
         /** Rows per group: the output columns one MatMulQ8 kernel call computes. */
         static final int ROWS = 4;

@@ -7,11 +7,11 @@ package dev.quiver.serving.graph;
  * @param lora              the adapter pools compiled into the graph
  * @param quantization      how the base model's linear weights are stored
  * @param loraKernel        the op that applies the adapters ({@link LoraKernel#forCpu()} unless set)
- * @param int8Kernel        the op that multiplies by int8 base weights ({@link Int8Kernel#forCpu()} unless set)
+ * @param quantizedKernel        the op that multiplies by int8 base weights ({@link QuantizedKernel#forCpu()} unless set)
  * @param attentionKernel   the op that attends over the KV cache ({@link AttentionKernel#forCpu()} unless set)
  */
 public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantization quantization,
-                             LoraKernel loraKernel, Int8Kernel int8Kernel, AttentionKernel attentionKernel) {
+                             LoraKernel loraKernel, QuantizedKernel quantizedKernel, AttentionKernel attentionKernel) {
     public static final int DEFAULT_MAX_SEQUENCE_LENGTH = 2048;
 
     public CompileOptions {
@@ -24,8 +24,8 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
         if (loraKernel == null) {
             throw new IllegalArgumentException("loraKernel must be set (LoraKernel.ONNX runs everywhere)");
         }
-        if (int8Kernel == null) {
-            throw new IllegalArgumentException("int8Kernel must be set (Int8Kernel.NBITS runs everywhere)");
+        if (quantizedKernel == null) {
+            throw new IllegalArgumentException("quantizedKernel must be set (QuantizedKernel.NBITS runs everywhere)");
         }
         if (attentionKernel == null) {
             throw new IllegalArgumentException("attentionKernel must be set (AttentionKernel.GQA runs everywhere)");
@@ -51,7 +51,7 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
         private LoraLayout lora = LoraLayout.allLinear(8, 16);
         private Quantization quantization = Quantization.NONE;
         private LoraKernel loraKernel;
-        private Int8Kernel int8Kernel;
+        private QuantizedKernel quantizedKernel;
         private AttentionKernel attentionKernel;
 
         public Builder optMaxSequenceLength(int maxSequenceLength) {
@@ -74,8 +74,8 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
             return this;
         }
 
-        public Builder optInt8Kernel(Int8Kernel int8Kernel) {
-            this.int8Kernel = int8Kernel;
+        public Builder optQuantizedKernel(QuantizedKernel quantizedKernel) {
+            this.quantizedKernel = quantizedKernel;
             return this;
         }
 
@@ -87,7 +87,7 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
         public CompileOptions build() {
             return new CompileOptions(maxSequenceLength, lora, quantization,
                     loraKernel == null ? LoraKernel.forCpu() : loraKernel,
-                    int8Kernel == null ? Int8Kernel.forCpu() : int8Kernel,
+                    quantizedKernel == null ? QuantizedKernel.forCpu() : quantizedKernel,
                     attentionKernel == null ? AttentionKernel.forCpu() : attentionKernel);
         }
     }

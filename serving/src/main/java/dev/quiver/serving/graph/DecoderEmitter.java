@@ -32,7 +32,7 @@ final class DecoderEmitter {
     private final WeightLoader weights;
     private final MultiLoraBranch lora;
     private final Quantization quantization;
-    private final Int8Kernel int8Kernel;
+    private final QuantizedKernel quantizedKernel;
     private final AttentionKernel attentionKernel;
     /** The embedding table, quantized, for a tied head to multiply by; null when not quantized. */
     private BlockQuantizer.Quantized embeddingTable;
@@ -44,14 +44,14 @@ final class DecoderEmitter {
     private String tokenRowsShape;
 
     DecoderEmitter(GraphBuilder g, DecoderSignature sig, WeightLoader weights, Quantization quantization,
-                   LoraKernel loraKernel, Int8Kernel int8Kernel, AttentionKernel attentionKernel) {
+                   LoraKernel loraKernel, QuantizedKernel quantizedKernel, AttentionKernel attentionKernel) {
         this.g = g;
         this.sig = sig;
         this.c = sig.config();
         this.weights = weights;
         this.lora = new MultiLoraBranch(g, LORA_MASK, loraKernel, sig.lora().maxRank(), sig.loraPrecision());
         this.quantization = quantization;
-        this.int8Kernel = int8Kernel;
+        this.quantizedKernel = quantizedKernel;
         this.attentionKernel = attentionKernel;
     }
 
@@ -338,18 +338,25 @@ final class DecoderEmitter {
 
     /**
      * {@code x @ W^T} [tokens, out] with W dequantized block by block inside the op, from initializers named after
-     * {@code name}: Quiver's MatMulQ8 for int8 blocks of 64 or 128 (the sizes its VNNI kernels take) under
-     * {@link Int8Kernel#NATIVE}, over the weight in its row groups; else MatMulNBits.
+     * {@code name}: under {@link QuantizedKernel#NATIVE}, Quiver's MatMulQ8 for int8 blocks of 64 or 128 and
+     * MatMulQ4 for int4 blocks of 32 (the sizes their VNNI kernels take), over the weight in its row groups; else
+     * MatMulNBits.
      */
     private String quantizedMatMul(String x, String name, BlockQuantizer.Quantized q, String out) {
-        if (int8Kernel == Int8Kernel.NATIVE && q.bits() == 8 && (q.blockSize() == 64 || q.blockSize() == 128)
+        boolean native8 = q.bits() == 8 && (q.blockSize() == 64 || q.blockSize() == 128);
+        boolean native4 = q.bits() == 4 && q.blockSize() == 32;
+        if (quantizedKernel == QuantizedKernel.NATIVE && (native8 || native4)
                 && q.rows() % BlockQuantizer.RowGroups.ROWS == 0) {
             BlockQuantizer.RowGroups groups = q.rowGroups();
-            String codes = g.externalUint8(name + ".q8g", groups.codes(), q.rows() / BlockQuantizer.RowGroups.ROWS,
+            long groupCount = q.rows() / BlockQuantizer.RowGroups.ROWS;
+            String codes = g.externalUint8(name + ".q" + q.bits() + "g", groups.codes(), groupCount,
                     q.blocksPerRow(), BlockQuantizer.RowGroups.ROWS, q.blobBytes());
-            String scales = g.externalFloat(name + ".scales.g", groups.scales(), (long) q.rows() * q.blocksPerRow());
-            g.node("MatMulQ8", GraphBuilder.QUIVER_DOMAIN, List.of(x, codes, scales), List.of(out),
-                    Attr.i("K", q.cols()), Attr.i("N", q.rows()), Attr.i("bits", 8), Attr.i("block_size",
+            String scales = native8
+                    ? g.externalFloat(name + ".scales.g", groups.scales(), (long) q.rows() * q.blocksPerRow())
+                    : g.externalFloat16(name + ".dm.g", groups.scales(), groupCount, q.blocksPerRow(),
+                            2L * BlockQuantizer.RowGroups.ROWS);
+            g.node("MatMulQ" + q.bits(), GraphBuilder.QUIVER_DOMAIN, List.of(x, codes, scales), List.of(out),
+                    Attr.i("K", q.cols()), Attr.i("N", q.rows()), Attr.i("bits", q.bits()), Attr.i("block_size",
                             q.blockSize()));
             return out;
         }

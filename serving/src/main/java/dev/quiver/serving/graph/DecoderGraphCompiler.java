@@ -21,7 +21,7 @@ public final class DecoderGraphCompiler {
         DecoderSignature signature = signature(model);
         GraphBuilder graph = new GraphBuilder(config.family().modelType() + "-decoder");
         new DecoderEmitter(graph, signature, new WeightLoader(model.weights()), options.quantization(),
-                options.loraKernel(), options.int8Kernel(), options.attentionKernel()).emit();
+                options.loraKernel(), options.quantizedKernel(), options.attentionKernel()).emit();
         GraphBuilder.Built built = graph.build("quiver");
         return new CompiledDecoder(signature, built.modelBytes(), built.externalData());
     }

@@ -57,6 +57,11 @@ public final class GraphBuilder {
         return external(name, OnnxMl.TensorProto.DataType.FLOAT, Float.BYTES, data, shape);
     }
 
+    /** An fp16 initializer whose values ORT reads from {@code data} (direct, native order) without a copy. */
+    public String externalFloat16(String name, ByteBuffer data, long... shape) {
+        return external(name, OnnxMl.TensorProto.DataType.FLOAT16, Short.BYTES, data, shape);
+    }
+
     /** A uint8 initializer whose bytes ORT reads from {@code data} (direct) without a copy. */
     public String externalUint8(String name, ByteBuffer data, long... shape) {
         return external(name, OnnxMl.TensorProto.DataType.UINT8, 1, data, shape);

@@ -36,7 +36,7 @@ import java.util.zip.CRC32C;
  */
 public final class GraphCache {
     /** Bump when the compiler emits a different graph for the same model and settings (ops, block sizes). */
-    static final String COMPILER_VERSION = "5";
+    static final String COMPILER_VERSION = "6";
     private static final String MANIFEST = "manifest.properties";
     /** The manifest's record of {@link CompiledDecoder#weightBytes()}, what a decode step reads. */
     private static final String WEIGHT_BYTES = "weight_bytes";
@@ -104,7 +104,7 @@ public final class GraphCache {
         update(sha, "compiler " + COMPILER_VERSION);
         update(sha, "quantization " + options.quantization().label());
         update(sha, "lora_kernel " + options.loraKernel().label());
-        update(sha, "int8_kernel " + options.int8Kernel().label());
+        update(sha, "quantized_kernel " + options.quantizedKernel().label());
         update(sha, "attention_kernel " + options.attentionKernel().label());
         update(sha, "max_sequence_length " + options.maxSequenceLength());
         update(sha, "lora " + options.lora().slots() + " " + options.lora().maxRank() + " "

@@ -1,7 +1,5 @@
 package dev.quiver.serving.runtime;
 
-import ai.onnx.proto.OnnxMl;
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
@@ -61,7 +59,7 @@ public final class DecoderSession implements AutoCloseable {
         try {
             Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
             for (Map.Entry<String, ExternalTensor> e : decoder.initializers().entrySet()) {
-                OnnxTensor t = tensor(env, e.getValue());
+                OnnxTensor t = e.getValue().tensor(env);
                 weights.add(t);
                 external.put(e.getKey(), t);
             }
@@ -242,17 +240,6 @@ public final class DecoderSession implements AutoCloseable {
         } finally {
             owned.forEach(OnnxTensor::close);
         }
-    }
-
-    private static OnnxTensor tensor(OrtEnvironment env, ExternalTensor t) throws OrtException {
-        if (t.elementType() == OnnxMl.TensorProto.DataType.FLOAT.getNumber()) {
-            return OnnxTensor.createTensor(env, t.bytes().asFloatBuffer(), t.shape());
-        }
-        if (t.elementType() == OnnxMl.TensorProto.DataType.UINT8.getNumber()) {
-            return OnnxTensor.createTensor(env, t.bytes(), t.shape(), OnnxJavaType.UINT8);
-        }
-        throw new IllegalArgumentException("initializer of ONNX element type " + t.elementType()
-                + " is neither FLOAT nor UINT8");
     }
 
     private static OnnxTensor put(Map<String, OnnxTensor> inputs, String name, OnnxTensor t) {

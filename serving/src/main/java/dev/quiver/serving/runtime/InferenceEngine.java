@@ -9,7 +9,7 @@ import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.GraphCache;
 import dev.quiver.serving.graph.AttentionKernel;
-import dev.quiver.serving.graph.Int8Kernel;
+import dev.quiver.serving.graph.QuantizedKernel;
 import dev.quiver.serving.graph.LoraKernel;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.lora.AdapterLoader;
@@ -107,7 +107,7 @@ public final class InferenceEngine implements AutoCloseable {
                     .optLora(new LoraLayout(settings.loraSlots() + 1, settings.maxLoraRank(), settings.loraTargets()))
                     .optQuantization(settings.quantization())
                     .optLoraKernel(cpu ? LoraKernel.forCpu() : LoraKernel.ONNX)
-                    .optInt8Kernel(cpu ? Int8Kernel.forCpu() : Int8Kernel.NBITS)
+                    .optQuantizedKernel(cpu ? QuantizedKernel.forCpu() : QuantizedKernel.NBITS)
                     .optAttentionKernel(cpu ? AttentionKernel.forCpu() : AttentionKernel.GQA)
                     .build();
             DecoderGraphCompiler compiler = new DecoderGraphCompiler(options);

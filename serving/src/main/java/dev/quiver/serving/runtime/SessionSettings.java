@@ -43,7 +43,7 @@ public record SessionSettings(int threads, ExecutionProvider provider, Path prof
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             provider.addTo(options);
             if (provider.kind() == ExecutionProvider.Kind.CPU) {
-                // graphs compiled with a NATIVE LoraKernel, Int8Kernel or AttentionKernel need it; others never call it
+                // graphs compiled with a NATIVE LoraKernel, QuantizedKernel or AttentionKernel need it; others never call it
                 Optional<Path> ops = QuiverOps.library();
                 if (ops.isPresent()) {
                     options.registerCustomOpLibrary(ops.get().toString());

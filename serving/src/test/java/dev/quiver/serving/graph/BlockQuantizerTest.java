@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
@@ -167,9 +166,7 @@ class BlockQuantizerTest {
             Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
             for (Map.Entry<String, ExternalTensor> e : built.externalData().entrySet()) {
                 ExternalTensor t = e.getValue();
-                OnnxTensor tensor = t.elementType() == DataType.FLOAT.getNumber()
-                        ? OnnxTensor.createTensor(env, t.bytes().asFloatBuffer(), t.shape())
-                        : OnnxTensor.createTensor(env, t.bytes(), t.shape(), OnnxJavaType.UINT8);
+                OnnxTensor tensor = t.tensor(env);
                 owned.add(tensor);
                 external.put(e.getKey(), tensor);
             }

@@ -1,7 +1,6 @@
 package dev.quiver.serving.graph;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
@@ -133,9 +132,7 @@ public final class MatMulNBitsBenchmark {
         Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
         for (Map.Entry<String, ExternalTensor> e : built.externalData().entrySet()) {
             ExternalTensor t = e.getValue();
-            external.put(e.getKey(), t.elementType() == DataType.FLOAT.getNumber()
-                    ? OnnxTensor.createTensor(env, t.bytes().asFloatBuffer(), t.shape())
-                    : OnnxTensor.createTensor(env, t.bytes(), t.shape(), OnnxJavaType.UINT8));
+            external.put(e.getKey(), t.tensor(env));
         }
         options.addExternalInitializers(external);
         return env.createSession(built.modelBytes(), options);

@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.onnx.proto.OnnxMl;
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
+import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.runtime.SessionSettings;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -22,18 +22,31 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The native int8 linear op ({@code dev.quiver:MatMulQ8}) on MatMulNBits' int8 weights: against the product it
- * defines (activations quantized per row and block as written out here, then exact integer dot products), its
- * AVX-512 VNNI kernels against its portable ones, and both against MatMulNBits at accuracy level 4 on the same
- * quantized weight (MatMulQ8 reading it in row groups), on row counts, block sizes and lengths the kernels'
- * tiling does not divide.
+ * The native int8 and int4 linear ops ({@code dev.quiver:MatMulQ8}, {@code MatMulQ4}) on BlockQuantizer's
+ * weights: against the product each defines (activations quantized per row and block as written out here, then
+ * exact integer dot products), their AVX-512 VNNI kernels against their portable ones, and both against
+ * MatMulNBits at accuracy level 4 on the same quantized weight (the native ops reading it in row groups), on row
+ * counts, block sizes and lengths the kernels' tiling does not divide.
  */
-class MatMulQ8Test {
+class MatMulQTest {
     private static final int FLOAT = OnnxMl.TensorProto.DataType.FLOAT_VALUE;
     private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
 
     /** {@code rows} the activation's leading dimensions. */
-    private record Case(long[] rows, int k, int n, int block) {
+    private record Case(long[] rows, int k, int n, int block, int bits) {
+        Case(long[] rows, int k, int n, int block) {
+            this(rows, k, n, block, 8);
+        }
+
+        String op() {
+            return "MatMulQ" + bits;
+        }
+
+        /** The block size the VNNI kernels take. */
+        boolean vnniBlock() {
+            return bits == 8 ? block == 64 || block == 128 : block == 32;
+        }
+
         int m() {
             int m = 1;
             for (long r : rows) {
@@ -50,7 +63,7 @@ class MatMulQ8Test {
 
         @Override
         public String toString() {
-            return "m " + java.util.Arrays.toString(rows) + " k " + k + " n " + n + " block " + block;
+            return "int" + bits + " m " + java.util.Arrays.toString(rows) + " k " + k + " n " + n + " block " + block;
         }
     }
 
@@ -61,7 +74,14 @@ class MatMulQ8Test {
             new Case(new long[] {17}, 256, 40, 128),        // a prefill chunk: on ONNX Runtime's threads
             new Case(new long[] {1}, 512, 1024, 128),       // a weight big enough for the threads at one row
             new Case(new long[] {2, 3}, 128, 12, 128),      // the head's [batch, positions, hidden] input
-            new Case(new long[] {2}, 96, 8, 32));           // blocks of 32: the portable kernels only
+            new Case(new long[] {2}, 96, 8, 32),            // int8 blocks of 32: the portable kernels only
+            new Case(new long[] {1}, 1024, 64, 32, 4),      // int4: a decode step
+            new Case(new long[] {3}, 96, 36, 32, 4),        // three rows
+            new Case(new long[] {5}, 100, 20, 32, 4),       // a padded block
+            new Case(new long[] {17}, 256, 40, 32, 4),      // a prefill chunk
+            new Case(new long[] {1}, 1024, 1024, 32, 4),    // a weight big enough for the threads at one row
+            new Case(new long[] {2, 3}, 128, 12, 32, 4),    // [batch, positions, hidden]
+            new Case(new long[] {2}, 128, 8, 64, 4));       // int4 blocks of 64: the portable kernels only
 
     @Test
     void theOpComputesTheBlockQuantizedProductOnEveryKernel() throws Exception {
@@ -72,15 +92,17 @@ class MatMulQ8Test {
             BlockQuantizer.Quantized q = quantized(c, random);
             double[] expected = reference(c, x, q);
             double[] magnitude = magnitude(c, x, q);
-            float[] auto = run(c, x, q, "MatMulQ8", null);
-            float[] generic = run(c, x, q, "MatMulQ8", "generic");
+            float[] auto = run(c, x, q, c.op(), null);
+            float[] generic = run(c, x, q, c.op(), "generic");
             assertClose(auto, expected, magnitude, 1e-5, c + " default kernels");
             assertClose(generic, expected, magnitude, 1e-5, c + " portable kernels");
-            if (hasVnni() && (c.block() == 64 || c.block() == 128)) {
-                assertClose(run(c, x, q, "MatMulQ8", "vnni"), expected, magnitude, 1e-5, c + " VNNI kernels");
+            if (hasVnni() && c.vnniBlock()) {
+                assertClose(run(c, x, q, c.op(), "vnni"), expected, magnitude, 1e-5, c + " VNNI kernels");
             }
-            // MatMulNBits quantizes the activations the same way at level 4; its sums run in another order
-            assertClose(run(c, x, q, "MatMulNBits", null), expected, magnitude, 1e-3, c + " MatMulNBits");
+            // MatMulNBits quantizes the activations the same way at level 4; its sums run in another order, and
+            // with 4 bits its d and m are not rounded to fp16
+            assertClose(run(c, x, q, "MatMulNBits", null), expected, magnitude, c.bits() == 8 ? 1e-3 : 3e-3,
+                    c + " MatMulNBits");
         }
     }
 
@@ -101,7 +123,16 @@ class MatMulQ8Test {
                 .hasMessageContaining("MatMulQ8: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4,");
         assertThatThrownBy(() -> new BlockQuantizer(8, 128).quantize((r, dst) -> { }, 6, 128).rowGroups())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("MatMulQ8 takes int8 weights of a multiple of 4 rows");
+                .hasMessageContaining("MatMulQ8 takes weights of a multiple of 4 rows");
+        Case c4 = new Case(new long[] {2}, 64, 8, 32, 4);
+        BlockQuantizer.Quantized q4 = quantized(c4, new SplittableRandom(2));
+        assertThatThrownBy(() -> run(c4, new float[2 * 64], q4, c4.k(), "MatMulQ4", null, "rows"))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("MatMulQ4: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4,"
+                        + " block_size / 2]");
+        assertThatThrownBy(() -> run(c4, new float[2 * 64], q4, c4.k(), "MatMulQ4", "vnni16"))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("MatMulQ4: attribute isa must be vnni");
     }
 
     private static void assumeNative() {
@@ -114,13 +145,15 @@ class MatMulQ8Test {
 
     private static BlockQuantizer.Quantized quantized(Case c, SplittableRandom random) throws Exception {
         float[] w = gaussian(c.n() * c.k(), random, 0.05);
-        return new BlockQuantizer(8, c.block()).quantize((r, dst) -> System.arraycopy(w, r * c.k(), dst, 0, c.k()),
+        return new BlockQuantizer(c.bits(), c.block()).quantize((r, dst) -> System.arraycopy(w, r * c.k(), dst, 0, c.k()),
                 c.n(), c.k());
     }
 
     /**
-     * y[m][n] = sum over blocks of scale_w * scale_x * sum (code_w - 128) * code_x, the activations' codes
-     * rint(x * 127 / max|x|) per row and block, in float as the op computes them.
+     * y[m][n] = sum over blocks of the activations' scale times the weight block's dot product with their codes,
+     * the codes rint(x * 127 / max|x|) per row and block, in float as the op computes them. int8:
+     * scale_w * sum (code_w - 128) * code_x; int4: d * sum code_w * code_x + m * sum code_x, d and m the block's
+     * scale and -zero point * scale each rounded to fp16.
      */
     private static double[] reference(Case c, float[] x, BlockQuantizer.Quantized q) {
         int blocks = q.blocksPerRow();
@@ -137,27 +170,45 @@ class MatMulQ8Test {
                 float inverse = amax > 0 ? 127f / amax : 0f;
                 for (int n = 0; n < c.n(); n++) {
                     long dot = 0;
+                    long sum = 0;
                     for (int k = from; k < to; k++) {
-                        int code = q.data().get(n * blocks * c.block() + k) & 0xff;
-                        dot += (long) (code - 128) * (long) Math.rint(x[m * c.k() + k] * inverse);
+                        long code = (long) Math.rint(x[m * c.k() + k] * inverse);
+                        dot += code * (code(q, n, k) - (c.bits() == 8 ? 128 : 0));
+                        sum += code;
                     }
-                    y[m * c.n() + n] += dot * (double) (xs * q.scales().getFloat((n * blocks + b) * Float.BYTES));
+                    float scale = q.scales().getFloat((n * blocks + b) * Float.BYTES);
+                    if (c.bits() == 8) {
+                        y[m * c.n() + n] += dot * (double) (xs * scale);
+                    } else {
+                        double d = DType.f16ToFloat(DType.floatToF16(scale));
+                        double mn = DType.f16ToFloat(DType.floatToF16(-q.zeroPoint(n, b) * scale));
+                        y[m * c.n() + n] += dot * (xs * d) + mn * (xs * sum);
+                    }
                 }
             }
         }
         return y;
     }
 
+    /** The stored code of weight (n, k). */
+    private static int code(BlockQuantizer.Quantized q, int n, int k) {
+        int blocks = q.blocksPerRow();
+        int base = (n * blocks + k / q.blockSize()) * q.blobBytes();
+        int in = k % q.blockSize();
+        if (q.bits() == 8) {
+            return q.data().get(base + in) & 0xff;
+        }
+        int packed = q.data().get(base + in / 2) & 0xff;
+        return (in & 1) == 0 ? packed & 0x0f : packed >>> 4;
+    }
+
     /** sum |w| |x| per output: the scale the tolerances are relative to. */
     private static double[] magnitude(Case c, float[] x, BlockQuantizer.Quantized q) {
-        int blocks = q.blocksPerRow();
         double[] y = new double[c.m() * c.n()];
         for (int m = 0; m < c.m(); m++) {
             for (int n = 0; n < c.n(); n++) {
                 for (int k = 0; k < c.k(); k++) {
-                    int code = q.data().get(n * blocks * c.block() + k) & 0xff;
-                    float s = q.scales().getFloat((n * blocks + k / c.block()) * Float.BYTES);
-                    y[m * c.n() + n] += Math.abs((code - 128) * s * x[m * c.k() + k]);
+                    y[m * c.n() + n] += Math.abs(q.dequantize(n, k) * x[m * c.k() + k]);
                 }
             }
         }
@@ -180,20 +231,30 @@ class MatMulQ8Test {
      */
     private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, int k, String op, String isa,
                                String layout) throws OrtException {
-        GraphBuilder g = new GraphBuilder("q8");
+        GraphBuilder g = new GraphBuilder("q");
         Object[] dims = new Object[c.rows().length + 1];
         for (int i = 0; i < c.rows().length; i++) {
             dims[i] = "d" + i;
         }
         dims[c.rows().length] = (long) c.k();
         g.input("x", FLOAT, dims);
-        boolean groups = op.equals("MatMulQ8") && layout == null;
+        boolean nbits = op.equals("MatMulNBits");
+        boolean groups = !nbits && layout == null;
         long[] codes = groups ? new long[] {c.n() / 4, q.blocksPerRow(), 4, q.blobBytes()}
                 : new long[] {c.n(), q.blocksPerRow(), q.blobBytes()};
-        List<String> inputs = List.of("x", g.externalUint8("w.q", groups ? q.rowGroups().codes() : q.data(), codes),
-                g.externalFloat("w.scales", groups ? q.rowGroups().scales() : q.scales(), (long) c.n() * q.blocksPerRow()));
+        List<String> inputs = new ArrayList<>(List.of("x",
+                g.externalUint8("w.q", groups ? q.rowGroups().codes() : q.data(), codes)));
+        if (!nbits && c.bits() == 4) {
+            inputs.add(g.externalFloat16("w.dm", q.rowGroups().scales(), c.n() / 4, q.blocksPerRow(), 8));
+        } else {
+            inputs.add(g.externalFloat("w.scales", groups ? q.rowGroups().scales() : q.scales(),
+                    (long) c.n() * q.blocksPerRow()));
+        }
+        if (nbits && q.zeroPoints() != null) {
+            inputs.add(g.externalUint8("w.zero_points", q.zeroPoints(), (long) c.n() * q.zeroPointBytesPerRow()));
+        }
         List<GraphBuilder.Attr> attrs = new ArrayList<>(List.of(GraphBuilder.Attr.i("K", k),
-                GraphBuilder.Attr.i("N", c.n()), GraphBuilder.Attr.i("bits", 8),
+                GraphBuilder.Attr.i("N", c.n()), GraphBuilder.Attr.i("bits", c.bits()),
                 GraphBuilder.Attr.i("block_size", c.block())));
         if (op.equals("MatMulNBits")) {
             attrs.add(GraphBuilder.Attr.i("accuracy_level", 4));
@@ -213,9 +274,7 @@ class MatMulQ8Test {
         try (OrtSession.SessionOptions options = SessionSettings.cpu(2).options()) {
             for (Map.Entry<String, ExternalTensor> e : built.externalData().entrySet()) {
                 ExternalTensor t = e.getValue();
-                external.put(e.getKey(), t.elementType() == FLOAT
-                        ? OnnxTensor.createTensor(ENV, t.bytes().asFloatBuffer(), t.shape())
-                        : OnnxTensor.createTensor(ENV, t.bytes(), t.shape(), OnnxJavaType.UINT8));
+                external.put(e.getKey(), t.tensor(ENV));
             }
             options.addExternalInitializers(new LinkedHashMap<String, OnnxTensorLike>(external));
             try (OrtSession session = ENV.createSession(built.modelBytes(), options);

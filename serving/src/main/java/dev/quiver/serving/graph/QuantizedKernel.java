@@ -1,21 +1,24 @@
 package dev.quiver.serving.graph;
 
 /**
- * Which op multiplies by an int8 base weight (block-quantized, {@link Quantization#INT8}).
+ * Which op multiplies by an int8 or int4 base weight (block-quantized, {@link Quantization#INT8},
+ * {@link Quantization#INT4}).
  * <ul>
  *   <li>{@code nbits}: ONNX Runtime's {@code com.microsoft:MatMulNBits} at accuracy level 4; runs on any
  *       execution provider;</li>
- *   <li>{@code native}: Quiver's CPU op {@code dev.quiver:MatMulQ8} ({@code serving/src/main/native}) over the
- *       same codes and scales in row groups of four ({@code BlockQuantizer.Quantized.rowGroups()}), with AVX-512
- *       VNNI kernels for blocks of 64 and 128: a kernel call streams one run of consecutive bytes, and no packed
- *       copy of the weight is made (docs/benchmarks.md, "The native int8 linear and attention ops"). Needs {@link QuiverOps#library()}.</li>
+ *   <li>{@code native}: Quiver's CPU ops {@code dev.quiver:MatMulQ8} and {@code MatMulQ4}
+ *       ({@code serving/src/main/native/matmul_q.c}) over the same codes in row groups of four
+ *       ({@code BlockQuantizer.Quantized.rowGroups()}), with AVX-512 VNNI kernels for int8 blocks of 64 and 128 and
+ *       int4 blocks of 32: a kernel call streams one run of consecutive bytes, and no packed copy of the weight is
+ *       made (docs/benchmarks.md, "The native int8 linear and attention ops" and "The native int4 linear op").
+ *       Needs {@link QuiverOps#library()}.</li>
  * </ul>
  */
-public enum Int8Kernel {
+public enum QuantizedKernel {
     NBITS, NATIVE;
 
     /** The property that overrides {@link #forCpu()}: {@code nbits} or {@code native}. */
-    public static final String PROPERTY = "quiver.serving.int8-kernel";
+    public static final String PROPERTY = "quiver.serving.quantized-kernel";
 
     /** The spelling in configuration: {@code nbits}, {@code native}. */
     public String label() {
@@ -27,7 +30,7 @@ public enum Int8Kernel {
      * (elsewhere the op runs its portable kernels, slower than MatMulNBits), else {@code nbits}; the system
      * property {@value #PROPERTY} picks one (native fails where the library is missing).
      */
-    public static Int8Kernel forCpu() {
+    public static QuantizedKernel forCpu() {
         return QuiverOps.choose(PROPERTY, NBITS, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V4) && QuiverOps.cpuHas("avx512_vnni"));
     }
 }

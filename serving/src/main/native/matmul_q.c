@@ -1,0 +1,342 @@
+/*
+ * dev.quiver:MatMulQ8 and MatMulQ4 — y = x @ W^T for a block-quantized W, from W's rows in groups of four: a
+ * kernel computing four outputs then reads one stream of consecutive bytes, which at batch 1 streams the weight
+ * faster than four rows apart, and the session maps the weight as stored, with no packed copy.
+ *
+ * Activations are quantized to int8 per row and block (scale max|x| / 127, as MatMulNBits does at accuracy level
+ * 4), so each block's dot product is exact in int32.
+ * - MatMulQ8: int8 codes with an implied zero point of 128 and one fp32 scale per row and block, MatMulNBits'
+ *   int8 weights in row groups: codes [n / 4, blocks, 4, bs] and scales [n / 4, blocks, 4]
+ *   (BlockQuantizer.RowGroups).
+ * - MatMulQ4: 4-bit codes, byte t of a row's block holding columns t (low nibble) and t + bs / 2 (high); codes
+ *   [n / 4, blocks, 4, bs / 2] and fp16 [n / 4, blocks, 8], the group's four d then its four m: a value is
+ *   code * d + m, as llama.cpp's Q4_1 (BlockQuantizer.RowGroups4).
+ */
+#include "quiver_ops.h"
+
+#include <stdio.h>
+
+/* One MatMulQ8 or MatMulQ4 call: y [m, n] = a [m, k] @ W^T, W's codes b and scales in row groups. */
+typedef struct {
+    const float *a;
+    const uint8_t *b;
+    const float *scales;  /* MatMulQ8's */
+    const uint16_t *dm;   /* MatMulQ4's d and m, fp16 */
+    float *y;
+    int64_t m, k, n, bs, blocks, bits;
+    int8_t *aq;     /* the activations' codes, [m, blocks * bs], zero past k */
+    float *as;      /* their scales, [m, blocks] */
+    int32_t *corr;  /* MatMulQ8: -128 x their sums per vpdpbusd lane, [m, blocks, 16] (the VNNI kernels only) */
+    float *xsum;    /* MatMulQ4: their scale times their sum, [m, blocks] */
+    int vnni;       /* AVX-512 VNNI kernels, else the portable ones */
+    int64_t columns; /* output columns per task */
+} QCall;
+
+/* Activation blocks whose largest magnitude is below this quantize to zero (127 / it is still finite). */
+#define Q8_SMALLEST 1e-30f
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4,avx512vnni")
+/* One row of activations to int8 codes q [blocks * bs] (zero past k) and scales s [blocks]. */
+static void quantize_row_vnni(const float *x, int64_t k, int64_t bs, int64_t blocks, int8_t *q, float *s) {
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t from = b * bs, len = k - from < bs ? k - from : bs;
+        __m512 max = _mm512_setzero_ps();
+        for (int64_t j = 0; j < len; j += 16) {
+            __mmask16 live = len - j >= 16 ? 0xffff : (__mmask16) ((1u << (len - j)) - 1);
+            max = _mm512_max_ps(max, _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(live, x + from + j)));
+        }
+        float amax = _mm512_reduce_max_ps(max);
+        amax = amax >= Q8_SMALLEST ? amax : 0.0f; /* below it, 127 / amax overflows: the block counts as zero */
+        s[b] = amax / 127.0f;
+        __m512 inverse = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+        for (int64_t j = 0; j < bs; j += 16) {
+            __mmask16 live = j >= len ? 0 : len - j >= 16 ? 0xffff : (__mmask16) ((1u << (len - j)) - 1);
+            __m512i codes = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, x + from + j), inverse));
+            _mm_storeu_si128((__m128i *) (q + from + j), _mm512_cvtsepi32_epi8(codes));
+        }
+    }
+}
+
+#include "q8_kernels.h"
+#include "q4_kernels.h"
+#pragma GCC pop_options
+
+/* The portable kernels: the same codes and scales (rintf rounds to nearest even, as vcvtps2dq does). */
+static void quantize_row_generic(const float *x, int64_t k, int64_t bs, int64_t blocks, int8_t *q, float *s) {
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t from = b * bs, len = k - from < bs ? k - from : bs;
+        float amax = 0;
+        for (int64_t j = 0; j < len; j++) {
+            float v = x[from + j] < 0 ? -x[from + j] : x[from + j];
+            amax = v > amax ? v : amax;
+        }
+        amax = amax >= Q8_SMALLEST ? amax : 0.0f;
+        s[b] = amax / 127.0f;
+        float inverse = amax > 0 ? 127.0f / amax : 0.0f;
+        for (int64_t j = 0; j < bs; j++) {
+            float v = j < len ? rintf(x[from + j] * inverse) : 0.0f;
+            q[from + j] = (int8_t) (v > 127.0f ? 127.0f : v >= -127.0f ? v : -127.0f); /* NaN too: -127 */
+        }
+    }
+}
+
+static void q8_columns_generic(const QCall *c, int64_t from, int64_t to) {
+    const int64_t row = c->blocks * c->bs;
+    for (int64_t m = 0; m < c->m; m++) {
+        for (int64_t n = from; n < to; n++) {
+            float sum = 0;
+            for (int64_t blk = 0; blk < c->blocks; blk++) {
+                int64_t at = (n / 4 * c->blocks + blk) * 4 + n % 4; /* this row's block in its group */
+                const uint8_t *w = c->b + at * c->bs;
+                const int8_t *x = c->aq + m * row + blk * c->bs;
+                int32_t d = 0;
+                for (int64_t j = 0; j < c->bs; j++) {
+                    d += ((int32_t) w[j] - 128) * x[j];
+                }
+                sum += (float) d * (c->as[m * c->blocks + blk] * c->scales[at]);
+            }
+            c->y[m * c->n + n] = sum;
+        }
+    }
+}
+
+static void q4_columns_generic(const QCall *c, int64_t from, int64_t to) {
+    const int64_t row = c->blocks * c->bs, half = c->bs / 2;
+    for (int64_t m = 0; m < c->m; m++) {
+        for (int64_t n = from; n < to; n++) {
+            float sum = 0;
+            for (int64_t blk = 0; blk < c->blocks; blk++) {
+                int64_t group = n / 4 * c->blocks + blk; /* this row's block's group */
+                const uint8_t *w = c->b + (group * 4 + n % 4) * half;
+                const int8_t *x = c->aq + m * row + blk * c->bs;
+                int32_t d = 0;
+                for (int64_t t = 0; t < half; t++) {
+                    d += (w[t] & 0x0f) * x[t] + (w[t] >> 4) * x[t + half];
+                }
+                int64_t at = m * c->blocks + blk;
+                sum += (float) d * (c->as[at] * half_to_float(c->dm[group * 8 + n % 4]))
+                       + half_to_float(c->dm[group * 8 + 4 + n % 4]) * c->xsum[at];
+            }
+            c->y[m * c->n + n] = sum;
+        }
+    }
+}
+
+/* Task i: output columns [i * columns, (i + 1) * columns), whole row groups. */
+static void q_task(void *data, size_t i) {
+    const QCall *c = data;
+    int64_t from = (int64_t) i * c->columns, to = from + c->columns < c->n ? from + c->columns : c->n;
+    if (c->bits == 4) {
+        (c->vnni ? q4_columns_vnni : q4_columns_generic)(c, from, to);
+    } else {
+        (c->vnni ? q8_columns_vnni : q8_columns_generic)(c, from, to);
+    }
+}
+
+typedef struct {
+    int64_t k, n, bs, bits;
+    int vnni;
+} QKernel;
+
+/* Weights of at least this many code bytes are split over ONNX Runtime's threads at every row count. */
+#define Q_PARALLEL_BYTES (256 * 1024)
+#define Q_TASK_BYTES (1024 * 1024)
+
+/* fail() with the message "<op>: <what>" */
+static OrtStatus *fail_q(const QKernel *k, const char *what) {
+    char message[256];
+    snprintf(message, sizeof message, "MatMulQ%d: %s", (int) k->bits, what);
+    return fail(message);
+}
+
+static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *context) {
+    const QKernel *k = op_kernel;
+    char bad_a[64], bad_b[192];
+    snprintf(bad_a, sizeof bad_a, "MatMulQ%d: input A must have 1 to 8 dimensions", (int) k->bits);
+    snprintf(bad_b, sizeof bad_b, "MatMulQ%d: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4,"
+             " block_size%s], and %s", (int) k->bits, k->bits == 8 ? "" : " / 2",
+             k->bits == 8 ? "scales N x ceil(K / block_size) values"
+                          : "d and m [N / 4, ceil(K / block_size), 8] fp16 values");
+    const OrtValue *va, *vb, *vs;
+    int64_t shape[8], b_shape[4], s_shape[8];
+    size_t rank, b_rank, s_rank;
+    CHECK(input_dims(context, 0, &va, shape, 8, &rank, bad_a));
+    if (rank < 1) {
+        return fail(bad_a);
+    }
+    if (shape[rank - 1] != k->k) {
+        return fail_q(k, "A's last dimension must be the attribute K");
+    }
+    int64_t blocks = (k->k + k->bs - 1) / k->bs;
+    CHECK(input_dims(context, 1, &vb, b_shape, 4, &b_rank, bad_b));
+    CHECK(input_dims(context, 2, &vs, s_shape, 8, &s_rank, bad_b));
+    int64_t s_count = 1;
+    for (size_t d = 0; d < s_rank; d++) {
+        s_count *= s_shape[d];
+    }
+    if (b_rank != 4 || b_shape[0] != k->n / 4 || b_shape[1] != blocks || b_shape[2] != 4
+        || b_shape[3] != k->bs * k->bits / 8 || s_count != k->n * blocks * (k->bits == 8 ? 1 : 2)) {
+        return fail(bad_b);
+    }
+    int64_t m = 1;
+    for (size_t d = 0; d + 1 < rank; d++) {
+        m *= shape[d];
+    }
+    shape[rank - 1] = k->n;
+    OrtValue *vy;
+    CHECK(api->KernelContext_GetOutput(context, 0, shape, rank, &vy));
+    QCall c = {.m = m, .k = k->k, .n = k->n, .bs = k->bs, .blocks = blocks, .bits = k->bits, .vnni = k->vnni};
+    CHECK(api->GetTensorMutableData(vy, (void **) &c.y));
+    CHECK(data(va, (const void **) &c.a));
+    CHECK(data(vb, (const void **) &c.b));
+    CHECK(data(vs, k->bits == 8 ? (const void **) &c.scales : (const void **) &c.dm));
+    if (m == 0) {
+        return NULL;
+    }
+    int64_t row = blocks * k->bs;
+    int corr = k->bits == 8 && k->vnni;
+    c.aq = malloc((size_t) (m * row));
+    c.as = malloc((size_t) (m * blocks) * sizeof(float));
+    c.corr = corr ? malloc((size_t) (m * blocks * 16) * sizeof(int32_t)) : NULL;
+    c.xsum = k->bits == 4 ? malloc((size_t) (m * blocks) * sizeof(float)) : NULL;
+    if (c.aq == NULL || c.as == NULL || (corr && c.corr == NULL) || (k->bits == 4 && c.xsum == NULL)) {
+        free(c.aq);
+        free(c.as);
+        free(c.corr);
+        free(c.xsum);
+        return api->CreateStatus(ORT_FAIL, "MatMulQ: out of memory");
+    }
+    for (int64_t i = 0; i < m; i++) {
+        int8_t *q = c.aq + i * row;
+        float *s = c.as + i * blocks;
+        (k->vnni ? quantize_row_vnni : quantize_row_generic)(c.a + i * k->k, k->k, k->bs, blocks, q, s);
+        if (corr) {
+            q8_corrections_vnni(q, k->bs, blocks, c.corr + i * blocks * 16);
+        }
+        for (int64_t b = 0; k->bits == 4 && b < blocks; b++) {
+            int32_t sum = 0;
+            for (int64_t j = 0; j < k->bs; j++) {
+                sum += q[b * k->bs + j];
+            }
+            c.xsum[i * blocks + b] = s[b] * (float) sum;
+        }
+    }
+    /*
+     * Tasks of at most about Q_TASK_BYTES of weight each (whole 16-column groups), so that a thread streams long
+     * runs of consecutive bytes.
+     */
+    int64_t row_bytes = row * k->bits / 8;
+    c.columns = (Q_TASK_BYTES / row_bytes) / 16 * 16;
+    int64_t sixteenth = (k->n / 16 + 15) / 16 * 16; /* and at least 16 tasks, so that the threads end together */
+    c.columns = c.columns > sixteenth ? sixteenth : c.columns;
+    c.columns = c.columns < 16 ? 16 : c.columns;
+    size_t tasks = (size_t) ((k->n + c.columns - 1) / c.columns);
+    OrtStatus *status = run_tasks(context, q_task, &c, tasks, k->n * row_bytes >= Q_PARALLEL_BYTES || m >= 16);
+    free(c.aq);
+    free(c.as);
+    free(c.corr);
+    free(c.xsum);
+    return status;
+}
+
+static const char *ORT_API_CALL q8_name(const OrtCustomOp *op) {
+    (void) op;
+    return "MatMulQ8";
+}
+
+static const char *ORT_API_CALL q4_name(const OrtCustomOp *op) {
+    (void) op;
+    return "MatMulQ4";
+}
+
+static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtApi *ort,
+                                               const OrtKernelInfo *info, void **kernel) {
+    (void) ort;
+    QKernel q = {.bits = op->GetName == q4_name ? 4 : 8};
+    int64_t bits;
+    CHECK(api->KernelInfoGetAttribute_int64(info, "K", &q.k));
+    CHECK(api->KernelInfoGetAttribute_int64(info, "N", &q.n));
+    CHECK(api->KernelInfoGetAttribute_int64(info, "block_size", &q.bs));
+    CHECK(api->KernelInfoGetAttribute_int64(info, "bits", &bits));
+    if (bits != q.bits || q.k <= 0 || q.n <= 0 || q.n % 4 != 0 || q.bs < 16 || (q.bs & (q.bs - 1)) != 0) {
+        return fail_q(&q, q.bits == 8
+            ? "needs bits 8, positive K, N a multiple of 4, and block_size a power of 2 of at least 16"
+            : "needs bits 4, positive K, N a multiple of 4, and block_size a power of 2 of at least 16");
+    }
+    char isa[16];
+    int chosen = isa_attribute(info, isa);
+    __builtin_cpu_init();
+    int has_vnni = __builtin_cpu_supports("x86-64-v4") && __builtin_cpu_supports("avx512vnni");
+    int vnni = has_vnni && (q.bits == 8 ? q.bs == 64 || q.bs == 128 : q.bs == 32);
+    if (chosen) {
+        if (strcmp(isa, "vnni") == 0 && vnni) {
+            vnni = 1;
+        } else if (strcmp(isa, "generic") == 0) {
+            vnni = 0;
+        } else {
+            return fail_q(&q, q.bits == 8
+                ? "attribute isa must be vnni (on a CPU with AVX-512 VNNI, blocks of 64 or 128) or generic"
+                : "attribute isa must be vnni (on a CPU with AVX-512 VNNI, blocks of 32) or generic");
+        }
+    }
+    q.vnni = vnni;
+    QKernel *kept = malloc(sizeof(QKernel));
+    if (kept == NULL) {
+        return api->CreateStatus(ORT_FAIL, "MatMulQ: out of memory");
+    }
+    *kept = q;
+    *kernel = kept;
+    return NULL;
+}
+
+/* A's shape with its last dimension N */
+static OrtStatus *ORT_API_CALL q_infer_shape(const OrtCustomOp *op, OrtShapeInferContext *context) {
+    (void) op;
+    const OrtOpAttr *attr;
+    CHECK(api->ShapeInferContext_GetAttribute(context, "N", &attr));
+    int64_t n;
+    size_t size;
+    CHECK(api->ReadOpAttr(attr, ORT_OP_ATTR_INT, &n, sizeof n, &size));
+    return infer_from(context, 0, 0, n);
+}
+
+/* A and scales float, B the codes */
+static ONNXTensorElementDataType ORT_API_CALL q8_input_type(const OrtCustomOp *op, size_t index) {
+    (void) op;
+    return index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+/* A float, B the codes, d and m fp16 */
+static ONNXTensorElementDataType ORT_API_CALL q4_input_type(const OrtCustomOp *op, size_t index) {
+    (void) op;
+    return index == 0 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
+           : index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+}
+
+static size_t ORT_API_CALL three(const OrtCustomOp *op) {
+    (void) op;
+    return 3;
+}
+
+static size_t ORT_API_CALL one(const OrtCustomOp *op) {
+    (void) op;
+    return 1;
+}
+
+void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4) {
+    OrtCustomOp *ops[] = {q8, q4};
+    for (int i = 0; i < 2; i++) {
+        define_op(ops[i]);
+        ops[i]->GetInputTypeCount = three;
+        ops[i]->GetOutputTypeCount = one;
+        ops[i]->CreateKernelV2 = q_create_kernel;
+        ops[i]->KernelComputeV2 = q_compute;
+        ops[i]->InferOutputShapeFn = q_infer_shape;
+    }
+    q8->GetName = q8_name;
+    q8->GetInputType = q8_input_type;
+    q4->GetName = q4_name;
+    q4->GetInputType = q4_input_type;
+}
