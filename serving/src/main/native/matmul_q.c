@@ -27,10 +27,16 @@ typedef struct {
     int8_t *aq;     /* the activations' codes, [m, blocks * bs], zero past k */
     float *as;      /* their scales, [m, blocks] */
     int32_t *corr;  /* MatMulQ8: -128 x their sums per vpdpbusd lane, [m, blocks, 16] (the VNNI kernels only) */
-    float *xsum;    /* MatMulQ4: their scale times their sum, [m, blocks] */
+    float *xsum;    /* MatMulQ4: their scale times their sum, [ceil(m / 4), blocks, 4 rows, 4 copies] */
     int vnni;       /* AVX-512 VNNI kernels, else the portable ones */
     int64_t columns; /* output columns per task */
 } QCall;
+
+/*
+ * How far ahead of its reads (bytes) a kernel asks for the weight's next cache lines: the hardware prefetchers
+ * stop at each 4 KiB page of the mapped weights file.
+ */
+#define Q_PREFETCH 8192
 
 /* Activation blocks whose largest magnitude is below this quantize to zero (127 / it is still finite). */
 #define Q8_SMALLEST 1e-30f
@@ -117,7 +123,7 @@ static void q4_columns_generic(const QCall *c, int64_t from, int64_t to) {
                 }
                 int64_t at = m * c->blocks + blk;
                 sum += (float) d * (c->as[at] * half_to_float(c->dm[group * 8 + n % 4]))
-                       + half_to_float(c->dm[group * 8 + 4 + n % 4]) * c->xsum[at];
+                       + half_to_float(c->dm[group * 8 + 4 + n % 4]) * c->xsum[(m / 4 * c->blocks + blk) * 16 + m % 4 * 4];
             }
             c->y[m * c->n + n] = sum;
         }
@@ -200,7 +206,8 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     c.aq = malloc((size_t) (m * row));
     c.as = malloc((size_t) (m * blocks) * sizeof(float));
     c.corr = corr ? malloc((size_t) (m * blocks * 16) * sizeof(int32_t)) : NULL;
-    c.xsum = k->bits == 4 ? malloc((size_t) (m * blocks) * sizeof(float)) : NULL;
+    size_t xsums = (size_t) ((m + 3) / 4 * blocks * 16);
+    c.xsum = k->bits == 4 ? calloc(xsums, sizeof(float)) : NULL; /* rows past m stay zero */
     if (c.aq == NULL || c.as == NULL || (corr && c.corr == NULL) || (k->bits == 4 && c.xsum == NULL)) {
         free(c.aq);
         free(c.as);
@@ -220,7 +227,8 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
             for (int64_t j = 0; j < k->bs; j++) {
                 sum += q[b * k->bs + j];
             }
-            c.xsum[i * blocks + b] = s[b] * (float) sum;
+            float *to = c.xsum + (i / 4 * blocks + b) * 16 + i % 4 * 4;
+            to[0] = to[1] = to[2] = to[3] = s[b] * (float) sum;
         }
     }
     /*

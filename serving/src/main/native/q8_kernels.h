@@ -39,6 +39,7 @@ static inline __attribute__((always_inline)) void q8_tile_vnni(const QCall *c, i
         for (int j = 0; j < 4; j++) {
             ws[j] = _mm512_set1_ps(scales[blk * 4 + j]);
             for (int h = 0; h < ch; h++) {
+                _mm_prefetch((const char *) (w + (blk * 4 + j) * c->bs + h * 64 + Q_PREFETCH), _MM_HINT_T0);
                 wv[j][h] = _mm512_loadu_si512(w + (blk * 4 + j) * c->bs + h * 64);
             }
         }

@@ -120,8 +120,8 @@ public final class DecodeProfile {
                         kernel[batch] += dur;
                         nodes[batch]++;
                         String op = n.path("args").path("op_name").asText();
-                        // MatMulNBits per module (layer numbers dropped), the rest per op type
-                        String key = op.equals("MatMulNBits") ? op + " " + n.path("name").asText()
+                        // quantized linear layers per module (layer numbers dropped), the rest per op type
+                        String key = op.equals("MatMulNBits") || op.startsWith("MatMulQ") ? op + " " + n.path("name").asText()
                                 .replace("_kernel_time", "").replaceAll("\\.[0-9]+\\.", ".N.") : op;
                         double[] acc = byOp.get(batch).computeIfAbsent(key, k -> new double[2]);
                         acc[0] += dur;

@@ -17,8 +17,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * One linear layer of Qwen3-0.6B's MLP ({@code [M, 1024] x [1024, 3072]}) as fp32 MatMul and as MatMulNBits
- * at each bit width, block size and accuracy level the compiler could choose, the variants interleaved run by
+ * One linear layer of Qwen3-0.6B's MLP ({@code [M, 1024] x [1024, 3072]}) as fp32 MatMul, as MatMulNBits
+ * at each bit width, block size and accuracy level the compiler could choose, and as Quiver's MatMulQ8 and
+ * MatMulQ4, the variants interleaved run by
  * run so that other load on the machine hits them alike; prints the median time and the weight bytes read per
  * second. Not a test: run by hand, {@code MatMulNBitsBenchmark THREADS RUNS}.
  */
@@ -49,9 +50,10 @@ public final class MatMulNBitsBenchmark {
             variants.add(nbits(env, w, v[0], v[1], v[2], threads));
         }
         if (QuiverOps.library().isPresent()) {
-            variants.add(q8(env, w, threads));
+            variants.add(quiver(env, w, 8, 128, threads));
+            variants.add(quiver(env, w, 4, 32, threads));
         }
-        for (int m : new int[] {1, 32, 128}) {
+        for (int m : new int[] {1, 8, 32, 128}) {
             float[] x = new float[m * K];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) random.nextGaussian();
@@ -106,17 +108,21 @@ public final class MatMulNBitsBenchmark {
         return new Variant("int" + bits + " block " + block + " level " + level, session(env, g, threads), q.bytes());
     }
 
-    /** Quiver's MatMulQ8 on the int8 blocks of 128 that MatMulNBits reads, in its row groups. */
-    private static Variant q8(OrtEnvironment env, float[][] w, int threads) throws Exception {
-        BlockQuantizer.Quantized q = new BlockQuantizer(8, 128)
+    /** Quiver's MatMulQ8 or MatMulQ4 on the blocks that MatMulNBits reads, in its row groups. */
+    private static Variant quiver(OrtEnvironment env, float[][] w, int bits, int block, int threads)
+            throws Exception {
+        BlockQuantizer.Quantized q = new BlockQuantizer(bits, block)
                 .quantize((r, dst) -> System.arraycopy(w[r], 0, dst, 0, K), N, K);
         GraphBuilder g = graph();
         BlockQuantizer.RowGroups groups = q.rowGroups();
-        g.node("MatMulQ8", GraphBuilder.QUIVER_DOMAIN, List.of("x", g.externalUint8("w.q", groups.codes(), N / 4,
-                q.blocksPerRow(), 4, q.blobBytes()), g.externalFloat("w.scales", groups.scales(), (long) N * q.blocksPerRow())),
-                List.of("y"), GraphBuilder.Attr.i("K", K), GraphBuilder.Attr.i("N", N), GraphBuilder.Attr.i("bits", 8),
-                GraphBuilder.Attr.i("block_size", 128));
-        return new Variant("int8 block 128 MatMulQ8", session(env, g, threads), q.bytes());
+        String codes = g.externalUint8("w.q", groups.codes(), N / 4, q.blocksPerRow(), 4, q.blobBytes());
+        String scales = bits == 8 ? g.externalFloat("w.scales", groups.scales(), (long) N * q.blocksPerRow())
+                : g.externalFloat16("w.dm", groups.scales(), N / 4, q.blocksPerRow(), 8);
+        g.node("MatMulQ" + bits, GraphBuilder.QUIVER_DOMAIN, List.of("x", codes, scales), List.of("y"),
+                GraphBuilder.Attr.i("K", K), GraphBuilder.Attr.i("N", N), GraphBuilder.Attr.i("bits", bits),
+                GraphBuilder.Attr.i("block_size", block));
+        return new Variant("int" + bits + " block " + block + " MatMulQ" + bits, session(env, g, threads),
+                (long) groups.codes().capacity() + groups.scales().capacity());
     }
 
     private static GraphBuilder graph() {
