@@ -3,7 +3,9 @@
  * interleaved, no padding: row r's new tokens follow seqlens_k[r] + 1 - s cached positions), with the KV cache
  * bound to the same memory as past and present. ONNX Runtime's CPU kernel spends some 70 us per layer on a batch-1
  * decode step over 128 cached positions (DecodeProfile); this one reads each cached key and value once per KV
- * head for all the query heads that share it.
+ * head for all the query heads that share it. AttentionFp16 is the same over a cache of fp16 values (past and
+ * present key and value float16; queries, keys, values and the output float): half the bytes per cached
+ * position. New keys and values are rounded to fp16 as they are written, and attention reads them as stored.
  */
 #include "quiver_ops.h"
 
@@ -11,8 +13,10 @@
 #define ATTN_TILE 4
 
 typedef struct {
-    const float *q, *k, *v, *past_key, *past_value, *cos, *sin;
-    float *out, *present_key, *present_value;
+    const float *q, *k, *v, *cos, *sin;
+    const void *past_key, *past_value; /* float, or fp16 for AttentionFp16 */
+    float *out;
+    void *present_key, *present_value;
     int64_t *past;          /* cached positions of each row */
     int64_t rows, new_tokens, heads, kv_heads, head_dim, max_len;
     float scale;
@@ -20,32 +24,62 @@ typedef struct {
     float *scratch;         /* per task: rotated queries [ATTN_TILE, head_dim], scores [ATTN_TILE, longest] */
     int64_t scratch_per_task;
     int64_t longest;        /* the longest row's positions, cached and new */
-    int v4;
+    int v4, half;           /* AVX-512 kernels; an fp16 cache */
 } AttnCall;
+
+#define KV_CAT2(a, b) a##_##b
+#define KV_CAT(a, b) KV_CAT2(a, b)
+
+/* A cached value as a float, and a float into the cache, for each element type. */
+static inline __attribute__((always_inline)) float kv_load_f(const float *p) {
+    return *p;
+}
+
+static inline __attribute__((always_inline)) float kv_load_h(const uint16_t *p) {
+    return half_to_float(*p);
+}
+
+static inline __attribute__((always_inline)) void kv_store_f(float *p, float v) {
+    *p = v;
+}
+
+static inline __attribute__((always_inline)) void kv_store_h(uint16_t *p, float v) {
+    *p = float_to_half(v);
+}
 
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v4")
 #define ATTN_V4
+#define ATTN_HALF 0
 #include "attention_kernels.h"
+#undef ATTN_HALF
+#define ATTN_HALF 1
+#include "attention_kernels.h"
+#undef ATTN_HALF
 #undef ATTN_V4
 #pragma GCC pop_options
+#define ATTN_HALF 0
 #include "attention_kernels.h"
+#undef ATTN_HALF
+#define ATTN_HALF 1
+#include "attention_kernels.h"
+#undef ATTN_HALF
 
 /* Task i: batch row i / kv_heads, KV head i % kv_heads. */
 static void attn_task(void *data, size_t i) {
     const AttnCall *c = data;
     int64_t row = (int64_t) i / c->kv_heads, kvh = (int64_t) i % c->kv_heads;
     if (c->v4) {
-        attend_head_v4(c, row, kvh);
+        (c->half ? attend_head_v4_h : attend_head_v4_f)(c, row, kvh);
     } else {
-        attend_head_generic(c, row, kvh);
+        (c->half ? attend_head_generic_h : attend_head_generic_f)(c, row, kvh);
     }
 }
 
 typedef struct {
     int64_t heads, kv_heads;
     float scale;
-    int v4;
+    int v4, half;
 } AttnKernel;
 
 /* Input i's dimensions, exactly `count` of them (at most 4). */
@@ -84,7 +118,7 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
                     " value [b, kv_heads, max_len, d], seqlens_k [b], cos and sin [positions, d / 2]");
     }
     AttnCall c = {.rows = b, .new_tokens = s, .heads = k->heads, .kv_heads = k->kv_heads, .head_dim = d,
-                  .max_len = max_len, .scale = k->scale, .v4 = k->v4 && d % 16 == 0};
+                  .max_len = max_len, .scale = k->scale, .v4 = k->v4 && d % 16 == 0, .half = k->half};
     int64_t shape[4] = {b, s, k->heads * d, 0};
     OrtValue *vout, *vpresent_key, *vpresent_value;
     CHECK(api->KernelContext_GetOutput(context, 0, shape, 3, &vout));
@@ -105,7 +139,7 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
     c.copy_keys = c.present_key != c.past_key;
     c.copy_values = c.present_value != c.past_value;
     if (b == 0 || s == 0) { /* no new positions: present is past */
-        size_t bytes = (size_t) (b * k->kv_heads * max_len * d) * sizeof(float);
+        size_t bytes = (size_t) (b * k->kv_heads * max_len * d) * (k->half ? sizeof(uint16_t) : sizeof(float));
         if (c.copy_keys) {
             memcpy(c.present_key, c.past_key, bytes);
         }
@@ -142,9 +176,18 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
     return status;
 }
 
+static const char *ORT_API_CALL name(const OrtCustomOp *op) {
+    (void) op;
+    return "Attention";
+}
+
+static const char *ORT_API_CALL name_fp16(const OrtCustomOp *op) {
+    (void) op;
+    return "AttentionFp16";
+}
+
 static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const OrtApi *ort,
                                                   const OrtKernelInfo *info, void **kernel) {
-    (void) op;
     (void) ort;
     int64_t heads, kv_heads;
     float scale;
@@ -169,7 +212,8 @@ static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const O
     if (a == NULL) {
         return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
     }
-    *a = (AttnKernel) {.heads = heads, .kv_heads = kv_heads, .scale = scale, .v4 = v4};
+    *a = (AttnKernel) {.heads = heads, .kv_heads = kv_heads, .scale = scale, .v4 = v4,
+                       .half = op->GetName == name_fp16};
     *kernel = a;
     return NULL;
 }
@@ -194,15 +238,20 @@ static OrtStatus *ORT_API_CALL attn_infer_shape(const OrtCustomOp *op, OrtShapeI
     return infer_from(context, 4, 2, -1);
 }
 
-static const char *ORT_API_CALL name(const OrtCustomOp *op) {
-    (void) op;
-    return "Attention";
-}
-
 /* q, k, v, past key, past value, seqlens_k, total_sequence_length, cos, sin */
 static ONNXTensorElementDataType ORT_API_CALL input_type(const OrtCustomOp *op, size_t index) {
     (void) op;
     return index == 5 || index == 6 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+static ONNXTensorElementDataType ORT_API_CALL input_type_fp16(const OrtCustomOp *op, size_t index) {
+    return index == 3 || index == 4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 : input_type(op, index);
+}
+
+/* the output float, present key and value fp16 */
+static ONNXTensorElementDataType ORT_API_CALL output_type_fp16(const OrtCustomOp *op, size_t index) {
+    (void) op;
+    return index == 0 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
 }
 
 static size_t ORT_API_CALL nine(const OrtCustomOp *op) {
@@ -216,13 +265,19 @@ static size_t ORT_API_CALL three(const OrtCustomOp *op) {
     return 3;
 }
 
-void define_attention(OrtCustomOp *op) {
-    define_op(op);
-    op->GetName = name;
-    op->GetInputType = input_type;
-    op->GetInputTypeCount = nine;
-    op->GetOutputTypeCount = three;
-    op->CreateKernelV2 = attn_create_kernel;
-    op->KernelComputeV2 = attn_compute;
-    op->InferOutputShapeFn = attn_infer_shape;
+void define_attention(OrtCustomOp *fp32, OrtCustomOp *fp16) {
+    OrtCustomOp *ops[] = {fp32, fp16};
+    for (int i = 0; i < 2; i++) {
+        define_op(ops[i]);
+        ops[i]->GetInputTypeCount = nine;
+        ops[i]->GetOutputTypeCount = three;
+        ops[i]->CreateKernelV2 = attn_create_kernel;
+        ops[i]->KernelComputeV2 = attn_compute;
+        ops[i]->InferOutputShapeFn = attn_infer_shape;
+    }
+    fp32->GetName = name;
+    fp32->GetInputType = input_type;
+    fp16->GetName = name_fp16;
+    fp16->GetInputType = input_type_fp16;
+    fp16->GetOutputType = output_type_fp16;
 }

@@ -1,10 +1,37 @@
 /*
- * The Attention kernels, included by attention.c twice: under the x86-64-v4 target with ATTN_V4 defined
- * (AVX-512) and without it (portable C). A(name) suffixes each function with the set's name.
+ * The Attention kernels, included by attention.c four times: under the x86-64-v4 target with ATTN_V4 defined
+ * (AVX-512) and without it (portable C), each for a cache of floats and of fp16 values (ATTN_HALF 0 or 1: KV is
+ * the cache's element type). A(name) suffixes each function with the set's name; S(name), for the functions that
+ * do not read the cache, with the instruction set's only (defined with the float cache's kernels).
  */
 
+#if ATTN_HALF
+#define KV uint16_t
+#define KV_SUFFIX h
+#else
+#define KV float
+#define KV_SUFFIX f
+#endif
+#define KV_LOAD KV_CAT(kv_load, KV_SUFFIX)
+#define KV_STORE KV_CAT(kv_store, KV_SUFFIX)
+/* values per cache line of the cache */
+#define KV_LINE (64 / (int64_t) sizeof(KV))
+
 #ifdef ATTN_V4
-#define A(name) name##_v4
+#define A(name) KV_CAT(name##_v4, KV_SUFFIX)
+#define S(name) name##_v4
+
+/* 16 cached values from any address as floats */
+static inline __attribute__((always_inline)) __m512 KV_CAT(kv_load16, KV_SUFFIX)(const KV *p) {
+#if ATTN_HALF
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) p));
+#else
+    return _mm512_loadu_ps(p);
+#endif
+}
+#define KV_LOAD16 KV_CAT(kv_load16, KV_SUFFIX)
+
+#if !ATTN_HALF
 
 /* e^x for x <= 0 (scores minus their maximum): x = n ln 2 + r, |r| <= ln 2 / 2, a degree-6 polynomial in r. */
 static inline __attribute__((always_inline)) __m512 exp16_v4(__m512 x) {
@@ -23,63 +50,8 @@ static inline __attribute__((always_inline)) __m512 exp16_v4(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-/*
- * s[i][p] = scale * q[i] . key[p] for the P (1 .. 4) query rows i, positions p < n; key rows d floats apart, d a
- * multiple of 16. Four positions at a time: each key vector is loaded once for the P rows.
- */
-static inline __attribute__((always_inline)) void A(scores_rows)(const float *const q[], const int P,
-        const float *key, int64_t n, int64_t d, float scale, float *const s[]) {
-    int64_t p = 0;
-    for (; p + 4 <= n; p += 4) {
-        for (int64_t j = 0; j < 4 * d; j += 16) { /* the rows 16 positions ahead: one cache line per 16 floats */
-            _mm_prefetch((const char *) (key + (p + 16) * d + j), _MM_HINT_T0);
-        }
-        __m512 acc[4][4];
-        for (int i = 0; i < P; i++) {
-            for (int r = 0; r < 4; r++) {
-                acc[i][r] = _mm512_setzero_ps();
-            }
-        }
-        for (int64_t j = 0; j < d; j += 16) {
-            __m512 kv[4];
-            for (int r = 0; r < 4; r++) {
-                kv[r] = _mm512_loadu_ps(key + (p + r) * d + j);
-            }
-            for (int i = 0; i < P; i++) {
-                __m512 qv = _mm512_loadu_ps(q[i] + j);
-                for (int r = 0; r < 4; r++) {
-                    acc[i][r] = _mm512_fmadd_ps(qv, kv[r], acc[i][r]);
-                }
-            }
-        }
-        for (int i = 0; i < P; i++) {
-            _mm_storeu_ps(s[i] + p, _mm_mul_ps(sum4_v4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]),
-                                               _mm_set1_ps(scale)));
-        }
-    }
-    for (; p < n; p++) {
-        for (int i = 0; i < P; i++) {
-            __m512 acc = _mm512_setzero_ps();
-            for (int64_t j = 0; j < d; j += 16) {
-                acc = _mm512_fmadd_ps(_mm512_loadu_ps(q[i] + j), _mm512_loadu_ps(key + p * d + j), acc);
-            }
-            s[i][p] = scale * _mm512_reduce_add_ps(acc);
-        }
-    }
-}
-
-static void A(scores)(const float *const q[], int P, const float *key, int64_t n, int64_t d, float scale,
-                      float *const s[]) {
-    switch (P) {
-        case 1: A(scores_rows)(q, 1, key, n, d, scale, s); break;
-        case 2: A(scores_rows)(q, 2, key, n, d, scale, s); break;
-        case 3: A(scores_rows)(q, 3, key, n, d, scale, s); break;
-        default: A(scores_rows)(q, 4, key, n, d, scale, s); break;
-    }
-}
-
 /* s[0 .. n) = e^(s - max) / their sum. */
-static void A(softmax)(float *s, int64_t n) {
+static void S(softmax)(float *s, int64_t n) {
     __m512 mv = _mm512_set1_ps(-INFINITY);
     int64_t p = 0;
     for (; p + 16 <= n; p += 16) {
@@ -104,11 +76,68 @@ static void A(softmax)(float *s, int64_t n) {
     }
 }
 
+#endif
+
+/*
+ * s[i][p] = scale * q[i] . key[p] for the P (1 .. 4) query rows i, positions p < n; key rows d floats apart, d a
+ * multiple of 16. Four positions at a time: each key vector is loaded once for the P rows.
+ */
+static inline __attribute__((always_inline)) void A(scores_rows)(const float *const q[], const int P,
+        const KV *key, int64_t n, int64_t d, float scale, float *const s[]) {
+    int64_t p = 0;
+    for (; p + 4 <= n; p += 4) {
+        for (int64_t j = 0; j < 4 * d; j += KV_LINE) { /* the rows 16 positions ahead, a cache line at a time */
+            _mm_prefetch((const char *) (key + (p + 16) * d + j), _MM_HINT_T0);
+        }
+        __m512 acc[4][4];
+        for (int i = 0; i < P; i++) {
+            for (int r = 0; r < 4; r++) {
+                acc[i][r] = _mm512_setzero_ps();
+            }
+        }
+        for (int64_t j = 0; j < d; j += 16) {
+            __m512 kv[4];
+            for (int r = 0; r < 4; r++) {
+                kv[r] = KV_LOAD16(key + (p + r) * d + j);
+            }
+            for (int i = 0; i < P; i++) {
+                __m512 qv = _mm512_loadu_ps(q[i] + j);
+                for (int r = 0; r < 4; r++) {
+                    acc[i][r] = _mm512_fmadd_ps(qv, kv[r], acc[i][r]);
+                }
+            }
+        }
+        for (int i = 0; i < P; i++) {
+            _mm_storeu_ps(s[i] + p, _mm_mul_ps(sum4_v4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]),
+                                               _mm_set1_ps(scale)));
+        }
+    }
+    for (; p < n; p++) {
+        for (int i = 0; i < P; i++) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t j = 0; j < d; j += 16) {
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(q[i] + j), KV_LOAD16(key + p * d + j), acc);
+            }
+            s[i][p] = scale * _mm512_reduce_add_ps(acc);
+        }
+    }
+}
+
+static void A(scores)(const float *const q[], int P, const KV *key, int64_t n, int64_t d, float scale,
+                      float *const s[]) {
+    switch (P) {
+        case 1: A(scores_rows)(q, 1, key, n, d, scale, s); break;
+        case 2: A(scores_rows)(q, 2, key, n, d, scale, s); break;
+        case 3: A(scores_rows)(q, 3, key, n, d, scale, s); break;
+        default: A(scores_rows)(q, 4, key, n, d, scale, s); break;
+    }
+}
+
 /*
  * out[i] = sum over p < n of s[i][p] * value[p] for the P (1 .. 4) rows i; W (1 or 4) vectors of 16 floats of d
  * at a time, each value vector loaded once for the P rows.
  */
-static inline __attribute__((always_inline)) void A(mix_rows)(float *const s[], const int P, const float *value,
+static inline __attribute__((always_inline)) void A(mix_rows)(float *const s[], const int P, const KV *value,
         int64_t n, int64_t d, float *const out[], const int W) {
     for (int64_t j = 0; j < d; j += 16 * W) {
         __m512 acc[4][4];
@@ -119,13 +148,13 @@ static inline __attribute__((always_inline)) void A(mix_rows)(float *const s[], 
         }
         for (int64_t p = 0; p < n; p++) {
             if (W == 4) {
-                for (int line = 0; line < 4; line++) { /* the 4 x 16 floats of this row 16 positions ahead */
-                    _mm_prefetch((const char *) (value + (p + 16) * d + j + 16 * line), _MM_HINT_T0);
+                for (int64_t at = 0; at < 64; at += KV_LINE) { /* the 4 x 16 values of this row 16 positions ahead */
+                    _mm_prefetch((const char *) (value + (p + 16) * d + j + at), _MM_HINT_T0);
                 }
             }
             __m512 vv[4];
             for (int w = 0; w < W; w++) {
-                vv[w] = _mm512_loadu_ps(value + p * d + j + 16 * w);
+                vv[w] = KV_LOAD16(value + p * d + j + 16 * w);
             }
             for (int i = 0; i < P; i++) {
                 __m512 weight = _mm512_set1_ps(s[i][p]);
@@ -143,7 +172,7 @@ static inline __attribute__((always_inline)) void A(mix_rows)(float *const s[], 
 }
 
 #define MIX_ROWS(P) (d % 64 == 0 ? A(mix_rows)(s, P, value, n, d, out, 4) : A(mix_rows)(s, P, value, n, d, out, 1))
-static void A(mix)(float *const s[], int P, const float *value, int64_t n, int64_t d, float *const out[]) {
+static void A(mix)(float *const s[], int P, const KV *value, int64_t n, int64_t d, float *const out[]) {
     switch (P) {
         case 1: MIX_ROWS(1); break;
         case 2: MIX_ROWS(2); break;
@@ -152,24 +181,27 @@ static void A(mix)(float *const s[], int P, const float *value, int64_t n, int64
     }
 }
 #undef MIX_ROWS
+#undef KV_LOAD16
 
 #else
-#define A(name) name##_generic
+#define A(name) KV_CAT(name##_generic, KV_SUFFIX)
+#define S(name) name##_generic
 
-static void A(scores)(const float *const q[], int P, const float *key, int64_t n, int64_t d, float scale,
+static void A(scores)(const float *const q[], int P, const KV *key, int64_t n, int64_t d, float scale,
                       float *const s[]) {
     for (int64_t p = 0; p < n; p++) {
         for (int g = 0; g < P; g++) {
             float acc = 0;
             for (int64_t j = 0; j < d; j++) {
-                acc += q[g][j] * key[p * d + j];
+                acc += q[g][j] * KV_LOAD(key + p * d + j);
             }
             s[g][p] = scale * acc;
         }
     }
 }
 
-static void A(softmax)(float *s, int64_t n) {
+#if !ATTN_HALF
+static void S(softmax)(float *s, int64_t n) {
     float max = -INFINITY, sum = 0;
     for (int64_t p = 0; p < n; p++) {
         max = s[p] > max ? s[p] : max;
@@ -183,14 +215,16 @@ static void A(softmax)(float *s, int64_t n) {
     }
 }
 
-static void A(mix)(float *const s[], int P, const float *value, int64_t n, int64_t d, float *const out[]) {
+#endif
+
+static void A(mix)(float *const s[], int P, const KV *value, int64_t n, int64_t d, float *const out[]) {
     for (int g = 0; g < P; g++) {
         for (int64_t j = 0; j < d; j++) {
             out[g][j] = 0;
         }
         for (int64_t p = 0; p < n; p++) {
             for (int64_t j = 0; j < d; j++) {
-                out[g][j] += s[g][p] * value[p * d + j];
+                out[g][j] += s[g][p] * KV_LOAD(value + p * d + j);
             }
         }
     }
@@ -204,24 +238,27 @@ static void A(mix)(float *const s[], int P, const float *value, int64_t n, int64
 static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
     const int64_t d = c->head_dim, half = d / 2, s = c->new_tokens, G = c->heads / c->kv_heads;
     const int64_t past = c->past[row];
-    float *key = c->present_key + (row * c->kv_heads + kvh) * c->max_len * d;
-    float *value = c->present_value + (row * c->kv_heads + kvh) * c->max_len * d;
     const int64_t at = (row * c->kv_heads + kvh) * c->max_len * d;
+    KV *key = (KV *) c->present_key + at;
+    KV *value = (KV *) c->present_value + at;
     if (c->copy_keys) {
-        memcpy(key, c->past_key + at, (size_t) (past * d) * sizeof(float));
+        memcpy(key, (const KV *) c->past_key + at, (size_t) (past * d) * sizeof(KV));
     }
     if (c->copy_values) {
-        memcpy(value, c->past_value + at, (size_t) (past * d) * sizeof(float));
+        memcpy(value, (const KV *) c->past_value + at, (size_t) (past * d) * sizeof(KV));
     }
     for (int64_t t = 0; t < s; t++) {
         const float *kn = c->k + ((row * s + t) * c->kv_heads + kvh) * d;
         const float *cos = c->cos + (past + t) * half, *sin = c->sin + (past + t) * half;
-        float *kd = key + (past + t) * d;
+        const float *vn = c->v + ((row * s + t) * c->kv_heads + kvh) * d;
+        KV *kd = key + (past + t) * d, *vd = value + (past + t) * d;
         for (int64_t j = 0; j < half; j++) {
-            kd[j] = kn[j] * cos[j] - kn[j + half] * sin[j];
-            kd[j + half] = kn[j + half] * cos[j] + kn[j] * sin[j];
+            KV_STORE(kd + j, kn[j] * cos[j] - kn[j + half] * sin[j]);
+            KV_STORE(kd + j + half, kn[j + half] * cos[j] + kn[j] * sin[j]);
         }
-        memcpy(value + (past + t) * d, c->v + ((row * s + t) * c->kv_heads + kvh) * d, (size_t) d * sizeof(float));
+        for (int64_t j = 0; j < d; j++) {
+            KV_STORE(vd + j, vn[j]);
+        }
     }
     /*
      * The query rows, (token, head) pairs, four at a time: the G heads of ATTN_TILE / G tokens (or of one token
@@ -253,7 +290,7 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
         }
         A(scores)(q, P, key, longest, d, c->scale, sp);
         for (int i = 0; i < P; i++) {
-            A(softmax)(sp[i], n[i]);
+            S(softmax)(sp[i], n[i]);
             memset(sp[i] + n[i], 0, (size_t) (longest - n[i]) * sizeof(float));
         }
         A(mix)(sp, P, value, longest, d, out);
@@ -261,3 +298,9 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
 }
 
 #undef A
+#undef S
+#undef KV_LOAD
+#undef KV_STORE
+#undef KV_LINE
+#undef KV_SUFFIX
+#undef KV

@@ -56,7 +56,7 @@ int isa_attribute(const OrtKernelInfo *info, char isa[16]) {
 }
 
 /*
- * Output `output` typed float with input `input`'s dimensions (at most 8; the last set to `last` when it is not
+ * Output `output` with input `input`'s element type and dimensions (at most 8; the last set to `last` when it is not
  * negative), in an info of its own: the context hands out one info for every input it is asked about.
  */
 OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output, int64_t last) {
@@ -75,9 +75,11 @@ OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output
         shape[rank - 1] = last;
         symbols[rank - 1] = "";
     }
+    ONNXTensorElementDataType type;
+    CHECK(api->GetTensorElementType(info, &type));
     OrtTensorTypeAndShapeInfo *out;
     CHECK(api->CreateTensorTypeAndShapeInfo(&out));
-    OrtStatus *status = api->SetTensorElementType(out, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+    OrtStatus *status = api->SetTensorElementType(out, type);
     if (status == NULL) {
         status = api->SetDimensions(out, shape, rank);
     }
@@ -162,7 +164,7 @@ void define_op(OrtCustomOp *op) {
     op->ReleaseAliasMap = release_indices;
 }
 
-static OrtCustomOp multi_lora, multi_lora_fp16, matmul_q8, matmul_q4, attention;
+static OrtCustomOp multi_lora, multi_lora_fp16, matmul_q8, matmul_q4, attention, attention_fp16;
 static OrtCustomOpDomain *domain;
 static OrtStatus *domain_status;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -170,9 +172,9 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static void create_domain(void) {
     define_multi_lora(&multi_lora, &multi_lora_fp16);
     define_matmul_q(&matmul_q8, &matmul_q4);
-    define_attention(&attention);
+    define_attention(&attention, &attention_fp16);
     domain_status = api->CreateCustomOpDomain("dev.quiver", &domain);
-    OrtCustomOp *ops[] = {&multi_lora, &multi_lora_fp16, &matmul_q8, &matmul_q4, &attention};
+    OrtCustomOp *ops[] = {&multi_lora, &multi_lora_fp16, &matmul_q8, &matmul_q4, &attention, &attention_fp16};
     for (size_t i = 0; domain_status == NULL && i < sizeof ops / sizeof ops[0]; i++) {
         domain_status = api->CustomOpDomain_Add(domain, ops[i]);
     }

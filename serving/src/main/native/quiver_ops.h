@@ -1,8 +1,8 @@
 /*
  * Quiver's ONNX Runtime custom ops (CPU), loaded with SessionOptions.registerCustomOpLibrary: what the op files
- * share. Each op is one file: multi_lora.c (dev.quiver:MultiLora, MultiLoraFp16), matmul_q.c (MatMulQ8, MatMulQ4) and
- * attention.c (Attention), with its kernels per instruction set in a header it includes; quiver_ops.c has the
- * helpers below and registers the domain.
+ * share. Each kind of op is one file: multi_lora.c (dev.quiver:MultiLora, MultiLoraFp16), matmul_q.c (MatMulQ8,
+ * MatMulQ4) and attention.c (Attention, AttentionFp16), with its kernels per instruction set in a header it
+ * includes; quiver_ops.c has the helpers below and registers the domain.
  *
  * Built against the C API of ONNX Runtime's headers (API version ORT_API_VERSION of those headers); a newer
  * runtime serves an older API version, so the library runs on the runtime the serving module depends on.
@@ -48,7 +48,7 @@ OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void
 /* The node's optional attribute isa (tests pick a kernel set with it) into isa: 1 when it is there, else 0. */
 int isa_attribute(const OrtKernelInfo *info, char isa[16]);
 
-/* Output `output` typed float with input `input`'s dimensions, the last set to `last` when it is not negative. */
+/* Output `output` with input `input`'s element type and dimensions, the last set to `last` when not negative. */
 OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output, int64_t last);
 
 /*
@@ -66,13 +66,32 @@ static inline __attribute__((always_inline)) float half_to_float(uint16_t h) {
     return (h & 0x8000) ? -magnitude : magnitude;
 }
 
+/* A float to fp16 bits, rounded to nearest even (as vcvtps2ph does); beyond fp16's range, infinity. */
+static inline __attribute__((always_inline)) uint16_t float_to_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint32_t sign = (x >> 16) & 0x8000, magnitude = x & 0x7fffffff;
+    if (magnitude > 0x7f800000) {
+        return (uint16_t) (sign | 0x7e00); /* NaN */
+    }
+    if (magnitude >= 0x477ff000) {
+        return (uint16_t) (sign | 0x7c00); /* 65520 and above round to infinity */
+    }
+    if (magnitude < 0x38800000) { /* below 2^-14: a subnormal half, in units of 2^-24 */
+        float v;
+        memcpy(&v, &magnitude, sizeof v);
+        return (uint16_t) (sign | (uint32_t) lrintf(v * 0x1p24f));
+    }
+    return (uint16_t) (sign | ((magnitude + 0x0fff + ((magnitude >> 13) & 1) - 0x38000000) >> 13));
+}
+
 /* Frees the index arrays of an alias or in-place map. */
 void ORT_API_CALL release_indices(int *input_index, int *output_index);
 
 /* Each op file's: its ops, defined. */
 void define_multi_lora(OrtCustomOp *fp32, OrtCustomOp *fp16);
 void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4);
-void define_attention(OrtCustomOp *op);
+void define_attention(OrtCustomOp *fp32, OrtCustomOp *fp16);
 
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v4")

@@ -36,9 +36,19 @@ public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantizatio
      * The adapter pools' element type: fp16 where the native op reads them on a quantized base (half the bytes a
      * step streams per adapter), else fp32 (what the ONNX ops need, and what fp32 parity with the trainer needs).
      */
-    public LoraPrecision loraPrecision() {
-        return loraKernel == LoraKernel.NATIVE && quantization != Quantization.NONE ? LoraPrecision.FP16
-                : LoraPrecision.FP32;
+    public Precision loraPrecision() {
+        return loraKernel == LoraKernel.NATIVE && quantization != Quantization.NONE ? Precision.FP16
+                : Precision.FP32;
+    }
+
+    /**
+     * The KV cache's element type: fp16 where the native attention op reads it on a quantized base (half the bytes
+     * a step reads per cached position, and half the cache's memory), else fp32 (what GroupQueryAttention reads
+     * with fp32 queries, and what fp32 parity with the trainer needs).
+     */
+    public Precision kvPrecision() {
+        return attentionKernel == AttentionKernel.NATIVE && quantization != Quantization.NONE ? Precision.FP16
+                : Precision.FP32;
     }
 
     public static Builder builder() {

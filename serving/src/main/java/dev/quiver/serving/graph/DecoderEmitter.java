@@ -81,9 +81,10 @@ final class DecoderEmitter {
         g.input(LOGIT_POSITIONS, INT64, "batch", "logit_count");
         g.input(LORA_MASK, FLOAT, "tokens", "lora_width");
         for (int l = 0; l < c.numLayers(); l++) {
-            g.input(DecoderSignature.pastKey(l), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(), c.headDim());
-            g.input(DecoderSignature.pastValue(l), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
-                    c.headDim());
+            g.input(DecoderSignature.pastKey(l), sig.kvPrecision().onnxType(), "batch", c.numKvHeads(),
+                    sig.maxSequenceLength(), c.headDim());
+            g.input(DecoderSignature.pastValue(l), sig.kvPrecision().onnxType(), "batch", c.numKvHeads(),
+                    sig.maxSequenceLength(), c.headDim());
             for (String m : sig.lora().targetModules()) {
                 ModelConfig.LinearShape s = c.linear(m);
                 g.input(DecoderSignature.loraA(l, m), sig.loraPrecision().onnxType(), "lora_width", s.in());
@@ -177,15 +178,18 @@ final class DecoderEmitter {
         Attr kvHeads = Attr.i("kv_num_heads", c.numKvHeads());
         Attr scale = Attr.f("scale", (float) (1.0 / Math.sqrt(c.headDim())));
         if (attentionKernel == AttentionKernel.NATIVE) {
-            g.node("Attention", GraphBuilder.QUIVER_DOMAIN, inputs, outputs, heads, kvHeads, scale);
+            g.node(sig.kvPrecision() == Precision.FP16 ? "AttentionFp16" : "Attention", GraphBuilder.QUIVER_DOMAIN,
+                    inputs, outputs, heads, kvHeads, scale);
+        } else if (sig.kvPrecision() != Precision.FP32) {
+            throw new IllegalArgumentException("an fp16 KV cache needs the native attention op");
         } else {
             g.node("GroupQueryAttention", GraphBuilder.MS_DOMAIN, inputs, outputs, heads, kvHeads,
                     Attr.i("do_rotary", 1), Attr.i("rotary_interleaved", 0), scale);
         }
-        g.output(DecoderSignature.presentKey(layer), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
-                c.headDim());
-        g.output(DecoderSignature.presentValue(layer), FLOAT, "batch", c.numKvHeads(), sig.maxSequenceLength(),
-                c.headDim());
+        g.output(DecoderSignature.presentKey(layer), sig.kvPrecision().onnxType(), "batch", c.numKvHeads(),
+                sig.maxSequenceLength(), c.headDim());
+        g.output(DecoderSignature.presentValue(layer), sig.kvPrecision().onnxType(), "batch", c.numKvHeads(),
+                sig.maxSequenceLength(), c.headDim());
         return linear(layer, "o_proj", toRows(out, c.numHeads() * c.headDim()));
     }
 

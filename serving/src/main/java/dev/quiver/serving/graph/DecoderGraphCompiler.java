@@ -30,7 +30,8 @@ public final class DecoderGraphCompiler {
     public DecoderSignature signature(ModelDirectory model) {
         ModelConfig config = model.config();
         check(config, model);
-        return new DecoderSignature(config, options.maxSequenceLength(), options.lora(), options.loraPrecision());
+        return new DecoderSignature(config, options.maxSequenceLength(), options.lora(), options.loraPrecision(),
+                options.kvPrecision());
     }
 
     private void check(ModelConfig config, ModelDirectory model) {

@@ -13,8 +13,9 @@ import dev.quiver.adapters.model.ModelConfig;
  *   <li>{@code logit_positions} int64 [batch, k]: which of the new positions get logits</li>
  *   <li>{@code lora_mask} float [batch * seq, loraWidth]: which columns of the bound adapter pools each token
  *       uses (1 on its row's slot's {@code maxRank} columns, 0 elsewhere; all 0 for a base row)</li>
- *   <li>{@code past_key.L}/{@code past_value.L} float [batch, kvHeads, maxSequenceLength, headDim]: the
- *       KV cache, bound to the same memory as {@code present_key.L}/{@code present_value.L}</li>
+ *   <li>{@code past_key.L}/{@code past_value.L} float or float16 ({@code kvPrecision}) [batch, kvHeads,
+ *       maxSequenceLength, headDim]: the KV cache, bound to the same memory as
+ *       {@code present_key.L}/{@code present_value.L}</li>
  *   <li>{@code lora.L.M.A} [loraWidth, in] and {@code lora.L.M.B} [loraWidth, out], float or float16
  *       ({@code loraPrecision}): a run of consecutive adapter slots of the pools, {@code maxRank} rows per slot
  *       (A as PEFT stores it, B transposed and pre-multiplied by the adapter's scale); {@code loraWidth} may
@@ -23,7 +24,7 @@ import dev.quiver.adapters.model.ModelConfig;
  * </ul>
  */
 public record DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLayout lora,
-                               LoraPrecision loraPrecision) {
+                               Precision loraPrecision, Precision kvPrecision) {
     public static final String INPUT_IDS = "input_ids";
     public static final String SEQLENS_K = "seqlens_k";
     public static final String TOTAL_SEQUENCE_LENGTH = "total_sequence_length";
@@ -31,9 +32,9 @@ public record DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLa
     public static final String LORA_MASK = "lora_mask";
     public static final String LOGITS = "logits";
 
-    /** A signature with fp32 pools. */
+    /** A signature with fp32 pools and cache. */
     public DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLayout lora) {
-        this(config, maxSequenceLength, lora, LoraPrecision.FP32);
+        this(config, maxSequenceLength, lora, Precision.FP32, Precision.FP32);
     }
 
     public static String pastKey(int layer) {
@@ -60,8 +61,8 @@ public record DecoderSignature(ModelConfig config, int maxSequenceLength, LoraLa
         return "lora." + layer + "." + module + ".B";
     }
 
-    /** Floats in one row (one sequence) of one layer's key or value cache. */
-    public long kvRowFloats() {
+    /** Values in one row (one sequence) of one layer's key or value cache. */
+    public long kvRowValues() {
         return (long) config.numKvHeads() * maxSequenceLength * config.headDim();
     }
 }

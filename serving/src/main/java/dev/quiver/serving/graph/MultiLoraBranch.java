@@ -19,21 +19,21 @@ import java.util.List;
  * <p>With {@link LoraKernel#NATIVE} the same inputs go to one op, {@code dev.quiver:MultiLora}
  * ({@code src/main/native/multi_lora.c}), which computes the same sum but multiplies each row only against the
  * slots its mask selects, and leaves a base row's output as it is, in place; {@code dev.quiver:MultiLoraFp16} is the
- * same op over fp16 pools ({@link LoraPrecision#FP16}).
+ * same op over fp16 pools ({@link Precision#FP16}).
  */
 final class MultiLoraBranch {
     private final GraphBuilder g;
     private final String mask;
     private final LoraKernel kernel;
     private final int rank;
-    private final LoraPrecision precision;
+    private final Precision precision;
 
     /**
      * {@code mask} names the float [tokens, width] mask input; {@code rank} is the pool rank (rows per slot);
      * {@code precision} the pools' element type (fp16 only for the native op).
      */
-    MultiLoraBranch(GraphBuilder g, String mask, LoraKernel kernel, int rank, LoraPrecision precision) {
-        if (precision == LoraPrecision.FP16 && kernel != LoraKernel.NATIVE) {
+    MultiLoraBranch(GraphBuilder g, String mask, LoraKernel kernel, int rank, Precision precision) {
+        if (precision == Precision.FP16 && kernel != LoraKernel.NATIVE) {
             throw new IllegalArgumentException("fp16 LoRA pools need the native LoRA op; the ONNX ops read fp32");
         }
         this.g = g;
@@ -47,7 +47,7 @@ final class MultiLoraBranch {
     String apply(String x, String base, String a, String b, String prefix) {
         if (kernel == LoraKernel.NATIVE) {
             String out = g.fresh(prefix + ".out");
-            g.node(precision == LoraPrecision.FP16 ? "MultiLoraFp16" : "MultiLora", GraphBuilder.QUIVER_DOMAIN,
+            g.node(precision == Precision.FP16 ? "MultiLoraFp16" : "MultiLora", GraphBuilder.QUIVER_DOMAIN,
                     List.of(x, base, a, b, mask), List.of(out),
                     GraphBuilder.Attr.i("rank", rank));
             return out;

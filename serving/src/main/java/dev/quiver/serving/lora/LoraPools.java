@@ -10,7 +10,7 @@ import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.DecoderSignature;
 import dev.quiver.serving.graph.LoraLayout;
-import dev.quiver.serving.graph.LoraPrecision;
+import dev.quiver.serving.graph.Precision;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -23,7 +23,7 @@ import java.util.Map;
 /**
  * The adapter pools a compiled graph reads: per targeted module, an A pool {@code [(slots - 1) * rank, in]}
  * and a B pool {@code [(slots - 1) * rank, out]} in direct buffers, {@code rank} rows per adapter slot
- * (slot 0, the base, has none), of fp32 or fp16 values as the signature's {@link LoraPrecision} says. A holds PEFT's {@code lora_A} as is; B holds {@code lora_B} transposed and
+ * (slot 0, the base, has none), of fp32 or fp16 values as the signature's {@link Precision} says. A holds PEFT's {@code lora_A} as is; B holds {@code lora_B} transposed and
  * multiplied by the adapter's scale, so the graph needs no scale input. A step binds, zero-copy, the run of
  * slots its rows use ({@link #inputs(int, int)}); writing one slot's rows is the whole hot-swap. Callers must
  * not write a slot while a running step reads it (the engine swaps between steps).
@@ -44,8 +44,8 @@ public final class LoraPools implements AutoCloseable {
     }
 
     /** One pool's values in a direct buffer, each stored as {@code precision} says. */
-    private record Values(ByteBuffer bytes, LoraPrecision precision) {
-        static Values allocate(long count, LoraPrecision precision) {
+    private record Values(ByteBuffer bytes, Precision precision) {
+        static Values allocate(long count, Precision precision) {
             if (count * precision.bytes() > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("a LoRA pool of " + count + " values exceeds 2 GiB; use fewer"
                         + " slots or a lower max rank");
@@ -56,7 +56,7 @@ public final class LoraPools implements AutoCloseable {
 
         /** Stores {@code src[from, from + count)} at value {@code index}. */
         void put(int index, float[] src, int from, int count) {
-            if (precision == LoraPrecision.FP32) {
+            if (precision == Precision.FP32) {
                 bytes.asFloatBuffer().put(index, src, from, count);
                 return;
             }
@@ -80,7 +80,7 @@ public final class LoraPools implements AutoCloseable {
         OnnxTensor tensor(OrtEnvironment env, int fromRow, int rows, int columns) throws OrtException {
             int bytesPerRow = columns * precision.bytes();
             ByteBuffer view = bytes.slice(fromRow * bytesPerRow, rows * bytesPerRow).order(ByteOrder.nativeOrder());
-            return precision == LoraPrecision.FP32
+            return precision == Precision.FP32
                     ? OnnxTensor.createTensor(env, view.asFloatBuffer(), new long[] {rows, columns})
                     : OnnxTensor.createTensor(env, view, new long[] {rows, columns}, OnnxJavaType.FLOAT16);
         }
@@ -173,9 +173,9 @@ public final class LoraPools implements AutoCloseable {
                 // a step multiplies every bound slot (masked by 0), so NaN or Inf here would reach other rows
                 problems.add("adapter '" + name + "' has NaN or infinite values in " + w.module() + " lora_"
                         + (finite(w.a()) ? "B" : "A") + "; the adapter is broken, retrain or re-export it");
-            } else if (signature.loraPrecision() == LoraPrecision.FP16) {
+            } else if (signature.loraPrecision() == Precision.FP16) {
                 double scale = adapter.config().scaleFor(w.module());
-                if (maxAbs(w.a()) > LoraPrecision.FP16_MAX || maxAbs(w.b()) * Math.abs(scale) > LoraPrecision.FP16_MAX) {
+                if (maxAbs(w.a()) > Precision.FP16_MAX || maxAbs(w.b()) * Math.abs(scale) > Precision.FP16_MAX) {
                     problems.add("adapter '" + name + "' has values in " + w.module() + " beyond fp16's range"
                             + " (|v| > 65504, lora_B times its scale " + scale + "), which this server's fp16 LoRA"
                             + " pools cannot hold; serve it on an fp32 base (quantize none) or retrain it");

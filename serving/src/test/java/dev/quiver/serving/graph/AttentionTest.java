@@ -5,14 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
+import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.runtime.SessionSettings;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -28,6 +33,7 @@ import org.junit.jupiter.api.Test;
  */
 class AttentionTest {
     private static final int FLOAT = OnnxMl.TensorProto.DataType.FLOAT_VALUE;
+    private static final int FLOAT16 = OnnxMl.TensorProto.DataType.FLOAT16_VALUE;
     private static final int INT32 = OnnxMl.TensorProto.DataType.INT32_VALUE;
     private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
 
@@ -57,14 +63,44 @@ class AttentionTest {
         SplittableRandom random = new SplittableRandom(17);
         for (Case c : CASES) {
             Map<String, float[]> in = inputs(c, random);
-            Map<String, float[]> expected = run(c, in, "GroupQueryAttention", null, true);
+            Map<String, float[]> expected = run(c, in, "GroupQueryAttention", null, true, false);
             for (String isa : new String[] {null, "generic"}) {
                 for (boolean shared : new boolean[] {true, false}) {
-                    Map<String, float[]> actual = run(c, in, "Attention", isa, shared);
+                    Map<String, float[]> actual = run(c, in, "Attention", isa, shared, false);
                     String what = c + " isa " + isa + (shared ? " shared cache" : " separate present");
-                    assertClose(actual.get("out"), expected.get("out"), what + " output");
-                    assertCacheClose(c, actual.get("present_key"), expected.get("present_key"), what + " keys");
-                    assertCacheClose(c, actual.get("present_value"), expected.get("present_value"), what + " values");
+                    assertClose(actual.get("out"), expected.get("out"), what + " output", 1e-4f);
+                    assertCacheClose(c, actual.get("present_key"), expected.get("present_key"), what + " keys",
+                            1e-4f);
+                    assertCacheClose(c, actual.get("present_value"), expected.get("present_value"), what + " values",
+                            1e-4f);
+                }
+            }
+        }
+    }
+
+    /**
+     * AttentionFp16 against GroupQueryAttention over the same cache rounded to fp16: the op also rounds the new
+     * tokens' keys (after rotary) and values as it writes them, so the output and the cache are compared at fp16's
+     * precision.
+     */
+    @Test
+    void theFp16CacheOpAttendsAsGroupQueryAttentionOverTheRoundedCache() throws Exception {
+        assumeNative();
+        SplittableRandom random = new SplittableRandom(23);
+        for (Case c : CASES) {
+            Map<String, float[]> in = inputs(c, random);
+            in.put("past_key", rounded(in.get("past_key")));
+            in.put("past_value", rounded(in.get("past_value")));
+            Map<String, float[]> expected = run(c, in, "GroupQueryAttention", null, true, false);
+            for (String isa : new String[] {null, "generic"}) {
+                for (boolean shared : new boolean[] {true, false}) {
+                    Map<String, float[]> actual = run(c, in, "AttentionFp16", isa, shared, true);
+                    String what = c + " fp16 isa " + isa + (shared ? " shared cache" : " separate present");
+                    assertClose(actual.get("out"), expected.get("out"), what + " output", 2e-3f);
+                    assertCacheClose(c, actual.get("present_key"), expected.get("present_key"), what + " keys",
+                            1e-3f);
+                    assertCacheClose(c, actual.get("present_value"), expected.get("present_value"),
+                            what + " values", 1e-3f);
                 }
             }
         }
@@ -75,7 +111,7 @@ class AttentionTest {
         assumeNative();
         Case c = new Case(4, 2, 16, 8, 4, 6);
         Map<String, float[]> in = inputs(c, new SplittableRandom(1));
-        assertThatThrownBy(() -> run(c, in, "Attention", null, true))
+        assertThatThrownBy(() -> run(c, in, "Attention", null, true, false))
                 .isInstanceOf(OrtException.class)
                 .hasMessageContaining("seqlens_k[r] + 1 must be at least the new tokens and at most max_len");
     }
@@ -108,16 +144,20 @@ class AttentionTest {
         return in;
     }
 
-    /** One {@code op} node; {@code shared}: present bound to past's tensors, as DecoderSession binds them. */
-    private static Map<String, float[]> run(Case c, Map<String, float[]> in, String op, String isa, boolean shared)
-            throws OrtException {
+    /**
+     * One {@code op} node; {@code shared}: present bound to past's tensors, as DecoderSession binds them; {@code half}:
+     * the cache in fp16.
+     */
+    private static Map<String, float[]> run(Case c, Map<String, float[]> in, String op, String isa, boolean shared,
+                                            boolean half) throws OrtException {
         GraphBuilder g = new GraphBuilder("attention");
         int d = c.headDim();
+        int cacheType = half ? FLOAT16 : FLOAT;
         g.input("q", FLOAT, "b", "s", (long) c.heads() * d);
         g.input("k", FLOAT, "b", "s", (long) c.kvHeads() * d);
         g.input("v", FLOAT, "b", "s", (long) c.kvHeads() * d);
-        g.input("past_key", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
-        g.input("past_value", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
+        g.input("past_key", cacheType, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
+        g.input("past_value", cacheType, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
         g.input("seqlens_k", INT32, "b");
         g.input("total_sequence_length", INT32);
         g.input("cos", FLOAT, (long) c.maxLen(), (long) d / 2);
@@ -133,13 +173,13 @@ class AttentionTest {
             attrs.add(new GraphBuilder.Attr(OnnxMl.AttributeProto.newBuilder().setName("isa")
                     .setType(OnnxMl.AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(isa)).build()));
         }
-        g.node(op, op.equals("Attention") ? GraphBuilder.QUIVER_DOMAIN : GraphBuilder.MS_DOMAIN,
+        g.node(op, op.startsWith("Attention") ? GraphBuilder.QUIVER_DOMAIN : GraphBuilder.MS_DOMAIN,
                 List.of("q", "k", "v", "past_key", "past_value", "seqlens_k", "total_sequence_length", "cos", "sin"),
                 List.of("attn", "present_key", "present_value"), attrs.toArray(GraphBuilder.Attr[]::new));
         g.op("Identity", List.of("attn"), "out");
         g.output("out", FLOAT, "b", "s", (long) c.heads() * d);
-        g.output("present_key", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
-        g.output("present_value", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
+        g.output("present_key", cacheType, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
+        g.output("present_value", cacheType, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
         int[] seqlens = new int[c.rows()];
         int total = 0;
         for (int r = 0; r < c.rows(); r++) {
@@ -155,8 +195,8 @@ class AttentionTest {
             tensors.put("q", tensor(in.get("q"), rows3[0], rows3[1], (long) c.heads() * d));
             tensors.put("k", tensor(in.get("k"), rows3[0], rows3[1], (long) c.kvHeads() * d));
             tensors.put("v", tensor(in.get("v"), rows3[0], rows3[1], (long) c.kvHeads() * d));
-            tensors.put("past_key", tensor(in.get("past_key").clone(), cache));
-            tensors.put("past_value", tensor(in.get("past_value").clone(), cache));
+            tensors.put("past_key", cacheTensor(in.get("past_key"), half, cache));
+            tensors.put("past_value", cacheTensor(in.get("past_value"), half, cache));
             tensors.put("seqlens_k", OnnxTensor.createTensor(ENV, IntBuffer.wrap(seqlens), new long[] {c.rows()}));
             tensors.put("total_sequence_length", OnnxTensor.createTensor(ENV, IntBuffer.wrap(new int[] {total}),
                     new long[] {}));
@@ -166,8 +206,8 @@ class AttentionTest {
                 outputs.put("present_key", tensors.get("past_key"));
                 outputs.put("present_value", tensors.get("past_value"));
             } else {
-                outputs.put("present_key", tensor(new float[in.get("past_key").length], cache));
-                outputs.put("present_value", tensor(new float[in.get("past_value").length], cache));
+                outputs.put("present_key", cacheTensor(new float[in.get("past_key").length], half, cache));
+                outputs.put("present_value", cacheTensor(new float[in.get("past_value").length], half, cache));
             }
             try (OrtSession.Result result = session.run(tensors, java.util.Set.of("out"), outputs)) {
                 Map<String, float[]> out = new HashMap<>();
@@ -188,31 +228,59 @@ class AttentionTest {
         return OnnxTensor.createTensor(ENV, FloatBuffer.wrap(values), shape);
     }
 
+    /** A cache tensor of {@code values} (copied), fp16 when {@code half}. */
+    private static OnnxTensor cacheTensor(float[] values, boolean half, long... shape) throws OrtException {
+        if (!half) {
+            return tensor(values.clone(), shape);
+        }
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * Short.BYTES).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < values.length; i++) {
+            b.putShort(i * Short.BYTES, DType.floatToF16(values[i]));
+        }
+        return OnnxTensor.createTensor(ENV, b, shape, OnnxJavaType.FLOAT16);
+    }
+
     private static float[] values(OnnxTensor t) {
+        if (t.getInfo().type == OnnxJavaType.FLOAT16) {
+            ShortBuffer b = t.getShortBuffer();
+            float[] v = new float[b.remaining()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = DType.f16ToFloat(b.get(i));
+            }
+            return v;
+        }
         FloatBuffer b = t.getFloatBuffer();
         float[] v = new float[b.remaining()];
         b.get(v);
         return v;
     }
 
+    private static float[] rounded(float[] values) {
+        float[] r = new float[values.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = DType.f16ToFloat(DType.floatToF16(values[i]));
+        }
+        return r;
+    }
+
     /** Every cached position (past and new) of every row and KV head; later positions are not the op's. */
-    private static void assertCacheClose(Case c, float[] actual, float[] expected, String what) {
+    private static void assertCacheClose(Case c, float[] actual, float[] expected, String what, float relative) {
         int d = c.headDim();
         for (int r = 0; r < c.rows(); r++) {
             for (int h = 0; h < c.kvHeads(); h++) {
                 int from = (r * c.kvHeads() + h) * c.maxLen() * d;
                 int to = from + (c.past()[r] + c.newTokens()) * d;
                 assertClose(java.util.Arrays.copyOfRange(actual, from, to),
-                        java.util.Arrays.copyOfRange(expected, from, to), what + " row " + r + " head " + h);
+                        java.util.Arrays.copyOfRange(expected, from, to), what + " row " + r + " head " + h, relative);
             }
         }
     }
 
-    private static void assertClose(float[] actual, float[] expected, String what) {
+    private static void assertClose(float[] actual, float[] expected, String what, float relative) {
         assertThat(actual).as(what).hasSameSizeAs(expected);
         for (int i = 0; i < expected.length; i++) {
             assertThat(Math.abs(actual[i] - expected[i])).as(what + " at " + i + ": " + actual[i] + " vs "
-                    + expected[i]).isLessThanOrEqualTo(1e-5f + 1e-4f * Math.abs(expected[i]));
+                    + expected[i]).isLessThanOrEqualTo(relative / 10 + relative * Math.abs(expected[i]));
         }
     }
 

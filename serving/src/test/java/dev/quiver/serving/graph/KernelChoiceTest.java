@@ -42,6 +42,23 @@ class KernelChoiceTest {
     }
 
     @Test
+    void onlyTheNativeOpsOnAQuantizedBaseReadFp16PoolsAndCache() {
+        for (Quantization q : Quantization.values()) {
+            for (AttentionKernel attention : AttentionKernel.values()) {
+                for (LoraKernel lora : LoraKernel.values()) {
+                    CompileOptions o = CompileOptions.builder().optQuantization(q).optAttentionKernel(attention)
+                            .optLoraKernel(lora).optQuantizedKernel(QuantizedKernel.NBITS).build();
+                    boolean quantized = q != Quantization.NONE;
+                    assertThat(o.kvPrecision()).as(o.toString()).isEqualTo(
+                            quantized && attention == AttentionKernel.NATIVE ? Precision.FP16 : Precision.FP32);
+                    assertThat(o.loraPrecision()).as(o.toString()).isEqualTo(
+                            quantized && lora == LoraKernel.NATIVE ? Precision.FP16 : Precision.FP32);
+                }
+            }
+        }
+    }
+
+    @Test
     void theCpuFlagsAreReadFromTheKernel() {
         assumeTrue(QuiverOps.platform().equals("linux-x86_64"), "reads the flags lines of /proc/cpuinfo (x86)");
         assertThat(QuiverOps.cpuHas("fpu")).isTrue();

@@ -40,7 +40,7 @@ import java.util.SplittableRandom;
  *       read in place rather than packed.</li>
  *   <li>{@code native}: {@link LoraKernel#NATIVE}, the one op {@code dev.quiver:MultiLora} over {@code masked}'s
  *       inputs, each row against its own slot only (skipped when this build has no native library);
- *       {@code native_fp16} the same over fp16 pools ({@code MultiLoraFp16}, {@link LoraPrecision#FP16}).</li>
+ *       {@code native_fp16} the same over fp16 pools ({@code MultiLoraFp16}, {@link Precision#FP16}).</li>
  * </ul>
  * With {@code same} every branch reads one pool pair (cache-resident, so the figure is compute and op
  * overhead); otherwise each branch has its own pools (38.5 MB per slot in all, streamed from memory as in the
@@ -218,9 +218,9 @@ public final class LoraFormulationBenchmark {
         }
         for (int i = 0; i < BRANCHES; i++) {
             if (form == Form.NATIVE_FP16) {
-                String a = g.input("a" + i, LoraPrecision.FP16.onnxType(), "width", IN);
-                String b = g.input("b" + i, LoraPrecision.FP16.onnxType(), "width", OUT);
-                y = new MultiLoraBranch(g, "mask", LoraKernel.NATIVE, RANK, LoraPrecision.FP16)
+                String a = g.input("a" + i, Precision.FP16.onnxType(), "width", IN);
+                String b = g.input("b" + i, Precision.FP16.onnxType(), "width", OUT);
+                y = new MultiLoraBranch(g, "mask", LoraKernel.NATIVE, RANK, Precision.FP16)
                         .apply("x", y, a, b, "lora" + i);
                 continue;
             }
@@ -234,8 +234,8 @@ public final class LoraFormulationBenchmark {
                 case MERGED, NATIVE_FP16 -> throw new IllegalStateException();
             };
             y = switch (form) {
-                case MASKED -> new MultiLoraBranch(g, "mask", LoraKernel.ONNX, RANK, LoraPrecision.FP32).apply("x", y, a, b, "lora" + i);
-                case NATIVE -> new MultiLoraBranch(g, "mask", LoraKernel.NATIVE, RANK, LoraPrecision.FP32).apply("x", y, a, b, "lora" + i);
+                case MASKED -> new MultiLoraBranch(g, "mask", LoraKernel.ONNX, RANK, Precision.FP32).apply("x", y, a, b, "lora" + i);
+                case NATIVE -> new MultiLoraBranch(g, "mask", LoraKernel.NATIVE, RANK, Precision.FP32).apply("x", y, a, b, "lora" + i);
                 case BT -> {
                     String shrunk = g.fresh("shrunk");
                     g.node("FusedMatMul", GraphBuilder.MS_DOMAIN, List.of("x", a), List.of(shrunk),

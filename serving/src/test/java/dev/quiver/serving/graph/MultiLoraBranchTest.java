@@ -106,7 +106,7 @@ class MultiLoraBranchTest {
             float[] exact = reference(c, in);
             roundPoolsToHalf(in); // the pools as fp16 holds them
             float[] expected = reference(c, in);
-            float[] actual = run(c, in, shapes(c), LoraKernel.NATIVE, LoraPrecision.FP16);
+            float[] actual = run(c, in, shapes(c), LoraKernel.NATIVE, Precision.FP16);
             assertClose(actual, expected, c + " native fp16");
             boolean adapted = false;
             for (float m : c.mask()) {
@@ -129,7 +129,7 @@ class MultiLoraBranchTest {
                 Map<String, float[]> in = inputs(c, random);
                 roundPoolsToHalf(in); // values fp16 holds exactly, so both precisions agree
                 float[] expected = reference(c, in);
-                for (LoraPrecision precision : LoraPrecision.values()) {
+                for (Precision precision : Precision.values()) {
                     float[] actual;
                     try {
                         actual = run(c, in, shapes(c), LoraKernel.NATIVE, precision, isa);
@@ -220,17 +220,17 @@ class MultiLoraBranchTest {
 
     private static float[] run(Case c, Map<String, float[]> in, Map<String, long[]> shapes, LoraKernel kernel)
             throws OrtException {
-        return run(c, in, shapes, kernel, LoraPrecision.FP32);
+        return run(c, in, shapes, kernel, Precision.FP32);
     }
 
     private static float[] run(Case c, Map<String, float[]> in, Map<String, long[]> shapes, LoraKernel kernel,
-                               LoraPrecision precision) throws OrtException {
+                               Precision precision) throws OrtException {
         return run(c, in, shapes, kernel, precision, null);
     }
 
     /** {@code isa} null: the op as MultiLoraBranch emits it; else the native op with that kernel set. */
     private static float[] run(Case c, Map<String, float[]> in, Map<String, long[]> shapes, LoraKernel kernel,
-                               LoraPrecision precision, String isa) throws OrtException {
+                               Precision precision, String isa) throws OrtException {
         GraphBuilder g = new GraphBuilder("multi-lora");
         g.input("x", FLOAT, "tokens", "in");
         g.input("base", FLOAT, "tokens", "out");
@@ -242,7 +242,7 @@ class MultiLoraBranchTest {
         if (isa == null) {
             y = new MultiLoraBranch(g, "mask", kernel, c.rank(), precision).apply("x", "base", "a", "b", "lora");
         } else {
-            g.node(precision == LoraPrecision.FP16 ? "MultiLoraFp16" : "MultiLora", GraphBuilder.QUIVER_DOMAIN,
+            g.node(precision == Precision.FP16 ? "MultiLoraFp16" : "MultiLora", GraphBuilder.QUIVER_DOMAIN,
                     List.of("x", "base", "a", "b", "mask"), List.of(y), GraphBuilder.Attr.i("rank", c.rank()),
                     new GraphBuilder.Attr(OnnxMl.AttributeProto.newBuilder().setName("isa")
                             .setType(OnnxMl.AttributeProto.AttributeType.STRING)
@@ -255,7 +255,7 @@ class MultiLoraBranchTest {
              OrtSession session = ENV.createSession(g.build("test").modelBytes(), options)) {
             for (Map.Entry<String, float[]> e : in.entrySet()) {
                 boolean pool = e.getKey().equals("a") || e.getKey().equals("b");
-                tensors.put(e.getKey(), pool && precision == LoraPrecision.FP16
+                tensors.put(e.getKey(), pool && precision == Precision.FP16
                         ? OnnxTensor.createTensor(ENV, halves(e.getValue()), shapes.get(e.getKey()),
                         OnnxJavaType.FLOAT16)
                         : OnnxTensor.createTensor(ENV, FloatBuffer.wrap(e.getValue()), shapes.get(e.getKey())));

@@ -14,7 +14,7 @@ import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.DecoderSignature;
 import dev.quiver.serving.graph.LoraLayout;
-import dev.quiver.serving.graph.LoraPrecision;
+import dev.quiver.serving.graph.Precision;
 import dev.quiver.serving.testing.TestModels;
 import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
@@ -147,7 +147,7 @@ class AdapterSlotsTest {
     @Test
     void fp16PoolsHoldEachValueRoundedAndRefuseValuesBeyondTheirRange() throws Exception {
         try (LoraPools half = new LoraPools(OrtEnvironment.getEnvironment(), new DecoderSignature(CONFIG, 16,
-                LoraLayout.allLinear(2, 8), LoraPrecision.FP16))) {
+                LoraLayout.allLinear(2, 8), Precision.FP16, Precision.FP32))) {
             PeftAdapter adapter = TestModels.randomAdapter(CONFIG, 4, 21);
             half.write(1, "a", adapter);
             String module = "model.layers.1.self_attn.o_proj";
