@@ -6,6 +6,12 @@
  * head for all the query heads that share it. AttentionFp16 is the same over a cache of fp16 values (past and
  * present key and value float16; queries, keys, values and the output float): half the bytes per cached
  * position. New keys and values are rounded to fp16 as they are written, and attention reads them as stored.
+ *
+ * Beyond GroupQueryAttention, for the decoder's sake (each node costs the executor a few microseconds):
+ * - q, k and v may be token rows [batch * seq, heads x head_dim] (the same memory as [batch, seq, ...]), batch
+ *   being past key's first dimension; the output then is token rows too.
+ * - Optional inputs 9 and 10, q_norm and k_norm [head_dim], with the attribute epsilon: Qwen3's RMSNorm over each
+ *   head's values, before rotary (x / sqrt(mean(x^2) + epsilon) * weight).
  */
 #include "quiver_ops.h"
 
@@ -14,6 +20,8 @@
 
 typedef struct {
     const float *q, *k, *v, *cos, *sin;
+    const float *q_norm, *k_norm; /* per head RMSNorm weights [head_dim], or NULL */
+    float epsilon;
     const void *past_key, *past_value; /* float, or fp16 for AttentionFp16 */
     float *out;
     void *present_key, *present_value;
@@ -47,6 +55,33 @@ static inline __attribute__((always_inline)) void kv_store_h(uint16_t *p, float 
     *p = float_to_half(v);
 }
 
+/*
+ * out = rotary(x) of one head's d values, x first RMS-normed with weight gamma when gamma is not NULL: rotary
+ * pairs value j with j + d / 2 (not interleaved) at cos, sin [d / 2].
+ */
+static inline __attribute__((always_inline)) void norm_rotate(const float *x, const float *gamma, float epsilon,
+                                                              const float *cos, const float *sin, int64_t d,
+                                                              float *out) {
+    const int64_t half = d / 2;
+    float scale = 1.0f;
+    if (gamma != NULL) {
+        float squares = 0;
+        for (int64_t j = 0; j < d; j++) {
+            squares += x[j] * x[j];
+        }
+        scale = 1.0f / sqrtf(squares / (float) d + epsilon);
+    }
+    for (int64_t j = 0; j < half; j++) {
+        float a = x[j] * scale, b = x[j + half] * scale;
+        if (gamma != NULL) {
+            a *= gamma[j];
+            b *= gamma[j + half];
+        }
+        out[j] = a * cos[j] - b * sin[j];
+        out[j + half] = b * cos[j] + a * sin[j];
+    }
+}
+
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v4")
 #define ATTN_V4
@@ -78,19 +113,61 @@ static void attn_task(void *data, size_t i) {
 
 typedef struct {
     int64_t heads, kv_heads;
-    float scale;
+    float scale, epsilon; /* epsilon NaN when the node has none */
     int v4, half;
 } AttnKernel;
+
+static const char *wrong_rank = "Attention: q, k, v [batch, seq, heads x head_dim] or [batch x seq, heads x"
+                                " head_dim], past key and value [batch, kv_heads, max_len, head_dim], seqlens_k"
+                                " [batch], total_sequence_length [], cos, sin [positions, head_dim / 2] and q_norm,"
+                                " k_norm [head_dim] have the wrong number of dimensions";
 
 /* Input i's dimensions, exactly `count` of them (at most 4). */
 static OrtStatus *shape_of(OrtKernelContext *context, size_t i, size_t count, const OrtValue **value,
                            int64_t shape[4]) {
-    static const char *wrong = "Attention: q, k, v [batch, seq, heads x head_dim], past key and value [batch,"
-                               " kv_heads, max_len, head_dim], seqlens_k [batch], total_sequence_length [] and cos,"
-                               " sin [positions, head_dim / 2] have the wrong number of dimensions";
     size_t n;
-    CHECK(input_dims(context, i, value, shape, 4, &n, wrong));
-    return n == count ? NULL : fail(wrong);
+    CHECK(input_dims(context, i, value, shape, 4, &n, wrong_rank));
+    return n == count ? NULL : fail(wrong_rank);
+}
+
+/* q, k or v (input i): [b, s, width] as is, or token rows [b * s, width] as [b, s, width] for past's b. */
+static OrtStatus *rows_of(OrtKernelContext *context, size_t i, int64_t b, const OrtValue **value, int64_t shape[4],
+                          size_t *rank) {
+    CHECK(input_dims(context, i, value, shape, 4, rank, wrong_rank));
+    if (*rank == 3) {
+        return NULL;
+    }
+    if (*rank != 2) {
+        return fail(wrong_rank);
+    }
+    if (b <= 0 || shape[0] % b != 0) {
+        return fail("Attention: token rows must be batch x seq rows, batch being past key's first dimension");
+    }
+    shape[2] = shape[1];
+    shape[1] = shape[0] / b;
+    shape[0] = b;
+    return NULL;
+}
+
+/* Optional input i, [head_dim] floats, into weights (NULL when absent). */
+static OrtStatus *norm_of(OrtKernelContext *context, size_t i, int64_t d, const float **weights) {
+    size_t count;
+    CHECK(api->KernelContext_GetInputCount(context, &count));
+    *weights = NULL;
+    const OrtValue *value = NULL;
+    if (i < count) {
+        CHECK(api->KernelContext_GetInput(context, i, &value));
+    }
+    if (value == NULL) {
+        return NULL;
+    }
+    int64_t shape[4];
+    size_t rank;
+    CHECK(input_dims(context, i, &value, shape, 4, &rank, wrong_rank));
+    if (rank != 1 || shape[0] != d) {
+        return fail("Attention: q_norm and k_norm must be [head_dim]");
+    }
+    return data(value, (const void **) weights);
 }
 
 /* Work below which a call runs on the calling thread: query heads x positions x head_dim multiply-adds. */
@@ -101,10 +178,11 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
     const OrtValue *vq, *vk, *vv, *vpk, *vpv, *vseq, *vcos, *vsin;
     int64_t sq[4] = {0}, sk[4] = {0}, sv[4] = {0}, spk[4] = {0}, spv[4] = {0}, sseq[4] = {0}, scos[4] = {0},
             ssin[4] = {0};
-    CHECK(shape_of(context, 0, 3, &vq, sq));
-    CHECK(shape_of(context, 1, 3, &vk, sk));
-    CHECK(shape_of(context, 2, 3, &vv, sv));
+    size_t q_rank, k_rank, v_rank;
     CHECK(shape_of(context, 3, 4, &vpk, spk));
+    CHECK(rows_of(context, 0, spk[0], &vq, sq, &q_rank));
+    CHECK(rows_of(context, 1, spk[0], &vk, sk, &k_rank));
+    CHECK(rows_of(context, 2, spk[0], &vv, sv, &v_rank));
     CHECK(shape_of(context, 4, 4, &vpv, spv));
     CHECK(shape_of(context, 5, 1, &vseq, sseq));
     CHECK(shape_of(context, 7, 2, &vcos, scos));
@@ -117,11 +195,20 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
         return fail("Attention: shapes must be q [b, s, heads x d], k and v [b, s, kv_heads x d], past key and"
                     " value [b, kv_heads, max_len, d], seqlens_k [b], cos and sin [positions, d / 2]");
     }
+    if (q_rank != k_rank || q_rank != v_rank) {
+        return fail("Attention: q, k and v must all be [batch, seq, ...] or all token rows");
+    }
     AttnCall c = {.rows = b, .new_tokens = s, .heads = k->heads, .kv_heads = k->kv_heads, .head_dim = d,
                   .max_len = max_len, .scale = k->scale, .v4 = k->v4 && d % 16 == 0, .half = k->half};
-    int64_t shape[4] = {b, s, k->heads * d, 0};
+    CHECK(norm_of(context, 9, d, &c.q_norm));
+    CHECK(norm_of(context, 10, d, &c.k_norm));
+    if ((c.q_norm != NULL || c.k_norm != NULL) && isnan(k->epsilon)) {
+        return fail("Attention: q_norm and k_norm need the attribute epsilon");
+    }
+    c.epsilon = k->epsilon;
+    int64_t shape[4] = {b, s, k->heads * d, 0}, rows_shape[2] = {b * s, k->heads * d};
     OrtValue *vout, *vpresent_key, *vpresent_value;
-    CHECK(api->KernelContext_GetOutput(context, 0, shape, 3, &vout));
+    CHECK(api->KernelContext_GetOutput(context, 0, q_rank == 3 ? shape : rows_shape, q_rank, &vout));
     CHECK(api->KernelContext_GetOutput(context, 1, spk, 4, &vpresent_key));
     CHECK(api->KernelContext_GetOutput(context, 2, spv, 4, &vpresent_value));
     const int32_t *seqlens;
@@ -194,6 +281,12 @@ static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const O
     CHECK(api->KernelInfoGetAttribute_int64(info, "num_heads", &heads));
     CHECK(api->KernelInfoGetAttribute_int64(info, "kv_num_heads", &kv_heads));
     CHECK(api->KernelInfoGetAttribute_float(info, "scale", &scale));
+    float epsilon;
+    OrtStatus *missing = api->KernelInfoGetAttribute_float(info, "epsilon", &epsilon);
+    if (missing != NULL) {
+        api->ReleaseStatus(missing);
+        epsilon = NAN;
+    }
     if (heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0) {
         return fail("Attention: num_heads must be a positive multiple of kv_num_heads");
     }
@@ -212,7 +305,7 @@ static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const O
     if (a == NULL) {
         return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
     }
-    *a = (AttnKernel) {.heads = heads, .kv_heads = kv_heads, .scale = scale, .v4 = v4,
+    *a = (AttnKernel) {.heads = heads, .kv_heads = kv_heads, .scale = scale, .epsilon = epsilon, .v4 = v4,
                        .half = op->GetName == name_fp16};
     *kernel = a;
     return NULL;
@@ -254,9 +347,15 @@ static ONNXTensorElementDataType ORT_API_CALL output_type_fp16(const OrtCustomOp
     return index == 0 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
 }
 
-static size_t ORT_API_CALL nine(const OrtCustomOp *op) {
+/* GroupQueryAttention's nine, then q_norm and k_norm */
+static size_t ORT_API_CALL eleven(const OrtCustomOp *op) {
     (void) op;
-    return 9;
+    return 11;
+}
+
+static OrtCustomOpInputOutputCharacteristic ORT_API_CALL norms_optional(const OrtCustomOp *op, size_t index) {
+    (void) op;
+    return index >= 9 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
 /* the output, present key and present value */
@@ -269,7 +368,8 @@ void define_attention(OrtCustomOp *fp32, OrtCustomOp *fp16) {
     OrtCustomOp *ops[] = {fp32, fp16};
     for (int i = 0; i < 2; i++) {
         define_op(ops[i]);
-        ops[i]->GetInputTypeCount = nine;
+        ops[i]->GetInputTypeCount = eleven;
+        ops[i]->GetInputCharacteristic = norms_optional;
         ops[i]->GetOutputTypeCount = three;
         ops[i]->CreateKernelV2 = attn_create_kernel;
         ops[i]->KernelComputeV2 = attn_compute;

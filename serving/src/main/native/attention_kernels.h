@@ -247,14 +247,15 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
     if (c->copy_values) {
         memcpy(value, (const KV *) c->past_value + at, (size_t) (past * d) * sizeof(KV));
     }
+    float *qr = c->scratch + (row * c->kv_heads + kvh) * c->scratch_per_task;
     for (int64_t t = 0; t < s; t++) {
         const float *kn = c->k + ((row * s + t) * c->kv_heads + kvh) * d;
         const float *cos = c->cos + (past + t) * half, *sin = c->sin + (past + t) * half;
         const float *vn = c->v + ((row * s + t) * c->kv_heads + kvh) * d;
         KV *kd = key + (past + t) * d, *vd = value + (past + t) * d;
-        for (int64_t j = 0; j < half; j++) {
-            KV_STORE(kd + j, kn[j] * cos[j] - kn[j + half] * sin[j]);
-            KV_STORE(kd + j + half, kn[j + half] * cos[j] + kn[j] * sin[j]);
+        norm_rotate(kn, c->k_norm, c->epsilon, cos, sin, d, qr);
+        for (int64_t j = 0; j < d; j++) {
+            KV_STORE(kd + j, qr[j]);
         }
         for (int64_t j = 0; j < d; j++) {
             KV_STORE(vd + j, vn[j]);
@@ -265,7 +266,6 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
      * when G > ATTN_TILE) share each key and value load. A row's scores run to the last row's length; past its
      * own (the later tokens' positions) its weights are zero.
      */
-    float *qr = c->scratch + (row * c->kv_heads + kvh) * c->scratch_per_task;
     float *sc = qr + ATTN_TILE * d;
     const int64_t rows = s * G;
     for (int64_t first = 0; first < rows; first += ATTN_TILE) {
@@ -278,10 +278,7 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
             const float *cos = c->cos + pos * half, *sin = c->sin + pos * half;
             const float *qn = c->q + ((row * s + t) * c->heads + h) * d;
             float *qd = qr + i * d;
-            for (int64_t j = 0; j < half; j++) {
-                qd[j] = qn[j] * cos[j] - qn[j + half] * sin[j];
-                qd[j + half] = qn[j + half] * cos[j] + qn[j] * sin[j];
-            }
+            norm_rotate(qn, c->q_norm, c->epsilon, cos, sin, d, qd);
             q[i] = qd;
             sp[i] = sc + i * c->longest;
             out[i] = c->out + ((row * s + t) * c->heads + h) * d;

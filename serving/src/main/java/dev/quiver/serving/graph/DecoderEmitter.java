@@ -159,38 +159,54 @@ final class DecoderEmitter {
         return new Normed(normed, sum);
     }
 
+    /**
+     * Self-attention over the KV cache, rotary applied inside the op (positions come from seqlens_k, so past tokens
+     * keep theirs). Quiver's op reads token rows and applies Qwen3's per-head q/k norms itself: eight nodes fewer
+     * per layer than GroupQueryAttention, which needs {@code [batch, seq, features]} and the norms as nodes.
+     */
     private String attention(int layer, String x) throws IOException {
         String p = "model.layers." + layer + ".self_attn.";
         List<String> qkv = linears(layer, List.of("q_proj", "k_proj", "v_proj"), x);
         String q = qkv.get(0);
         String k = qkv.get(1);
         String v = qkv.get(2);
-        if (c.qkNorm()) {
-            q = headNorm(q, p + "q_norm.weight", c.numHeads());
-            k = headNorm(k, p + "k_norm.weight", c.numKvHeads());
-        }
         String out = p + "attention";
-        // rotary is applied inside (do_rotary): positions come from seqlens_k, so past tokens keep theirs
-        List<String> inputs = List.of(toSequences(q), toSequences(k), toSequences(v), DecoderSignature.pastKey(layer),
-                DecoderSignature.pastValue(layer), SEQLENS_K, TOTAL_SEQUENCE_LENGTH, cosCache, sinCache);
+        List<String> cache = List.of(DecoderSignature.pastKey(layer), DecoderSignature.pastValue(layer), SEQLENS_K,
+                TOTAL_SEQUENCE_LENGTH, cosCache, sinCache);
         List<String> outputs = List.of(out, DecoderSignature.presentKey(layer), DecoderSignature.presentValue(layer));
         Attr heads = Attr.i("num_heads", c.numHeads());
         Attr kvHeads = Attr.i("kv_num_heads", c.numKvHeads());
         Attr scale = Attr.f("scale", (float) (1.0 / Math.sqrt(c.headDim())));
         if (attentionKernel == AttentionKernel.NATIVE) {
+            List<String> inputs = new java.util.ArrayList<>(List.of(q, k, v));
+            inputs.addAll(cache);
+            List<Attr> attrs = new java.util.ArrayList<>(List.of(heads, kvHeads, scale));
+            if (c.qkNorm()) {
+                inputs.add(vector(p + "q_norm.weight", c.headDim()));
+                inputs.add(vector(p + "k_norm.weight", c.headDim()));
+                attrs.add(Attr.f("epsilon", (float) c.rmsNormEps()));
+            }
             g.node(sig.kvPrecision() == Precision.FP16 ? "AttentionFp16" : "Attention", GraphBuilder.QUIVER_DOMAIN,
-                    inputs, outputs, heads, kvHeads, scale);
-        } else if (sig.kvPrecision() != Precision.FP32) {
-            throw new IllegalArgumentException("an fp16 KV cache needs the native attention op");
+                    inputs, outputs, attrs.toArray(Attr[]::new));
         } else {
+            if (sig.kvPrecision() != Precision.FP32) {
+                throw new IllegalArgumentException("an fp16 KV cache needs the native attention op");
+            }
+            if (c.qkNorm()) {
+                q = headNorm(q, p + "q_norm.weight", c.numHeads());
+                k = headNorm(k, p + "k_norm.weight", c.numKvHeads());
+            }
+            List<String> inputs = new java.util.ArrayList<>(List.of(toSequences(q), toSequences(k), toSequences(v)));
+            inputs.addAll(cache);
             g.node("GroupQueryAttention", GraphBuilder.MS_DOMAIN, inputs, outputs, heads, kvHeads,
                     Attr.i("do_rotary", 1), Attr.i("rotary_interleaved", 0), scale);
+            out = toRows(out, c.numHeads() * c.headDim());
         }
         g.output(DecoderSignature.presentKey(layer), sig.kvPrecision().onnxType(), "batch", c.numKvHeads(),
                 sig.maxSequenceLength(), c.headDim());
         g.output(DecoderSignature.presentValue(layer), sig.kvPrecision().onnxType(), "batch", c.numKvHeads(),
                 sig.maxSequenceLength(), c.headDim());
-        return linear(layer, "o_proj", toRows(out, c.numHeads() * c.headDim()));
+        return linear(layer, "o_proj", out);
     }
 
     /**

@@ -106,6 +106,30 @@ class AttentionTest {
         }
     }
 
+    /**
+     * The decoder's form of the op: token rows in and out, and Qwen3's per-head q/k RMSNorm inside, against the
+     * nodes it replaces (Reshape, SimplifiedLayerNormalization and Reshape on q and k, then GroupQueryAttention).
+     */
+    @Test
+    void tokenRowsWithHeadNormsAttendAsTheNormNodesAndGroupQueryAttentionDo() throws Exception {
+        assumeNative();
+        SplittableRandom random = new SplittableRandom(29);
+        for (Case c : List.of(CASES.get(0), CASES.get(2), CASES.get(3), CASES.get(4))) {
+            Map<String, float[]> in = inputs(c, random);
+            float[] qNorm = random(c.headDim(), random);
+            float[] kNorm = random(c.headDim(), random);
+            Map<String, float[]> expected = runNormed(c, in, qNorm, kNorm, "GroupQueryAttention", null);
+            for (String isa : new String[] {null, "generic"}) {
+                Map<String, float[]> actual = runNormed(c, in, qNorm, kNorm, "Attention", isa);
+                String what = c + " token rows, head norms, isa " + isa;
+                assertClose(actual.get("out"), expected.get("out"), what + " output", 1e-4f);
+                assertCacheClose(c, actual.get("present_key"), expected.get("present_key"), what + " keys", 1e-4f);
+                assertCacheClose(c, actual.get("present_value"), expected.get("present_value"), what + " values",
+                        1e-4f);
+            }
+        }
+    }
+
     @Test
     void aRowLongerThanTheCacheIsAnError() throws Exception {
         assumeNative();
@@ -221,6 +245,102 @@ class AttentionTest {
             if (!shared) {
                 outputs.values().forEach(OnnxTensor::close);
             }
+        }
+    }
+
+    /**
+     * q, k and v as token rows {@code [rows * newTokens, width]}, q and k RMS-normed per head with weights qNorm and
+     * kNorm: inside Quiver's op, or as nodes before GroupQueryAttention (whose output is then reshaped to rows).
+     */
+    private static Map<String, float[]> runNormed(Case c, Map<String, float[]> in, float[] qNorm, float[] kNorm,
+                                                  String op, String isa) throws OrtException {
+        GraphBuilder g = new GraphBuilder("attention");
+        int d = c.headDim();
+        long tokens = (long) c.rows() * c.newTokens();
+        g.input("q", FLOAT, "t", (long) c.heads() * d);
+        g.input("k", FLOAT, "t", (long) c.kvHeads() * d);
+        g.input("v", FLOAT, "t", (long) c.kvHeads() * d);
+        g.input("past_key", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
+        g.input("past_value", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
+        g.input("seqlens_k", INT32, "b");
+        g.input("total_sequence_length", INT32);
+        g.input("cos", FLOAT, (long) c.maxLen(), (long) d / 2);
+        g.input("sin", FLOAT, (long) c.maxLen(), (long) d / 2);
+        g.input("q_norm", FLOAT, (long) d);
+        g.input("k_norm", FLOAT, (long) d);
+        List<GraphBuilder.Attr> attrs = new ArrayList<>(List.of(GraphBuilder.Attr.i("num_heads", c.heads()),
+                GraphBuilder.Attr.i("kv_num_heads", c.kvHeads()), GraphBuilder.Attr.f("scale",
+                        (float) (1 / Math.sqrt(d)))));
+        List<String> cache = List.of("past_key", "past_value", "seqlens_k", "total_sequence_length", "cos", "sin");
+        List<String> outputs = List.of("attn", "present_key", "present_value");
+        if (op.equals("GroupQueryAttention")) {
+            String sequences = g.constantLongs("sequences", new long[] {c.rows(), c.newTokens(), -1}, 3);
+            List<String> inputs = new ArrayList<>();
+            for (String[] x : new String[][] {{"q", "q_norm", "" + c.heads()}, {"k", "k_norm", "" + c.kvHeads()},
+                    {"v", null, null}}) {
+                String rows = x[0];
+                if (x[1] != null) {
+                    String heads = g.constantLongs(x[0] + "_heads", new long[] {0, Long.parseLong(x[2]), d}, 3);
+                    String split = g.op("Reshape", List.of(x[0], heads), x[0] + "_split");
+                    rows = x[0] + "_normed";
+                    g.node("SimplifiedLayerNormalization", "", List.of(split, x[1]), List.of(rows),
+                            GraphBuilder.Attr.i("axis", -1), GraphBuilder.Attr.f("epsilon", 1e-6f));
+                }
+                inputs.add(g.op("Reshape", List.of(rows, sequences), x[0] + "_seq"));
+            }
+            inputs.addAll(cache);
+            attrs.add(GraphBuilder.Attr.i("do_rotary", 1));
+            attrs.add(GraphBuilder.Attr.i("rotary_interleaved", 0));
+            g.node(op, GraphBuilder.MS_DOMAIN, inputs, outputs, attrs.toArray(GraphBuilder.Attr[]::new));
+            g.op("Reshape", List.of("attn", g.constantLongs("rows", new long[] {tokens, -1}, 2)), "out");
+        } else {
+            List<String> inputs = new ArrayList<>(List.of("q", "k", "v"));
+            inputs.addAll(cache);
+            inputs.addAll(List.of("q_norm", "k_norm"));
+            attrs.add(GraphBuilder.Attr.f("epsilon", 1e-6f));
+            if (isa != null) {
+                attrs.add(new GraphBuilder.Attr(OnnxMl.AttributeProto.newBuilder().setName("isa")
+                        .setType(OnnxMl.AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(isa))
+                        .build()));
+            }
+            g.node(op, GraphBuilder.QUIVER_DOMAIN, inputs, outputs, attrs.toArray(GraphBuilder.Attr[]::new));
+            g.op("Identity", List.of("attn"), "out");
+        }
+        g.output("out", FLOAT, "t", (long) c.heads() * d);
+        g.output("present_key", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
+        g.output("present_value", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
+        int[] seqlens = new int[c.rows()];
+        int total = 0;
+        for (int r = 0; r < c.rows(); r++) {
+            seqlens[r] = c.past()[r] + c.newTokens() - 1;
+            total = Math.max(total, seqlens[r] + 1);
+        }
+        long[] cacheShape = {c.rows(), c.kvHeads(), c.maxLen(), d};
+        Map<String, OnnxTensor> tensors = new HashMap<>();
+        try (OrtSession.SessionOptions options = SessionSettings.cpu(2).options();
+             OrtSession session = ENV.createSession(g.build("test").modelBytes(), options)) {
+            tensors.put("q", tensor(in.get("q"), tokens, (long) c.heads() * d));
+            tensors.put("k", tensor(in.get("k"), tokens, (long) c.kvHeads() * d));
+            tensors.put("v", tensor(in.get("v"), tokens, (long) c.kvHeads() * d));
+            tensors.put("past_key", tensor(in.get("past_key").clone(), cacheShape));
+            tensors.put("past_value", tensor(in.get("past_value").clone(), cacheShape));
+            tensors.put("seqlens_k", OnnxTensor.createTensor(ENV, IntBuffer.wrap(seqlens), new long[] {c.rows()}));
+            tensors.put("total_sequence_length", OnnxTensor.createTensor(ENV, IntBuffer.wrap(new int[] {total}),
+                    new long[] {}));
+            tensors.put("cos", tensor(in.get("cos"), c.maxLen(), d / 2));
+            tensors.put("sin", tensor(in.get("sin"), c.maxLen(), d / 2));
+            tensors.put("q_norm", tensor(qNorm, d));
+            tensors.put("k_norm", tensor(kNorm, d));
+            Map<String, OnnxTensor> outputs2 = Map.of("present_key", tensors.get("past_key"), "present_value",
+                    tensors.get("past_value"));
+            try (OrtSession.Result result = session.run(tensors, java.util.Set.of("out"), outputs2)) {
+                OnnxTensor out = (OnnxTensor) result.get("out").orElseThrow();
+                assertThat(out.getInfo().getShape()).isEqualTo(new long[] {tokens, (long) c.heads() * d});
+                return Map.of("out", values(out), "present_key", values(tensors.get("past_key")), "present_value",
+                        values(tensors.get("past_value")));
+            }
+        } finally {
+            tensors.values().forEach(OnnxTensor::close);
         }
     }
 
