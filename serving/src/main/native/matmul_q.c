@@ -10,7 +10,12 @@
  *   (BlockQuantizer.RowGroups).
  * - MatMulQ4: 4-bit codes, byte t of a row's block holding columns t (low nibble) and t + bs / 2 (high); codes
  *   [n / 4, blocks, 4, bs / 2] and fp16 [n / 4, blocks, 8], the group's four d then its four m: a value is
- *   code * d + m, as llama.cpp's Q4_1 (BlockQuantizer.RowGroups4).
+ *   code * d + m, as llama.cpp's Q4_1 (BlockQuantizer.Quantized.rowGroups()).
+ *
+ * Optional inputs add the layer's adapters, as MultiLoraFp16 would after it (one node fewer per linear layer):
+ * 3 the LoRA mask [m, width], then the fp16 pools a [width, K] and b [width, part] of each of up to three parts,
+ * the output's columns in the widths of the attribute lora_parts (q, k and v of a stacked projection); attribute
+ * lora_rank. Parts after the node's last input get no update.
  */
 #include "quiver_ops.h"
 
@@ -141,9 +146,13 @@ static void q_task(void *data, size_t i) {
     }
 }
 
+/* Parts of the output a node may add adapters to. */
+#define Q_LORA_PARTS 3
+
 typedef struct {
     int64_t k, n, bs, bits;
     int vnni;
+    int64_t lora_rank, lora_parts, part_width[Q_LORA_PARTS]; /* lora_parts 0: the node takes no adapters */
 } QKernel;
 
 /* Weights of at least this many code bytes are split over ONNX Runtime's threads at every row count. */
@@ -155,6 +164,57 @@ static OrtStatus *fail_q(const QKernel *k, const char *what) {
     char message[256];
     snprintf(message, sizeof message, "MatMulQ%d: %s", (int) k->bits, what);
     return fail(message);
+}
+
+/* Optional input i, or NULL when the node leaves it out. */
+static OrtStatus *optional_input(OrtKernelContext *context, size_t i, const OrtValue **value) {
+    size_t count;
+    CHECK(api->KernelContext_GetInputCount(context, &count));
+    *value = NULL;
+    return i < count ? api->KernelContext_GetInput(context, i, value) : NULL;
+}
+
+/* y [m, n] += each part's adapters on x [m, k], when the node has the mask and the part its pools. */
+static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, const float *x, int64_t m, float *y) {
+    const OrtValue *vmask;
+    CHECK(optional_input(context, 3, &vmask));
+    if (k->lora_parts == 0 || vmask == NULL) {
+        return NULL;
+    }
+    int64_t shape[2];
+    size_t rank;
+    const char *wrong = "MatMulQ: the LoRA mask must be [rows of A, width] and each part's pools a [width, K] and"
+                        " b [width, part's columns], width a multiple of lora_rank";
+    CHECK(input_dims(context, 3, &vmask, shape, 2, &rank, wrong));
+    if (rank != 2 || shape[0] != m || shape[1] % k->lora_rank != 0) {
+        return fail(wrong);
+    }
+    LoraUpdate u = {.x = x, .tokens = m, .in = k->k, .ldy = k->n, .width = shape[1], .rank = k->lora_rank,
+                    .half = 1};
+    CHECK(data(vmask, (const void **) &u.mask));
+    int64_t column = 0;
+    for (int64_t p = 0; p < k->lora_parts; column += k->part_width[p], p++) {
+        const OrtValue *va, *vb;
+        CHECK(optional_input(context, (size_t) (4 + 2 * p), &va));
+        CHECK(optional_input(context, (size_t) (5 + 2 * p), &vb));
+        if (va == NULL || vb == NULL) {
+            continue;
+        }
+        int64_t sa[2], sb[2];
+        size_t ra, rb;
+        CHECK(input_dims(context, (size_t) (4 + 2 * p), &va, sa, 2, &ra, wrong));
+        CHECK(input_dims(context, (size_t) (5 + 2 * p), &vb, sb, 2, &rb, wrong));
+        if (ra != 2 || rb != 2 || sa[0] != u.width || sa[1] != k->k || sb[0] != u.width
+            || sb[1] != k->part_width[p]) {
+            return fail(wrong);
+        }
+        CHECK(data(va, &u.a));
+        CHECK(data(vb, &u.b));
+        u.y = y + column;
+        u.out = k->part_width[p];
+        CHECK(lora_add(context, &u));
+    }
+    return NULL;
 }
 
 static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *context) {
@@ -246,7 +306,7 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     free(c.as);
     free(c.corr);
     free(c.xsum);
-    return status;
+    return status != NULL ? status : add_adapters(k, context, c.a, m, c.y);
 }
 
 static const char *ORT_API_CALL q8_name(const OrtCustomOp *op) {
@@ -290,6 +350,27 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
         }
     }
     q.vnni = vnni;
+    size_t parts = 0;
+    OrtStatus *none = api->KernelInfoGetAttributeArray_int64(info, "lora_parts", NULL, &parts);
+    if (none != NULL) {
+        api->ReleaseStatus(none);
+        parts = 0;
+    }
+    if (parts > 0) {
+        if (parts > Q_LORA_PARTS) {
+            return fail_q(&q, "lora_parts may name at most 3 parts");
+        }
+        CHECK(api->KernelInfoGetAttributeArray_int64(info, "lora_parts", q.part_width, &parts));
+        CHECK(api->KernelInfoGetAttribute_int64(info, "lora_rank", &q.lora_rank));
+        int64_t sum = 0;
+        for (size_t p = 0; p < parts; p++) {
+            sum += q.part_width[p];
+        }
+        if (sum != q.n || q.lora_rank <= 0) {
+            return fail_q(&q, "lora_parts must add up to N, and lora_rank be positive");
+        }
+        q.lora_parts = (int64_t) parts;
+    }
     QKernel *kept = malloc(sizeof(QKernel));
     if (kept == NULL) {
         return api->CreateStatus(ORT_FAIL, "MatMulQ: out of memory");
@@ -310,22 +391,29 @@ static OrtStatus *ORT_API_CALL q_infer_shape(const OrtCustomOp *op, OrtShapeInfe
     return infer_from(context, 0, 0, n);
 }
 
-/* A and scales float, B the codes */
+/* A and scales float, B the codes; the LoRA mask float and its pools fp16 */
 static ONNXTensorElementDataType ORT_API_CALL q8_input_type(const OrtCustomOp *op, size_t index) {
     (void) op;
-    return index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    return index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8
+           : index >= 4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
-/* A float, B the codes, d and m fp16 */
+/* A float, B the codes, d and m fp16; the LoRA mask float and its pools fp16 */
 static ONNXTensorElementDataType ORT_API_CALL q4_input_type(const OrtCustomOp *op, size_t index) {
     (void) op;
-    return index == 0 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
+    return index == 0 || index == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
            : index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
 }
 
-static size_t ORT_API_CALL three(const OrtCustomOp *op) {
+/* A, B, scales; then the LoRA mask and three parts' pools */
+static size_t ORT_API_CALL ten(const OrtCustomOp *op) {
     (void) op;
-    return 3;
+    return 10;
+}
+
+static OrtCustomOpInputOutputCharacteristic ORT_API_CALL lora_optional(const OrtCustomOp *op, size_t index) {
+    (void) op;
+    return index >= 3 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
 static size_t ORT_API_CALL one(const OrtCustomOp *op) {
@@ -337,7 +425,8 @@ void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4) {
     OrtCustomOp *ops[] = {q8, q4};
     for (int i = 0; i < 2; i++) {
         define_op(ops[i]);
-        ops[i]->GetInputTypeCount = three;
+        ops[i]->GetInputTypeCount = ten;
+        ops[i]->GetInputCharacteristic = lora_optional;
         ops[i]->GetOutputTypeCount = one;
         ops[i]->CreateKernelV2 = q_create_kernel;
         ops[i]->KernelComputeV2 = q_compute;

@@ -147,6 +147,7 @@ typedef struct {
     int64_t *rows;   /* the selected rows, slot by slot */
     int64_t *start;  /* slot s's rows are rows[start[s]] .. rows[start[s + 1] - 1] */
     int64_t tokens, in, out, width, rank, slots;
+    int64_t ldy;     /* floats from one row of y to the next (out, or more when y is columns of a wider output) */
     int64_t parts;   /* output column ranges per slot, one task each */
 } Call;
 
@@ -166,7 +167,7 @@ static void slot_task(void *data, size_t i) {
             int64_t t = c->rows[p + (j < n ? j : 0)];
             x[j] = c->x + t * c->in;
             m[j] = c->mask + t * c->width + s * c->rank;
-            y[j] = c->y + t * c->out;
+            y[j] = c->y + t * c->ldy;
         }
         c->kernels->shrink(x, m, n, a, c->rank, c->in, h, c->half);
         if (p == c->start[s]) {
@@ -217,17 +218,28 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
     if (y != base && tokens * out > 0) {
         memcpy(y, base, (size_t) (tokens * out) * sizeof(float));
     }
-    if (width == 0 || tokens == 0) {
+    LoraUpdate u = {.tokens = tokens, .in = in, .out = out, .ldy = out, .width = width, .rank = k->rank,
+                    .half = k->half, .kernels = k->kernels, .y = y};
+    CHECK(data(vx, (const void **) &u.x));
+    CHECK(data(va, &u.a));
+    CHECK(data(vb, &u.b));
+    CHECK(data(vmask, (const void **) &u.mask));
+    return lora_add(context, &u);
+}
+
+OrtStatus *lora_add(OrtKernelContext *context, const LoraUpdate *u) {
+    if (u->width == 0 || u->tokens == 0) {
         return NULL;
     }
-    Call c = {.tokens = tokens, .in = in, .out = out, .width = width, .rank = k->rank, .slots = width / k->rank,
-              .half = k->half, .kernels = k->kernels};
-    c.y = y;
-    CHECK(data(vx, (const void **) &c.x));
-    CHECK(data(va, &c.a));
-    CHECK(data(vb, &c.b));
-    CHECK(data(vmask, (const void **) &c.mask));
-    c.rows = malloc((size_t) (tokens * c.slots) * sizeof(int64_t));
+    Call c = {.tokens = u->tokens, .in = u->in, .out = u->out, .ldy = u->ldy, .width = u->width, .rank = u->rank,
+              .slots = u->width / u->rank, .half = u->half,
+              .kernels = u->kernels != NULL ? u->kernels : kernels_for(NULL)};
+    c.y = u->y;
+    c.x = u->x;
+    c.a = u->a;
+    c.b = u->b;
+    c.mask = u->mask;
+    c.rows = malloc((size_t) (c.tokens * c.slots) * sizeof(int64_t));
     c.start = malloc((size_t) (c.slots + 1) * sizeof(int64_t));
     if (c.rows == NULL || c.start == NULL) {
         free(c.rows);
@@ -235,7 +247,7 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
         return api->CreateStatus(ORT_FAIL, "MultiLora: out of memory");
     }
     /* the rows each slot's mask selects, slot by slot; and whether a row is on two slots or more */
-    uint8_t *seen = calloc((size_t) tokens, 1);
+    uint8_t *seen = calloc((size_t) c.tokens, 1);
     if (seen == NULL) {
         free(c.rows);
         free(c.start);
@@ -245,8 +257,8 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
     int shared = 0;
     for (int64_t s = 0; s < c.slots; s++) {
         c.start[s] = selected;
-        for (int64_t t = 0; t < tokens; t++) {
-            const float *m = c.mask + t * width + s * c.rank;
+        for (int64_t t = 0; t < c.tokens; t++) {
+            const float *m = c.mask + t * c.width + s * c.rank;
             for (int64_t r = 0; r < c.rank; r++) {
                 if (m[r] != 0.0f) {
                     c.rows[selected++] = t;

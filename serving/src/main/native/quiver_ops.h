@@ -88,6 +88,22 @@ static inline __attribute__((always_inline)) uint16_t float_to_half(float f) {
 /* Frees the index arrays of an alias or in-place map. */
 void ORT_API_CALL release_indices(int *input_index, int *output_index);
 
+/*
+ * One LoRA update, y += ((x @ a^T) * mask) @ b per token row, as MultiLora computes it (multi_lora.c): y is
+ * `out` columns of rows `ldy` floats apart, a and b fp32 or fp16 (half) pools of width rows, kernels NULL for the
+ * best set this CPU runs. MatMulQ8 and MatMulQ4 apply their adapters with it.
+ */
+typedef struct {
+    const float *x, *mask;
+    const void *a, *b;
+    float *y;
+    int64_t tokens, in, out, ldy, width, rank;
+    int half;
+    const void *kernels;
+} LoraUpdate;
+
+OrtStatus *lora_add(OrtKernelContext *context, const LoraUpdate *u);
+
 /* Each op file's: its ops, defined. */
 void define_multi_lora(OrtCustomOp *fp32, OrtCustomOp *fp16);
 void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4);

@@ -33,6 +33,8 @@ final class DecoderEmitter {
     private final MultiLoraBranch lora;
     private final Quantization quantization;
     private final QuantizedKernel quantizedKernel;
+    /** Quiver's quantized linear ops add the adapters themselves (the native LoRA op's fp16 pools). */
+    private final boolean fuseAdapters;
     private final AttentionKernel attentionKernel;
     /** The embedding table, quantized, for a tied head to multiply by; null when not quantized. */
     private BlockQuantizer.Quantized embeddingTable;
@@ -50,6 +52,7 @@ final class DecoderEmitter {
         this.c = sig.config();
         this.weights = weights;
         this.lora = new MultiLoraBranch(g, LORA_MASK, loraKernel, sig.lora().maxRank(), sig.loraPrecision());
+        this.fuseAdapters = loraKernel == LoraKernel.NATIVE && sig.loraPrecision() == Precision.FP16;
         this.quantization = quantization;
         this.quantizedKernel = quantizedKernel;
         this.attentionKernel = attentionKernel;
@@ -259,13 +262,15 @@ final class DecoderEmitter {
         }
         String stacked = ModelConfig.modulePath(layer, modules.get(0)) + "+"
                 + String.join("+", modules.subList(1, modules.size()));
-        String y = quantizedMatMul(x, stacked + ".weight", weights.quantizedStack(parts, quantization),
-                stacked + ".out");
+        BlockQuantizer.Quantized q = weights.quantizedStack(parts, quantization);
+        boolean fused = fusesAdapters(q) && modules.stream().allMatch(m -> sig.lora().targets(m));
+        String y = quantizedMatMul(x, stacked + ".weight", q, stacked + ".out", fused ? layer : -1, modules);
         g.node("Split", "", List.of(y, g.constantLongs(stacked + ".split", widths, widths.length)), outputs,
                 Attr.i("axis", 1));
         List<String> adapted = new java.util.ArrayList<>();
         for (int i = 0; i < modules.size(); i++) {
-            adapted.add(adapted(layer, modules.get(i), x, outputs.get(i)));
+            String biased = biased(layer, modules.get(i), outputs.get(i));
+            adapted.add(fused ? biased : adapters(layer, modules.get(i), x, biased));
         }
         return adapted;
     }
@@ -274,28 +279,33 @@ final class DecoderEmitter {
     private String linear(int layer, String module, String x) throws IOException {
         String path = ModelConfig.modulePath(layer, module);
         ModelConfig.LinearShape s = c.linear(module);
-        String y;
         if (quantization != Quantization.NONE) {
-            y = quantizedMatMul(x, path + ".weight", weights.quantized(path + ".weight", quantization), path + ".out");
-        } else {
-            String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
-            y = g.op("MatMul", List.of(x, w), path + ".out");
+            BlockQuantizer.Quantized q = weights.quantized(path + ".weight", quantization);
+            boolean fused = fusesAdapters(q) && sig.lora().targets(module);
+            String y = biased(layer, module, quantizedMatMul(x, path + ".weight", q, path + ".out",
+                    fused ? layer : -1, List.of(module)));
+            return fused ? y : adapters(layer, module, x, y);
         }
-        return adapted(layer, module, x, y);
+        String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
+        return adapters(layer, module, x, biased(layer, module, g.op("MatMul", List.of(x, w), path + ".out")));
     }
 
-    /** The base output {@code y} of {@code module} on {@code x}, plus its bias and its multi-LoRA update. */
-    private String adapted(int layer, String module, String x, String y) throws IOException {
-        String path = ModelConfig.modulePath(layer, module);
-        ModelConfig.LinearShape s = c.linear(module);
+    /** {@code y} plus {@code module}'s bias, where the model has one (Qwen2's q, k and v). */
+    private String biased(int layer, String module, String y) throws IOException {
         if (c.qkvBias() && (module.equals("q_proj") || module.equals("k_proj") || module.equals("v_proj"))) {
-            y = g.op("Add", List.of(y, vector(path + ".bias", s.out())), path + ".biased");
+            String path = ModelConfig.modulePath(layer, module);
+            return g.op("Add", List.of(y, vector(path + ".bias", c.linear(module).out())), path + ".biased");
         }
+        return y;
+    }
+
+    /** {@code y} plus the multi-LoRA update of {@code module} on {@code x}, when the module is targeted. */
+    private String adapters(int layer, String module, String x, String y) {
         if (!sig.lora().targets(module)) {
             return y;
         }
         return lora.apply(x, y, DecoderSignature.loraA(layer, module), DecoderSignature.loraB(layer, module),
-                path + ".lora");
+                ModelConfig.modulePath(layer, module) + ".lora");
     }
 
     /** Picks the positions that need logits, then applies the last residual add and the final norm. */
@@ -313,9 +323,10 @@ final class DecoderEmitter {
         if (quantization != Quantization.NONE) {
             // a tied head multiplies by the embedding's quantized blocks, under initializers of its own
             if (c.tieWordEmbeddings()) {
-                quantizedMatMul(hidden, "model.embed_tokens.weight", embeddingTable, LOGITS);
+                quantizedMatMul(hidden, "model.embed_tokens.weight", embeddingTable, LOGITS, -1, List.of());
             } else {
-                quantizedMatMul(hidden, "lm_head.weight", weights.quantized("lm_head.weight", quantization), LOGITS);
+                quantizedMatMul(hidden, "lm_head.weight", weights.quantized("lm_head.weight", quantization), LOGITS, -1,
+                        List.of());
             }
         } else {
             // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy,
@@ -356,28 +367,53 @@ final class DecoderEmitter {
         return rows;
     }
 
-    /**
-     * {@code x @ W^T} [tokens, out] with W dequantized block by block inside the op, from initializers named after
-     * {@code name}: under {@link QuantizedKernel#NATIVE}, Quiver's MatMulQ8 for int8 blocks of 64 or 128 and
-     * MatMulQ4 for int4 blocks of 32 (the sizes their VNNI kernels take), over the weight in its row groups; else
-     * MatMulNBits.
-     */
-    private String quantizedMatMul(String x, String name, BlockQuantizer.Quantized q, String out) {
+    /** Whether {@code q} is multiplied by Quiver's MatMulQ8 or MatMulQ4 (the block sizes their VNNI kernels take). */
+    private boolean nativeQuantized(BlockQuantizer.Quantized q) {
         boolean native8 = q.bits() == 8 && (q.blockSize() == 64 || q.blockSize() == 128);
         boolean native4 = q.bits() == 4 && q.blockSize() == 32;
-        if (quantizedKernel == QuantizedKernel.NATIVE && (native8 || native4)
-                && q.rows() % BlockQuantizer.RowGroups.ROWS == 0) {
+        return quantizedKernel == QuantizedKernel.NATIVE && (native8 || native4)
+                && q.rows() % BlockQuantizer.RowGroups.ROWS == 0;
+    }
+
+    /** Whether the op multiplying by {@code q} also adds its modules' adapters (then no MultiLora node follows). */
+    private boolean fusesAdapters(BlockQuantizer.Quantized q) {
+        return fuseAdapters && nativeQuantized(q);
+    }
+
+    /**
+     * {@code x @ W^T} [tokens, out] with W dequantized block by block inside the op, from initializers named after
+     * {@code name}: Quiver's MatMulQ8 or MatMulQ4 ({@link #nativeQuantized}) over the weight in its row groups, else
+     * MatMulNBits. For a {@code layer} of 0 or more the native op adds the adapters of {@code modules} (q's rows
+     * stacked in their order, every one targeted) itself, reading the LoRA mask and each module's pools. (A stack
+     * with a module left out keeps its MultiLora nodes: naming no input for it, "", makes ONNX Runtime 1.23's shape
+     * inference of custom ops dereference a null type.)
+     */
+    private String quantizedMatMul(String x, String name, BlockQuantizer.Quantized q, String out, int layer,
+                                   List<String> modules) {
+        if (nativeQuantized(q)) {
             BlockQuantizer.RowGroups groups = q.rowGroups();
             long groupCount = q.rows() / BlockQuantizer.RowGroups.ROWS;
             String codes = g.externalUint8(name + ".q" + q.bits() + "g", groups.codes(), groupCount,
                     q.blocksPerRow(), BlockQuantizer.RowGroups.ROWS, q.blobBytes());
-            String scales = native8
+            String scales = q.bits() == 8
                     ? g.externalFloat(name + ".scales.g", groups.scales(), (long) q.rows() * q.blocksPerRow())
                     : g.externalFloat16(name + ".dm.g", groups.scales(), groupCount, q.blocksPerRow(),
                             2L * BlockQuantizer.RowGroups.ROWS);
-            g.node("MatMulQ" + q.bits(), GraphBuilder.QUIVER_DOMAIN, List.of(x, codes, scales), List.of(out),
-                    Attr.i("K", q.cols()), Attr.i("N", q.rows()), Attr.i("bits", q.bits()), Attr.i("block_size",
-                            q.blockSize()));
+            List<String> inputs = new java.util.ArrayList<>(List.of(x, codes, scales));
+            List<Attr> attrs = new java.util.ArrayList<>(List.of(Attr.i("K", q.cols()), Attr.i("N", q.rows()),
+                    Attr.i("bits", q.bits()), Attr.i("block_size", q.blockSize())));
+            if (layer >= 0) {
+                inputs.add(LORA_MASK);
+                long[] widths = new long[modules.size()];
+                for (int i = 0; i < modules.size(); i++) {
+                    inputs.add(DecoderSignature.loraA(layer, modules.get(i)));
+                    inputs.add(DecoderSignature.loraB(layer, modules.get(i)));
+                    widths[i] = c.linear(modules.get(i)).out();
+                }
+                attrs.add(Attr.ints("lora_parts", widths));
+                attrs.add(Attr.i("lora_rank", sig.lora().maxRank()));
+            }
+            g.node("MatMulQ" + q.bits(), GraphBuilder.QUIVER_DOMAIN, inputs, List.of(out), attrs.toArray(Attr[]::new));
             return out;
         }
         List<String> inputs = new java.util.ArrayList<>(List.of(x,

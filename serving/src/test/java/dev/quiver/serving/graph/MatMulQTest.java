@@ -106,6 +106,63 @@ class MatMulQTest {
         }
     }
 
+    /**
+     * A node that adds adapters itself (the LoRA mask, and fp16 pools for some of its parts) against the same
+     * product followed by MultiLoraFp16 on each part's columns: three token rows on two of three bound slots and
+     * one on the base, a stacked weight of three parts of which the last has no pools (the node's inputs end
+     * before them: ONNX Runtime 1.23's shape inference of a custom op dereferences an input named "").
+     */
+    @Test
+    void aNodeWithAdaptersAddsWhatMultiLoraWouldAfterIt() throws Exception {
+        assumeNative();
+        SplittableRandom random = new SplittableRandom(5);
+        int rank = 4;
+        int slots = 3;
+        int width = rank * slots;
+        for (int bits : new int[] {8, 4}) {
+            Case c = new Case(new long[] {4}, 256, 48, bits == 8 ? 128 : 32, bits);
+            long[] parts = {16, 8, 24};
+            float[] x = gaussian(c.m() * c.k(), random, 1.0);
+            BlockQuantizer.Quantized q = quantized(c, random);
+            float[] mask = new float[c.m() * width];
+            int[] slotOf = {0, 2, -1, 0};
+            for (int t = 0; t < c.m(); t++) {
+                for (int r = 0; slotOf[t] >= 0 && r < rank; r++) {
+                    mask[t * width + slotOf[t] * rank + r] = 1;
+                }
+            }
+            float[][] a = new float[parts.length][];
+            float[][] b = new float[parts.length][];
+            for (int p = 0; p < parts.length; p++) {
+                a[p] = p == 2 ? null : gaussian(width * c.k(), random, 0.1);
+                b[p] = p == 2 ? null : gaussian(width * (int) parts[p], random, 0.1);
+            }
+            float[] fused = runWithAdapters(c, x, q, mask, a, b, parts, rank);
+            float[] base = run(c, x, q, c.op(), null);
+            float[] expected = base.clone();
+            int column = 0;
+            for (int p = 0; p < parts.length; p++) {
+                if (a[p] != null) {
+                    float[] part = new float[c.m() * (int) parts[p]];
+                    for (int t = 0; t < c.m(); t++) {
+                        System.arraycopy(base, t * c.n() + column, part, t * (int) parts[p], (int) parts[p]);
+                    }
+                    float[] adapted = multiLora(x, part, a[p], b[p], mask, c.m(), c.k(), (int) parts[p], width,
+                            rank);
+                    for (int t = 0; t < c.m(); t++) {
+                        System.arraycopy(adapted, t * (int) parts[p], expected, t * c.n() + column, (int) parts[p]);
+                    }
+                }
+                column += (int) parts[p];
+            }
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(Math.abs(fused[i] - expected[i])).as(c + " at " + i + ": " + fused[i] + " vs "
+                        + expected[i]).isLessThanOrEqualTo(1e-5f + 1e-5f * Math.abs(expected[i]));
+            }
+            assertThat(java.util.Arrays.equals(fused, base)).as("the adapters changed the output").isFalse();
+        }
+    }
+
     @Test
     void anActivationOfTheWrongWidthIsAnError() throws Exception {
         assumeNative();
@@ -290,6 +347,101 @@ class MatMulQTest {
         } finally {
             external.values().forEach(OnnxTensor::close);
         }
+    }
+
+    /** The native op with the LoRA mask and fp16 pools a [width, k], b [width, part] for the leading parts that have them. */
+    private static float[] runWithAdapters(Case c, float[] x, BlockQuantizer.Quantized q, float[] mask,
+                                           float[][] a, float[][] b, long[] parts, int rank) throws OrtException {
+        GraphBuilder g = new GraphBuilder("q");
+        g.input("x", FLOAT, "m", (long) c.k());
+        g.input("mask", FLOAT, "m", "w");
+        BlockQuantizer.RowGroups groups = q.rowGroups();
+        List<String> inputs = new ArrayList<>(List.of("x",
+                g.externalUint8("w.q", groups.codes(), c.n() / 4, q.blocksPerRow(), 4, q.blobBytes()),
+                c.bits() == 8 ? g.externalFloat("w.scales", groups.scales(), (long) c.n() * q.blocksPerRow())
+                        : g.externalFloat16("w.dm", groups.scales(), c.n() / 4, q.blocksPerRow(), 8), "mask"));
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try {
+            feeds.put("x", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), new long[] {c.m(), c.k()}));
+            feeds.put("mask", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(mask),
+                    new long[] {c.m(), mask.length / c.m()}));
+            int width = mask.length / c.m();
+            for (int p = 0; p < parts.length; p++) {
+                if (a[p] == null) {
+                    break;
+                }
+                g.input("a" + p, OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) width, (long) c.k());
+                g.input("b" + p, OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) width, parts[p]);
+                inputs.add("a" + p);
+                inputs.add("b" + p);
+                feeds.put("a" + p, half(a[p], width, c.k()));
+                feeds.put("b" + p, half(b[p], width, parts[p]));
+            }
+            g.node(c.op(), GraphBuilder.QUIVER_DOMAIN, inputs, List.of("y0"), GraphBuilder.Attr.i("K", c.k()),
+                    GraphBuilder.Attr.i("N", c.n()), GraphBuilder.Attr.i("bits", c.bits()),
+                    GraphBuilder.Attr.i("block_size", c.block()), GraphBuilder.Attr.ints("lora_parts", parts),
+                    GraphBuilder.Attr.i("lora_rank", rank));
+            g.op("Identity", List.of("y0"), "y");
+            g.output("y", FLOAT, "m", (long) c.n());
+            return runGraph(g, feeds);
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /** MultiLoraFp16 on base [tokens, out]: the separate node the fused op replaces. */
+    private static float[] multiLora(float[] x, float[] base, float[] a, float[] b, float[] mask, int tokens, int in,
+                                     int out, int width, int rank) throws OrtException {
+        GraphBuilder g = new GraphBuilder("lora");
+        g.input("x", FLOAT, (long) tokens, (long) in);
+        g.input("base", FLOAT, (long) tokens, (long) out);
+        g.input("a", OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) width, (long) in);
+        g.input("b", OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) width, (long) out);
+        g.input("mask", FLOAT, (long) tokens, (long) width);
+        g.node("MultiLoraFp16", GraphBuilder.QUIVER_DOMAIN, List.of("x", "base", "a", "b", "mask"), List.of("y0"),
+                GraphBuilder.Attr.i("rank", rank));
+        g.op("Identity", List.of("y0"), "y");
+        g.output("y", FLOAT, (long) tokens, (long) out);
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try {
+            feeds.put("x", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), new long[] {tokens, in}));
+            feeds.put("base", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(base), new long[] {tokens, out}));
+            feeds.put("a", half(a, width, in));
+            feeds.put("b", half(b, width, out));
+            feeds.put("mask", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(mask), new long[] {tokens, width}));
+            return runGraph(g, feeds);
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static float[] runGraph(GraphBuilder g, Map<String, OnnxTensor> feeds) throws OrtException {
+        GraphBuilder.Built built = g.build("test");
+        Map<String, OnnxTensor> external = new LinkedHashMap<>();
+        try (OrtSession.SessionOptions options = SessionSettings.cpu(2).options()) {
+            for (Map.Entry<String, ExternalTensor> e : built.externalData().entrySet()) {
+                external.put(e.getKey(), e.getValue().tensor(ENV));
+            }
+            options.addExternalInitializers(new LinkedHashMap<String, OnnxTensorLike>(external));
+            try (OrtSession session = ENV.createSession(built.modelBytes(), options);
+                 OrtSession.Result result = session.run(feeds)) {
+                FloatBuffer values = ((OnnxTensor) result.get(0)).getFloatBuffer();
+                float[] v = new float[values.remaining()];
+                values.get(v);
+                return v;
+            }
+        } finally {
+            external.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static OnnxTensor half(float[] values, long rows, long columns) throws OrtException {
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(values.length * 2)
+                .order(java.nio.ByteOrder.nativeOrder());
+        for (int i = 0; i < values.length; i++) {
+            bytes.putShort(i * 2, DType.floatToF16(values[i]));
+        }
+        return OnnxTensor.createTensor(ENV, bytes, new long[] {rows, columns}, ai.onnxruntime.OnnxJavaType.FLOAT16);
     }
 
     private static void assertClose(float[] actual, double[] expected, double[] magnitude, double relative,
