@@ -366,8 +366,8 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
         for (size_t p = 0; p < parts; p++) {
             sum += q.part_width[p];
         }
-        if (sum != q.n || q.lora_rank <= 0) {
-            return fail_q(&q, "lora_parts must add up to N, and lora_rank be positive");
+        if (sum != q.n || q.lora_rank <= 0 || q.lora_rank > 4096) {
+            return fail_q(&q, "lora_parts must add up to N, and lora_rank be between 1 and 4096");
         }
         q.lora_parts = (int64_t) parts;
     }

@@ -57,8 +57,15 @@ OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output
  */
 void define_op(OrtCustomOp *op);
 
-/* fp16 bits to float, exact for every finite half (multi_lora.c's halves16_generic is its 16-wide form). */
+/*
+ * fp16 bits to float, exact for every half, as vcvtph2ps converts it (multi_lora.c's halves16_generic is a 16-wide
+ * form for finite halves: its pools are checked to be finite).
+ */
 static inline __attribute__((always_inline)) float half_to_float(uint16_t h) {
+    if ((h & 0x7c00) == 0x7c00) { /* infinity or NaN (an fp16 KV cache can hold them) */
+        float special = (h & 0x03ff) ? NAN : INFINITY;
+        return (h & 0x8000) ? -special : special;
+    }
     uint32_t bits = (uint32_t) (h & 0x7fff) << 13;
     float magnitude;
     memcpy(&magnitude, &bits, sizeof magnitude);
