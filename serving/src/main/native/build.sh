@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds libquiver_ops.so, Quiver's ONNX Runtime custom ops (the .c files here), into OUT_DIR/linux-x86_64/.
+# Builds libquiver_ops.so, Quiver's ONNX Runtime custom ops (the .c files here), into OUT_DIR/linux-x86_64/:
+# build.sh OUT_DIR [STAMP], STAMP the file recording the settings of the last build (default: beside the library).
 # Run by the serving module's Maven build (process-resources); -Dquiver.native.skip=true builds without it, and
 # the engine then applies adapters with standard ONNX ops (LoraKernel.ONNX).
 #
@@ -17,9 +18,20 @@ if [[ "$platform" != "Linux-x86_64" ]]; then
     exit 0
 fi
 target="$out_dir/linux-x86_64/libquiver_ops.so"
-if [[ -f "$target" && -z "$(find "$src" -newer "$target" -print -quit)" ]]; then
-    exit 0 # no source (.c, .h, this script) changed since the last build
+# the library's sources, one file per kind of op plus the shared helpers (each includes its kernels' headers)
+sources=(quiver_ops.c multi_lora.c matmul_q.c attention.c)
+flags=(-O3 -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -shared -Wall -Wextra -Wno-psabi -Werror -fvisibility=hidden)
+# what else the library depends on: the headers' directory, the compiler and its flags
+config="include=${QUIVER_ORT_INCLUDE:-cache} gcc=$(gcc -dumpfullversion 2>/dev/null || echo none) ${flags[*]}"
+stamp="${2:-$target.config}"
+if [[ -f "$target" && -z "$(find "$src" -newer "$target" -print -quit)" && -f "$stamp" \
+      && "$(cat "$stamp")" == "$config" ]]; then
+    exit 0 # no source (.c, .h, this script) and no setting changed since the last build
 fi
+
+tmp=""
+tmp_so=""
+trap 'rm -rf "$tmp"; rm -f "$tmp_so"' EXIT # an interrupted build leaves no download or library half-written
 
 deb_name="libonnxruntime-dev_1.21.0+dfsg-1_amd64.deb"
 deb_url="http://deb.debian.org/debian/pool/main/o/onnxruntime/libonnxruntime-dev_1.21.0%2Bdfsg-1_amd64.deb"
@@ -32,7 +44,6 @@ if [[ -z "$include" ]]; then
     if [[ ! -f "$include/onnxruntime_c_api.h" ]]; then
         mkdir -p "$cache"
         tmp="$(mktemp -d "$cache/.download.XXXXXX")"
-        trap 'rm -rf "$tmp"' EXIT
         if ! curl -fsSL --retry 3 -o "$tmp/$deb_name" "$deb_url"; then
             echo "quiver ops: could not download ONNX Runtime's C API headers from $deb_url;" \
                  "set QUIVER_ORT_INCLUDE to a directory with onnxruntime_c_api.h, or build with" \
@@ -54,10 +65,12 @@ if ! gcc -dumpfullversion | awk -F. '{ exit !($1 >= 12) }'; then
 fi
 mkdir -p "$(dirname "$target")"
 tmp_so="$(mktemp "$(dirname "$target")/.libquiver_ops.XXXXXX")"
-if ! gcc -O3 -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -shared -Wall -Wextra -Wno-psabi -Werror \
-        -fvisibility=hidden -I"$include" -o "$tmp_so" "$src"/*.c -lpthread -lm; then
-    rm -f "$tmp_so"
-    echo "quiver ops: gcc could not build $src/*.c (install gcc, or build with -Dquiver.native.skip=true)" >&2
+if ! gcc "${flags[@]}" -I"$include" -o "$tmp_so" "${sources[@]/#/$src/}" -lpthread -lm; then
+    echo "quiver ops: gcc could not build ${sources[*]} in $src (install gcc, or build with" \
+         "-Dquiver.native.skip=true)" >&2
     exit 1
 fi
 mv "$tmp_so" "$target"
+tmp_so=""
+mkdir -p "$(dirname "$stamp")"
+echo "$config" > "$stamp"
