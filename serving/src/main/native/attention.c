@@ -151,13 +151,9 @@ static OrtStatus *rows_of(OrtKernelContext *context, size_t i, int64_t b, const 
 
 /* Optional input i, [head_dim] floats, into weights (NULL when absent). */
 static OrtStatus *norm_of(OrtKernelContext *context, size_t i, int64_t d, const float **weights) {
-    size_t count;
-    CHECK(api->KernelContext_GetInputCount(context, &count));
     *weights = NULL;
-    const OrtValue *value = NULL;
-    if (i < count) {
-        CHECK(api->KernelContext_GetInput(context, i, &value));
-    }
+    const OrtValue *value;
+    CHECK(optional_input(context, i, &value));
     if (value == NULL) {
         return NULL;
     }

@@ -153,6 +153,7 @@ typedef struct {
     int64_t k, n, bs, bits;
     int vnni;
     int64_t lora_rank, lora_parts, part_width[Q_LORA_PARTS]; /* lora_parts 0: the node takes no adapters */
+    char bad_a[64], bad_b[192]; /* the messages for wrong inputs, this width's */
 } QKernel;
 
 /* Weights of at least this many code bytes are split over ONNX Runtime's threads at every row count. */
@@ -164,14 +165,6 @@ static OrtStatus *fail_q(const QKernel *k, const char *what) {
     char message[256];
     snprintf(message, sizeof message, "MatMulQ%d: %s", (int) k->bits, what);
     return fail(message);
-}
-
-/* Optional input i, or NULL when the node leaves it out. */
-static OrtStatus *optional_input(OrtKernelContext *context, size_t i, const OrtValue **value) {
-    size_t count;
-    CHECK(api->KernelContext_GetInputCount(context, &count));
-    *value = NULL;
-    return i < count ? api->KernelContext_GetInput(context, i, value) : NULL;
 }
 
 /* y [m, n] += each part's adapters on x [m, k], when the node has the mask and the part its pools. */
@@ -219,12 +212,7 @@ static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, cons
 
 static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *context) {
     const QKernel *k = op_kernel;
-    char bad_a[64], bad_b[192];
-    snprintf(bad_a, sizeof bad_a, "MatMulQ%d: input A must have 1 to 8 dimensions", (int) k->bits);
-    snprintf(bad_b, sizeof bad_b, "MatMulQ%d: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4,"
-             " block_size%s], and %s", (int) k->bits, k->bits == 8 ? "" : " / 2",
-             k->bits == 8 ? "scales N x ceil(K / block_size) values"
-                          : "d and m [N / 4, ceil(K / block_size), 8] fp16 values");
+    const char *bad_a = k->bad_a, *bad_b = k->bad_b;
     const OrtValue *va, *vb, *vs;
     int64_t shape[8], b_shape[4], s_shape[8];
     size_t rank, b_rank, s_rank;
@@ -350,6 +338,11 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
         }
     }
     q.vnni = vnni;
+    snprintf(q.bad_a, sizeof q.bad_a, "MatMulQ%d: input A must have 1 to 8 dimensions", (int) q.bits);
+    snprintf(q.bad_b, sizeof q.bad_b, "MatMulQ%d: B must be the codes in row groups, [N / 4, ceil(K / block_size),"
+             " 4, block_size%s], and %s", (int) q.bits, q.bits == 8 ? "" : " / 2",
+             q.bits == 8 ? "scales N x ceil(K / block_size) values"
+                         : "d and m [N / 4, ceil(K / block_size), 8] fp16 values");
     size_t parts = 0;
     OrtStatus *none = api->KernelInfoGetAttributeArray_int64(info, "lora_parts", NULL, &parts);
     if (none != NULL) {

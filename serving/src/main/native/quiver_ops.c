@@ -29,6 +29,13 @@ OrtStatus *input_dims(OrtKernelContext *context, size_t i, const OrtValue **valu
     return status;
 }
 
+OrtStatus *optional_input(OrtKernelContext *context, size_t i, const OrtValue **value) {
+    size_t count;
+    CHECK(api->KernelContext_GetInputCount(context, &count));
+    *value = NULL;
+    return i < count ? api->KernelContext_GetInput(context, i, value) : NULL;
+}
+
 /* Tasks 0 .. tasks - 1 of fn: on ONNX Runtime's threads when parallel, else one after another on this one. */
 OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void *arg, size_t tasks,
                      int parallel) {

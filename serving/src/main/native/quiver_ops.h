@@ -42,6 +42,9 @@ OrtStatus *data(const OrtValue *value, const void **out);
 OrtStatus *input_dims(OrtKernelContext *context, size_t i, const OrtValue **value, int64_t *shape, size_t capacity,
                       size_t *rank, const char *too_many);
 
+/* Optional input i into value, NULL when the node leaves it out (has fewer inputs). */
+OrtStatus *optional_input(OrtKernelContext *context, size_t i, const OrtValue **value);
+
 /* Tasks 0 .. tasks - 1 of fn: on ONNX Runtime's threads when parallel, else one after another on this one. */
 OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void *arg, size_t tasks, int parallel);
 

@@ -98,8 +98,7 @@ final class BlockQuantizer {
             if (bits == 8) {
                 q = Byte.toUnsignedInt(data.get((int) (base + inBlock)));
             } else {
-                int packed = Byte.toUnsignedInt(data.get((int) (base + inBlock / 2)));
-                q = (inBlock & 1) == 0 ? packed & 0x0F : packed >>> 4;
+                q = nibble(data, (int) base, inBlock);
             }
             return (q - zeroPoint(row, block)) * scales.getFloat((row * blocksPerRow() + block) * Float.BYTES);
         }
@@ -108,8 +107,7 @@ final class BlockQuantizer {
             if (zeroPoints == null) {
                 return 1 << (bits - 1);
             }
-            int packed = Byte.toUnsignedInt(zeroPoints.get(row * zeroPointBytesPerRow() + block / 2));
-            return (block & 1) == 0 ? packed & 0x0F : packed >>> 4;
+            return nibble(zeroPoints, row * zeroPointBytesPerRow(), block);
         }
 
         /**
@@ -168,8 +166,8 @@ final class BlockQuantizer {
                     }
                     int from = (row * blocks + b) * blob;
                     for (int t = 0; t < blob; t++) {
-                        int first = nibble(from, t);
-                        int second = nibble(from, t + blob);
+                        int first = nibble(data, from, t);
+                        int second = nibble(data, from, t + blob);
                         block[t] = (byte) (first | second << 4);
                     }
                     codes.put(to * blob, block);
@@ -182,10 +180,10 @@ final class BlockQuantizer {
             return new RowGroups(codes, grouped);
         }
 
-        /** The 4-bit code at position {@code i} of the packed block that starts at byte {@code from}. */
-        private int nibble(int from, int i) {
-            int packed = Byte.toUnsignedInt(data.get(from + i / 2));
-            return (i & 1) == 0 ? packed & 0x0F : packed >>> 4;
+        /** The 4-bit value at position {@code i} of the values packed from byte {@code from} (low nibble first). */
+        private static int nibble(ByteBuffer packed, int from, int i) {
+            int b = Byte.toUnsignedInt(packed.get(from + i / 2));
+            return (i & 1) == 0 ? b & 0x0F : b >>> 4;
         }
 
         /** Bytes stored: packed values, scales and zero points. */
