@@ -57,11 +57,11 @@ static inline __attribute__((always_inline)) void kv_store_h(uint16_t *p, float 
 
 /*
  * out = rotary(x) of one head's d values, x first RMS-normed with weight gamma when gamma is not NULL: rotary
- * pairs value j with j + d / 2 (not interleaved) at cos, sin [d / 2].
+ * pairs value j with j + d / 2 (not interleaved) at cos, sin [d / 2]. The AVX-512 kernels have their own
+ * (attention_kernels.h).
  */
-static inline __attribute__((always_inline)) void norm_rotate(const float *x, const float *gamma, float epsilon,
-                                                              const float *cos, const float *sin, int64_t d,
-                                                              float *out) {
+static void norm_rotate_generic(const float *x, const float *gamma, float epsilon, const float *cos,
+                                const float *sin, int64_t d, float *out) {
     const int64_t half = d / 2;
     float scale = 1.0f;
     if (gamma != NULL) {
@@ -287,7 +287,7 @@ static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const O
         return fail("Attention: num_heads must be a positive multiple of kv_num_heads");
     }
     char isa[16];
-    int chosen = isa_attribute(info, isa);
+    int chosen = string_attribute(info, "isa", isa);
     __builtin_cpu_init();
     int v4 = __builtin_cpu_supports("x86-64-v4");
     if (chosen) {

@@ -31,23 +31,45 @@ static inline __attribute__((always_inline)) __m512 KV_CAT(kv_load16, KV_SUFFIX)
 }
 #define KV_LOAD16 KV_CAT(kv_load16, KV_SUFFIX)
 
+/* The d values at from into the cache at to (d a multiple of 16), rounded to nearest even when fp16. */
+static inline __attribute__((always_inline)) void A(store_row)(KV *to, const float *from, int64_t d) {
+    for (int64_t j = 0; j < d; j += 16) {
+#if ATTN_HALF
+        _mm256_storeu_si256((__m256i *) (to + j),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(from + j), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#else
+        _mm512_storeu_ps(to + j, _mm512_loadu_ps(from + j));
+#endif
+    }
+}
+
 #if !ATTN_HALF
 
-/* e^x for x <= 0 (scores minus their maximum): x = n ln 2 + r, |r| <= ln 2 / 2, a degree-6 polynomial in r. */
-static inline __attribute__((always_inline)) __m512 exp16_v4(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+/* norm_rotate_generic's result (attention.c) for d a multiple of 16, 16 pairs at a time. */
+static void S(norm_rotate)(const float *x, const float *gamma, float epsilon, const float *cos, const float *sin,
+                           int64_t d, float *out) {
+    const int64_t half = d / 2;
+    __m512 scale = _mm512_set1_ps(1.0f);
+    if (gamma != NULL) {
+        __m512 squares = _mm512_setzero_ps();
+        for (int64_t j = 0; j < d; j += 16) {
+            __m512 v = _mm512_loadu_ps(x + j);
+            squares = _mm512_fmadd_ps(v, v, squares);
+        }
+        scale = _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(squares) / (float) d + epsilon));
+    }
+    for (int64_t j = 0; j < half; j += 16) {
+        __mmask16 live = half - j >= 16 ? 0xffff : (__mmask16) ((1u << (half - j)) - 1);
+        __m512 a = _mm512_mul_ps(_mm512_maskz_loadu_ps(live, x + j), scale);
+        __m512 b = _mm512_mul_ps(_mm512_maskz_loadu_ps(live, x + j + half), scale);
+        if (gamma != NULL) {
+            a = _mm512_mul_ps(a, _mm512_maskz_loadu_ps(live, gamma + j));
+            b = _mm512_mul_ps(b, _mm512_maskz_loadu_ps(live, gamma + j + half));
+        }
+        __m512 cv = _mm512_maskz_loadu_ps(live, cos + j), sv = _mm512_maskz_loadu_ps(live, sin + j);
+        _mm512_mask_storeu_ps(out + j, live, _mm512_fmsub_ps(a, cv, _mm512_mul_ps(b, sv)));
+        _mm512_mask_storeu_ps(out + j + half, live, _mm512_fmadd_ps(b, cv, _mm512_mul_ps(a, sv)));
+    }
 }
 
 /* s[0 .. n) = e^(s - max) / their sum. */
@@ -187,6 +209,12 @@ static void A(mix)(float *const s[], int P, const KV *value, int64_t n, int64_t 
 #define A(name) KV_CAT(name##_generic, KV_SUFFIX)
 #define S(name) name##_generic
 
+static inline __attribute__((always_inline)) void A(store_row)(KV *to, const float *from, int64_t d) {
+    for (int64_t j = 0; j < d; j++) {
+        KV_STORE(to + j, from[j]);
+    }
+}
+
 static void A(scores)(const float *const q[], int P, const KV *key, int64_t n, int64_t d, float scale,
                       float *const s[]) {
     for (int64_t p = 0; p < n; p++) {
@@ -253,13 +281,9 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
         const float *cos = c->cos + (past + t) * half, *sin = c->sin + (past + t) * half;
         const float *vn = c->v + ((row * s + t) * c->kv_heads + kvh) * d;
         KV *kd = key + (past + t) * d, *vd = value + (past + t) * d;
-        norm_rotate(kn, c->k_norm, c->epsilon, cos, sin, d, qr);
-        for (int64_t j = 0; j < d; j++) {
-            KV_STORE(kd + j, qr[j]);
-        }
-        for (int64_t j = 0; j < d; j++) {
-            KV_STORE(vd + j, vn[j]);
-        }
+        S(norm_rotate)(kn, c->k_norm, c->epsilon, cos, sin, d, qr);
+        A(store_row)(kd, qr, d);
+        A(store_row)(vd, vn, d);
     }
     /*
      * The query rows, (token, head) pairs, four at a time: the G heads of ATTN_TILE / G tokens (or of one token
@@ -278,7 +302,7 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
             const float *cos = c->cos + pos * half, *sin = c->sin + pos * half;
             const float *qn = c->q + ((row * s + t) * c->heads + h) * d;
             float *qd = qr + i * d;
-            norm_rotate(qn, c->q_norm, c->epsilon, cos, sin, d, qd);
+            S(norm_rotate)(qn, c->q_norm, c->epsilon, cos, sin, d, qd);
             q[i] = qd;
             sp[i] = sc + i * c->longest;
             out[i] = c->out + ((row * s + t) * c->heads + h) * d;

@@ -16,6 +16,10 @@
  * 3 the LoRA mask [m, width], then the fp16 pools a [width, K] and b [width, part] of each of up to three parts,
  * the output's columns in the widths of the attribute lora_parts (q, k and v of a stacked projection); attribute
  * lora_rank. Parts after the node's last input get no update.
+ *
+ * With the attribute activation "swiglu", A's rows are 2K wide, a gate then an up projection (the stacked gate/up
+ * output), and the op multiplies silu(gate) * up (silu(g) = g * sigmoid(g)), a down projection's input, in place of
+ * the Split, Sigmoid, Mul and Mul nodes before it; the adapters then read that product.
  */
 #include "quiver_ops.h"
 
@@ -70,9 +74,35 @@ static void quantize_row_vnni(const float *x, int64_t k, int64_t bs, int64_t blo
     }
 }
 
+/* h [m, k] = silu(gate) * up for rows of a [m, 2k], gate then up: SwiGLU's product. */
+static void swiglu_vnni(const float *a, int64_t m, int64_t k, float *h) {
+    const __m512 one = _mm512_set1_ps(1.0f), sign = _mm512_set1_ps(-0.0f), zero = _mm512_setzero_ps();
+    for (int64_t i = 0; i < m; i++) {
+        const float *gate = a + i * 2 * k, *up = gate + k;
+        for (int64_t j = 0; j < k; j += 16) {
+            __mmask16 live = k - j >= 16 ? 0xffff : (__mmask16) ((1u << (k - j)) - 1);
+            __m512 g = _mm512_maskz_loadu_ps(live, gate + j);
+            __m512 e = exp16_v4(_mm512_or_ps(g, sign)); /* e^-|g|: sigmoid(g) is 1 / (1 + e), or e / (1 + e) below 0 */
+            __mmask16 negative = _mm512_cmp_ps_mask(g, zero, _CMP_LT_OQ);
+            __m512 sigmoid = _mm512_div_ps(_mm512_mask_blend_ps(negative, one, e), _mm512_add_ps(one, e));
+            _mm512_mask_storeu_ps(h + i * k + j, live,
+                                  _mm512_mul_ps(_mm512_mul_ps(g, sigmoid), _mm512_maskz_loadu_ps(live, up + j)));
+        }
+    }
+}
+
 #include "q8_kernels.h"
 #include "q4_kernels.h"
 #pragma GCC pop_options
+
+static void swiglu_generic(const float *a, int64_t m, int64_t k, float *h) {
+    for (int64_t i = 0; i < m; i++) {
+        const float *gate = a + i * 2 * k, *up = gate + k;
+        for (int64_t j = 0; j < k; j++) {
+            h[i * k + j] = gate[j] / (1.0f + expf(-gate[j])) * up[j];
+        }
+    }
+}
 
 /* The portable kernels: the same codes and scales (rintf rounds to nearest even, as vcvtps2dq does). */
 static void quantize_row_generic(const float *x, int64_t k, int64_t bs, int64_t blocks, int8_t *q, float *s) {
@@ -152,6 +182,7 @@ static void q_task(void *data, size_t i) {
 typedef struct {
     int64_t k, n, bs, bits;
     int vnni;
+    int swiglu; /* attribute activation "swiglu": A is [.., 2K], gate then up */
     int64_t lora_rank, lora_parts, part_width[Q_LORA_PARTS]; /* lora_parts 0: the node takes no adapters */
     char bad_a[64], bad_b[192]; /* the messages for wrong inputs, this width's */
 } QKernel;
@@ -220,8 +251,9 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     if (rank < 1) {
         return fail(bad_a);
     }
-    if (shape[rank - 1] != k->k) {
-        return fail_q(k, "A's last dimension must be the attribute K");
+    if (shape[rank - 1] != (k->swiglu ? 2 * k->k : k->k)) {
+        return fail_q(k, k->swiglu ? "A's last dimension must be twice the attribute K (activation swiglu: gate,"
+                                     " then up)" : "A's last dimension must be the attribute K");
     }
     int64_t blocks = (k->k + k->bs - 1) / k->bs;
     CHECK(input_dims(context, 1, &vb, b_shape, 4, &b_rank, bad_b));
@@ -249,6 +281,15 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     if (m == 0) {
         return NULL;
     }
+    float *product = NULL;
+    if (k->swiglu) {
+        product = malloc((size_t) (m * k->k) * sizeof(float));
+        if (product == NULL) {
+            return api->CreateStatus(ORT_FAIL, "MatMulQ: out of memory");
+        }
+        (k->vnni ? swiglu_vnni : swiglu_generic)(c.a, m, k->k, product);
+        c.a = product;
+    }
     int64_t row = blocks * k->bs;
     int corr = k->bits == 8 && k->vnni;
     c.aq = malloc((size_t) (m * row));
@@ -261,6 +302,7 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
         free(c.as);
         free(c.corr);
         free(c.xsum);
+        free(product);
         return api->CreateStatus(ORT_FAIL, "MatMulQ: out of memory");
     }
     for (int64_t i = 0; i < m; i++) {
@@ -294,7 +336,11 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     free(c.as);
     free(c.corr);
     free(c.xsum);
-    return status != NULL ? status : add_adapters(k, context, c.a, m, c.y);
+    if (status == NULL) {
+        status = add_adapters(k, context, c.a, m, c.y);
+    }
+    free(product);
+    return status;
 }
 
 static const char *ORT_API_CALL q8_name(const OrtCustomOp *op) {
@@ -322,7 +368,7 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
             : "needs bits 4, positive K, N a multiple of 4, and block_size a power of 2 of at least 16");
     }
     char isa[16];
-    int chosen = isa_attribute(info, isa);
+    int chosen = string_attribute(info, "isa", isa);
     __builtin_cpu_init();
     int has_vnni = __builtin_cpu_supports("x86-64-v4") && __builtin_cpu_supports("avx512vnni");
     int vnni = has_vnni && (q.bits == 8 ? q.bs == 64 || q.bs == 128 : q.bs == 32);
@@ -338,6 +384,14 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
         }
     }
     q.vnni = vnni;
+    char activation[16];
+    if (string_attribute(info, "activation", activation)) {
+        if (strcmp(activation, "swiglu") != 0) {
+            return fail_q(&q, "attribute activation must be swiglu (silu of A's first K columns times its last K)"
+                              " or absent");
+        }
+        q.swiglu = 1;
+    }
     snprintf(q.bad_a, sizeof q.bad_a, "MatMulQ%d: input A must have 1 to 8 dimensions", (int) q.bits);
     snprintf(q.bad_b, sizeof q.bad_b, "MatMulQ%d: B must be the codes in row groups, [N / 4, ceil(K / block_size),"
              " 4, block_size%s], and %s", (int) q.bits, q.bits == 8 ? "" : " / 2",

@@ -297,7 +297,7 @@ static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi
         return fail("MultiLora: attribute rank must be between 1 and 4096");
     }
     char isa[16];
-    const Kernels *kernels = kernels_for(isa_attribute(info, isa) ? isa : NULL);
+    const Kernels *kernels = kernels_for(string_attribute(info, "isa", isa) ? isa : NULL);
     if (kernels == NULL) {
         return fail("MultiLora: attribute isa must be v4, v3 or generic, and one this CPU runs");
     }

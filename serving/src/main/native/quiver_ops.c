@@ -49,17 +49,21 @@ OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void
 }
 
 /*
- * The node's optional attribute isa (tests pick a kernel set with it) into isa: 1 when it is there, 0 when it is
- * absent (or too long for any set's name).
+ * The node's optional string attribute `name` into value: 1 when it is there (value "" when it is too long for any
+ * value the ops take), 0 when it is absent. Tests pick a kernel set with the attribute isa.
  */
-int isa_attribute(const OrtKernelInfo *info, char isa[16]) {
+int string_attribute(const OrtKernelInfo *info, const char *name, char value[16]) {
     size_t size = 16;
-    OrtStatus *absent = api->KernelInfoGetAttribute_string(info, "isa", isa, &size);
-    if (absent != NULL) {
-        api->ReleaseStatus(absent);
-        return 0;
+    OrtStatus *failed = api->KernelInfoGetAttribute_string(info, name, value, &size);
+    if (failed == NULL) {
+        return 1;
     }
-    return 1;
+    api->ReleaseStatus(failed);
+    if (size > 16) { /* there, but longer than the buffer: ONNX Runtime asked for its size */
+        value[0] = '\0';
+        return 1;
+    }
+    return 0;
 }
 
 /*

@@ -48,8 +48,8 @@ OrtStatus *optional_input(OrtKernelContext *context, size_t i, const OrtValue **
 /* Tasks 0 .. tasks - 1 of fn: on ONNX Runtime's threads when parallel, else one after another on this one. */
 OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void *arg, size_t tasks, int parallel);
 
-/* The node's optional attribute isa (tests pick a kernel set with it) into isa: 1 when it is there, else 0. */
-int isa_attribute(const OrtKernelInfo *info, char isa[16]);
+/* The node's optional string attribute `name` (isa: the kernel set a test picks) into value: 1 when it is there. */
+int string_attribute(const OrtKernelInfo *info, const char *name, char value[16]);
 
 /* Output `output` with input `input`'s element type and dimensions, the last set to `last` when not negative. */
 OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output, int64_t last);
@@ -129,6 +129,26 @@ static inline __attribute__((always_inline)) __m128 sum4_v4(__m512 a, __m512 b, 
                                 _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
     __m128 s = _mm_add_ps(_mm512_castps512_ps128(abcd), _mm512_extractf32x4_ps(abcd, 1));
     return _mm_add_ps(s, _mm_add_ps(_mm512_extractf32x4_ps(abcd, 2), _mm512_extractf32x4_ps(abcd, 3)));
+}
+
+/*
+ * e^x for x <= 0 (attention's scores minus their maximum, SwiGLU's -|x|): x = n ln 2 + r, |r| <= ln 2 / 2, a degree-6
+ * polynomial in r.
+ */
+static inline __attribute__((always_inline)) __m512 exp16_v4(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
 }
 
 #pragma GCC pop_options

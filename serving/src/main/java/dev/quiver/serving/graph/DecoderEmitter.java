@@ -169,7 +169,10 @@ final class DecoderEmitter {
      */
     private String attention(int layer, String x) throws IOException {
         String p = "model.layers." + layer + ".self_attn.";
-        List<String> qkv = linears(layer, List.of("q_proj", "k_proj", "v_proj"), x);
+        List<String> modules = List.of("q_proj", "k_proj", "v_proj");
+        List<String> qkv = quantization == Quantization.NONE
+                ? List.of(linear(layer, "q_proj", x), linear(layer, "k_proj", x), linear(layer, "v_proj", x))
+                : split(layer, stack(layer, modules, x), x);
         String q = qkv.get(0);
         String k = qkv.get(1);
         String v = qkv.get(2);
@@ -227,50 +230,80 @@ final class DecoderEmitter {
         return normed;
     }
 
-    /** SwiGLU: {@code down(silu(gate(x)) * up(x))}. */
+    /**
+     * SwiGLU: {@code down(silu(gate(x)) * up(x))}. Where Quiver's op multiplies by the down projection and neither
+     * the gate/up stack nor the down projection needs a node of its own for adapters, the down projection's op takes
+     * the stacked gate/up output and forms the product itself: four nodes fewer per layer (Split, and Sigmoid, Mul
+     * and Mul, which ONNX Runtime fuses to QuickGelu and Mul).
+     */
     private String mlp(int layer, String x) throws IOException {
-        List<String> gateUp = linears(layer, List.of("gate_proj", "up_proj"), x);
-        String gate = gateUp.get(0);
-        String up = gateUp.get(1);
+        List<String> modules = List.of("gate_proj", "up_proj");
+        if (quantization == Quantization.NONE) {
+            return linear(layer, "down_proj", swiglu(linear(layer, "gate_proj", x), linear(layer, "up_proj", x)));
+        }
+        BlockQuantizer.Quantized down = weights.quantized(ModelConfig.modulePath(layer, "down_proj") + ".weight",
+                quantization);
+        Stack gateUp = stack(layer, modules, x);
+        if (nativeQuantized(down) && complete(gateUp) && (fusesAdapters(down) || !sig.lora().targets("down_proj"))) {
+            return quantizedLinear(layer, "down_proj", gateUp.y(), down, true);
+        }
+        List<String> parts = split(layer, gateUp, x);
+        return quantizedLinear(layer, "down_proj", swiglu(parts.get(0), parts.get(1)), down, false);
+    }
+
+    private String swiglu(String gate, String up) {
         String sigmoid = g.op("Sigmoid", List.of(gate), g.fresh("gate_sigmoid"));
         String silu = g.op("Mul", List.of(gate, sigmoid), g.fresh("gate_silu"));
-        String product = g.op("Mul", List.of(silu, up), g.fresh("swiglu"));
-        return linear(layer, "down_proj", product);
+        return g.op("Mul", List.of(silu, up), g.fresh("swiglu"));
     }
 
     /**
-     * The linear layers {@code modules} of one block, all reading {@code x}. Quantized, they are one MatMulNBits
-     * over their weights stacked along rows, split after: at batch 1 a MatMulNBits costs some 35 us besides its
-     * weight read, whatever its size (DecodeProfile), so q/k/v and gate/up as one op each save three of the seven
-     * per block. Same results: each output column is its own row's blocks either way.
+     * Linear layers of one block that all read the same input (q/k/v, gate/up), quantized: one op over their weights
+     * stacked along rows. At batch 1 every op costs some microseconds besides its weight read, whatever its size
+     * (DecodeProfile), so one op per stack saves three of the seven per block. Same results: each output column is its
+     * own row's blocks either way.
+     *
+     * @param name    the stack's name, its modules' paths joined by "+"
+     * @param y       the stacked output, {@code [tokens, sum of widths]}
+     * @param widths  each module's output columns, in order
+     * @param fused   whether the op added the modules' adapters (Quiver's op, every module targeted)
      */
-    private List<String> linears(int layer, List<String> modules, String x) throws IOException {
-        List<String> outputs = new java.util.ArrayList<>();
-        if (quantization == Quantization.NONE) {
-            for (String module : modules) {
-                outputs.add(linear(layer, module, x));
-            }
-            return outputs;
-        }
+    private record Stack(String name, String y, List<String> modules, long[] widths, boolean fused) {
+    }
+
+    private Stack stack(int layer, List<String> modules, String x) throws IOException {
         List<String> parts = new java.util.ArrayList<>();
         long[] widths = new long[modules.size()];
         for (int i = 0; i < modules.size(); i++) {
-            String path = ModelConfig.modulePath(layer, modules.get(i));
-            parts.add(path + ".weight");
+            parts.add(ModelConfig.modulePath(layer, modules.get(i)) + ".weight");
             widths[i] = c.linear(modules.get(i)).out();
-            outputs.add(path + ".out");
         }
-        String stacked = ModelConfig.modulePath(layer, modules.get(0)) + "+"
+        String name = ModelConfig.modulePath(layer, modules.get(0)) + "+"
                 + String.join("+", modules.subList(1, modules.size()));
         BlockQuantizer.Quantized q = weights.quantizedStack(parts, quantization);
         boolean fused = fusesAdapters(q) && modules.stream().allMatch(m -> sig.lora().targets(m));
-        String y = quantizedMatMul(x, stacked + ".weight", q, stacked + ".out", fused ? layer : -1, modules);
-        g.node("Split", "", List.of(y, g.constantLongs(stacked + ".split", widths, widths.length)), outputs,
-                Attr.i("axis", 1));
+        String y = quantizedMatMul(x, name + ".weight", q, name + ".out", fused ? layer : -1, modules, false);
+        return new Stack(name, y, modules, widths, fused);
+    }
+
+    /** Whether a stack's output needs no node per module: no bias, and its adapters added by the op, or none. */
+    private boolean complete(Stack s) {
+        return s.modules().stream().noneMatch(this::hasBias)
+                && (s.fused() || s.modules().stream().noneMatch(m -> sig.lora().targets(m)));
+    }
+
+    /** The stack's output per module (Split), each with its bias and, unless the op added them, its adapters. */
+    private List<String> split(int layer, Stack s, String x) throws IOException {
+        List<String> outputs = new java.util.ArrayList<>();
+        for (String module : s.modules()) {
+            outputs.add(ModelConfig.modulePath(layer, module) + ".out");
+        }
+        g.node("Split", "", List.of(s.y(), g.constantLongs(s.name() + ".split", s.widths(), s.widths().length)),
+                outputs, Attr.i("axis", 1));
         List<String> adapted = new java.util.ArrayList<>();
-        for (int i = 0; i < modules.size(); i++) {
-            String biased = biased(layer, modules.get(i), outputs.get(i));
-            adapted.add(fused ? biased : adapters(layer, modules.get(i), x, biased));
+        for (int i = 0; i < s.modules().size(); i++) {
+            String biased = biased(layer, s.modules().get(i), outputs.get(i));
+            adapted.add(s.fused() ? biased : adapters(layer, s.modules().get(i), x, biased));
         }
         return adapted;
     }
@@ -280,19 +313,32 @@ final class DecoderEmitter {
         String path = ModelConfig.modulePath(layer, module);
         ModelConfig.LinearShape s = c.linear(module);
         if (quantization != Quantization.NONE) {
-            BlockQuantizer.Quantized q = weights.quantized(path + ".weight", quantization);
-            boolean fused = fusesAdapters(q) && sig.lora().targets(module);
-            String y = biased(layer, module, quantizedMatMul(x, path + ".weight", q, path + ".out",
-                    fused ? layer : -1, List.of(module)));
-            return fused ? y : adapters(layer, module, x, y);
+            return quantizedLinear(layer, module, x, weights.quantized(path + ".weight", quantization), false);
         }
         String w = g.externalFloat(path + ".weight_t", weights.transposed(path + ".weight"), s.in(), s.out());
         return adapters(layer, module, x, biased(layer, module, g.op("MatMul", List.of(x, w), path + ".out")));
     }
 
+    /**
+     * {@link #linear} over the quantized weight q. With {@code swiglu}, x is a stacked gate/up output, and Quiver's op
+     * multiplies q by silu(gate) * up, adding the module's adapters on that product (the caller checks that it can).
+     */
+    private String quantizedLinear(int layer, String module, String x, BlockQuantizer.Quantized q, boolean swiglu)
+            throws IOException {
+        String path = ModelConfig.modulePath(layer, module);
+        boolean fused = fusesAdapters(q) && sig.lora().targets(module);
+        String y = biased(layer, module, quantizedMatMul(x, path + ".weight", q, path + ".out", fused ? layer : -1,
+                List.of(module), swiglu));
+        return fused ? y : adapters(layer, module, x, y);
+    }
+
+    private boolean hasBias(String module) {
+        return c.qkvBias() && (module.equals("q_proj") || module.equals("k_proj") || module.equals("v_proj"));
+    }
+
     /** {@code y} plus {@code module}'s bias, where the model has one (Qwen2's q, k and v). */
     private String biased(int layer, String module, String y) throws IOException {
-        if (c.qkvBias() && (module.equals("q_proj") || module.equals("k_proj") || module.equals("v_proj"))) {
+        if (hasBias(module)) {
             String path = ModelConfig.modulePath(layer, module);
             return g.op("Add", List.of(y, vector(path + ".bias", c.linear(module).out())), path + ".biased");
         }
@@ -323,10 +369,10 @@ final class DecoderEmitter {
         if (quantization != Quantization.NONE) {
             // a tied head multiplies by the embedding's quantized blocks, under initializers of its own
             if (c.tieWordEmbeddings()) {
-                quantizedMatMul(hidden, "model.embed_tokens.weight", embeddingTable, LOGITS, -1, List.of());
+                quantizedMatMul(hidden, "model.embed_tokens.weight", embeddingTable, LOGITS, -1, List.of(), false);
             } else {
                 quantizedMatMul(hidden, "lm_head.weight", weights.quantized("lm_head.weight", quantization), LOGITS, -1,
-                        List.of());
+                        List.of(), false);
             }
         } else {
             // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy,
@@ -389,7 +435,7 @@ final class DecoderEmitter {
      * inference of custom ops dereference a null type.)
      */
     private String quantizedMatMul(String x, String name, BlockQuantizer.Quantized q, String out, int layer,
-                                   List<String> modules) {
+                                   List<String> modules, boolean swiglu) {
         if (nativeQuantized(q)) {
             BlockQuantizer.RowGroups groups = q.rowGroups();
             long groupCount = q.rows() / BlockQuantizer.RowGroups.ROWS;
@@ -413,8 +459,14 @@ final class DecoderEmitter {
                 attrs.add(Attr.ints("lora_parts", widths));
                 attrs.add(Attr.i("lora_rank", sig.lora().maxRank()));
             }
+            if (swiglu) {
+                attrs.add(Attr.s("activation", "swiglu"));
+            }
             g.node("MatMulQ" + q.bits(), GraphBuilder.QUIVER_DOMAIN, inputs, List.of(out), attrs.toArray(Attr[]::new));
             return out;
+        }
+        if (swiglu) {
+            throw new IllegalStateException("only Quiver's MatMulQ forms SwiGLU's product itself");
         }
         List<String> inputs = new java.util.ArrayList<>(List.of(x,
                 g.externalUint8(name + ".q" + q.bits(), q.data(), q.rows(), q.blocksPerRow(), q.blobBytes()),

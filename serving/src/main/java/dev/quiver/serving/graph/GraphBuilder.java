@@ -1,6 +1,7 @@
 package dev.quiver.serving.graph;
 
 import ai.onnx.proto.OnnxMl;
+import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -176,6 +177,12 @@ public final class GraphBuilder {
         public static Attr f(String name, float value) {
             return new Attr(OnnxMl.AttributeProto.newBuilder().setName(name)
                     .setType(OnnxMl.AttributeProto.AttributeType.FLOAT).setF(value).build());
+        }
+
+        public static Attr s(String name, String value) {
+            return new Attr(OnnxMl.AttributeProto.newBuilder().setName(name)
+                    .setType(OnnxMl.AttributeProto.AttributeType.STRING)
+                    .setS(ByteString.copyFromUtf8(value)).build());
         }
 
         public static Attr ints(String name, long... values) {

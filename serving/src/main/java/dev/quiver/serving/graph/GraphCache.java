@@ -36,7 +36,7 @@ import java.util.zip.CRC32C;
  */
 public final class GraphCache {
     /** Bump when the compiler emits a different graph for the same model and settings (ops, block sizes). */
-    static final String COMPILER_VERSION = "9";
+    static final String COMPILER_VERSION = "10";
     private static final String MANIFEST = "manifest.properties";
     /** The manifest's record of {@link CompiledDecoder#weightBytes()}, what a decode step reads. */
     private static final String WEIGHT_BYTES = "weight_bytes";

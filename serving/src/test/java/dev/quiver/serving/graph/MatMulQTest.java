@@ -10,7 +10,6 @@ import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import com.google.protobuf.ByteString;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.runtime.SessionSettings;
 import java.nio.FloatBuffer;
@@ -163,6 +162,71 @@ class MatMulQTest {
         }
     }
 
+    /**
+     * With the attribute activation swiglu the op reads rows of 2 K, a gate then an up projection, and multiplies the
+     * weight by silu(gate) * up: against the product the op defines on that activation (computed here in double
+     * precision), on every kernel; and with adapters, which then read the product too. The tolerance is looser than
+     * above because the op's sigmoid is a polynomial: an activation on a rounding boundary may get the next code.
+     */
+    @Test
+    void theSwigluActivationMultipliesBySiluOfTheGateTimesTheUp() throws Exception {
+        assumeNative();
+        SplittableRandom random = new SplittableRandom(11);
+        for (Case c : List.of(CASES.get(0), CASES.get(2), CASES.get(3), CASES.get(6), CASES.get(7), CASES.get(10))) {
+            float[] gateUp = gaussian(c.m() * 2 * c.k(), random, 2.0);
+            float[] product = swiglu(gateUp, c.m(), c.k());
+            BlockQuantizer.Quantized q = quantized(c, random);
+            double[] expected = reference(c, product, q);
+            double[] magnitude = magnitude(c, product, q);
+            List<String> isas = new ArrayList<>(java.util.Arrays.asList(null, "generic"));
+            if (hasVnni() && c.vnniBlock()) {
+                isas.add("vnni");
+            }
+            for (String isa : isas) {
+                assertClose(run(c, gateUp, q, c.k(), c.op(), isa, null, "swiglu"), expected, magnitude, 1e-3,
+                        c + " swiglu, isa " + isa);
+            }
+        }
+        for (int bits : new int[] {8, 4}) {
+            Case c = new Case(new long[] {3}, 256, 32, bits == 8 ? 128 : 32, bits);
+            int rank = 4;
+            float[] mask = new float[c.m() * 2 * rank];
+            for (int t = 0; t < c.m(); t++) {
+                for (int r = 0; r < rank; r++) {
+                    mask[t * 2 * rank + (t % 2) * rank + r] = 1;
+                }
+            }
+            float[][] a = {gaussian(2 * rank * c.k(), random, 0.1)};
+            float[][] b = {gaussian(2 * rank * c.n(), random, 0.1)};
+            long[] parts = {c.n()};
+            float[] gateUp = gaussian(c.m() * 2 * c.k(), random, 2.0);
+            float[] product = swiglu(gateUp, c.m(), c.k());
+            BlockQuantizer.Quantized q = quantized(c, random);
+            float[] expected = runWithAdapters(c, product, q, mask, a, b, parts, rank);
+            float[] actual = runWithAdapters(c, gateUp, q, mask, a, b, parts, rank, "swiglu");
+            double[] magnitude = magnitude(c, product, q);
+            double[] wide = new double[expected.length];
+            for (int i = 0; i < expected.length; i++) {
+                wide[i] = expected[i];
+            }
+            assertClose(actual, wide, magnitude, 1e-3, c + " swiglu with adapters");
+            assertThat(java.util.Arrays.equals(expected, run(c, product, q, c.op(), null)))
+                    .as("the adapters changed the output").isFalse();
+        }
+    }
+
+    /** silu(gate) * up for rows of [gate, up], each k wide, in double precision. */
+    private static float[] swiglu(float[] gateUp, int m, int k) {
+        float[] h = new float[m * k];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < k; j++) {
+                double g = gateUp[i * 2 * k + j];
+                h[i * k + j] = (float) (g / (1 + Math.exp(-g)) * gateUp[i * 2 * k + k + j]);
+            }
+        }
+        return h;
+    }
+
     @Test
     void anActivationOfTheWrongWidthIsAnError() throws Exception {
         assumeNative();
@@ -175,6 +239,12 @@ class MatMulQTest {
         assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", "v9"))
                 .isInstanceOf(OrtException.class)
                 .hasMessageContaining("attribute isa must be vnni");
+        assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", null, null, "gelu"))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("MatMulQ8: attribute activation must be swiglu");
+        assertThatThrownBy(() -> run(wrong, new float[2 * 128], q, c.k(), "MatMulQ8", null, null, "swiglu"))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("MatMulQ8: A's last dimension must be twice the attribute K");
         assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", null, "rows"))
                 .isInstanceOf(OrtException.class)
                 .hasMessageContaining("MatMulQ8: B must be the codes in row groups, [N / 4, ceil(K / block_size), 4,");
@@ -288,12 +358,19 @@ class MatMulQTest {
      */
     private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, int k, String op, String isa,
                                String layout) throws OrtException {
+        return run(c, x, q, k, op, isa, layout, null);
+    }
+
+    /** {@link #run} with the attribute activation when it is not null (then x's rows are 2 K wide). */
+    private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, int k, String op, String isa,
+                               String layout, String activation) throws OrtException {
+        int width = activation == null ? c.k() : 2 * c.k();
         GraphBuilder g = new GraphBuilder("q");
         Object[] dims = new Object[c.rows().length + 1];
         for (int i = 0; i < c.rows().length; i++) {
             dims[i] = "d" + i;
         }
-        dims[c.rows().length] = (long) c.k();
+        dims[c.rows().length] = (long) width;
         g.input("x", FLOAT, dims);
         boolean nbits = op.equals("MatMulNBits");
         boolean groups = !nbits && layout == null;
@@ -317,8 +394,10 @@ class MatMulQTest {
             attrs.add(GraphBuilder.Attr.i("accuracy_level", 4));
         }
         if (isa != null) {
-            attrs.add(new GraphBuilder.Attr(OnnxMl.AttributeProto.newBuilder().setName("isa")
-                    .setType(OnnxMl.AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(isa)).build()));
+            attrs.add(GraphBuilder.Attr.s("isa", isa));
+        }
+        if (activation != null) {
+            attrs.add(GraphBuilder.Attr.s("activation", activation));
         }
         g.node(op, op.equals("MatMulNBits") ? GraphBuilder.MS_DOMAIN : GraphBuilder.QUIVER_DOMAIN, inputs,
                 List.of("y0"), attrs.toArray(GraphBuilder.Attr[]::new));
@@ -335,7 +414,7 @@ class MatMulQTest {
             }
             options.addExternalInitializers(new LinkedHashMap<String, OnnxTensorLike>(external));
             try (OrtSession session = ENV.createSession(built.modelBytes(), options);
-                 OnnxTensor input = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), c.shape(c.k()));
+                 OnnxTensor input = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), c.shape(width));
                  OrtSession.Result result = session.run(Map.of("x", input))) {
                 OnnxTensor y = (OnnxTensor) result.get(0);
                 assertThat(y.getInfo().getShape()).isEqualTo(c.shape(c.n()));
@@ -352,8 +431,16 @@ class MatMulQTest {
     /** The native op with the LoRA mask and fp16 pools a [width, k], b [width, part] for the leading parts that have them. */
     private static float[] runWithAdapters(Case c, float[] x, BlockQuantizer.Quantized q, float[] mask,
                                            float[][] a, float[][] b, long[] parts, int rank) throws OrtException {
+        return runWithAdapters(c, x, q, mask, a, b, parts, rank, null);
+    }
+
+    /** {@link #runWithAdapters} with the attribute activation when it is not null (then x's rows are 2 K wide). */
+    private static float[] runWithAdapters(Case c, float[] x, BlockQuantizer.Quantized q, float[] mask,
+                                           float[][] a, float[][] b, long[] parts, int rank, String activation)
+            throws OrtException {
+        int width = activation == null ? c.k() : 2 * c.k();
         GraphBuilder g = new GraphBuilder("q");
-        g.input("x", FLOAT, "m", (long) c.k());
+        g.input("x", FLOAT, "m", (long) width);
         g.input("mask", FLOAT, "m", "w");
         BlockQuantizer.RowGroups groups = q.rowGroups();
         List<String> inputs = new ArrayList<>(List.of("x",
@@ -362,25 +449,29 @@ class MatMulQTest {
                         : g.externalFloat16("w.dm", groups.scales(), c.n() / 4, q.blocksPerRow(), 8), "mask"));
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
         try {
-            feeds.put("x", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), new long[] {c.m(), c.k()}));
+            feeds.put("x", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), new long[] {c.m(), width}));
             feeds.put("mask", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(mask),
                     new long[] {c.m(), mask.length / c.m()}));
-            int width = mask.length / c.m();
+            int lanes = mask.length / c.m();
             for (int p = 0; p < parts.length; p++) {
                 if (a[p] == null) {
                     break;
                 }
-                g.input("a" + p, OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) width, (long) c.k());
-                g.input("b" + p, OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) width, parts[p]);
+                g.input("a" + p, OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) lanes, (long) c.k());
+                g.input("b" + p, OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) lanes, parts[p]);
                 inputs.add("a" + p);
                 inputs.add("b" + p);
-                feeds.put("a" + p, half(a[p], width, c.k()));
-                feeds.put("b" + p, half(b[p], width, parts[p]));
+                feeds.put("a" + p, half(a[p], lanes, c.k()));
+                feeds.put("b" + p, half(b[p], lanes, parts[p]));
             }
-            g.node(c.op(), GraphBuilder.QUIVER_DOMAIN, inputs, List.of("y0"), GraphBuilder.Attr.i("K", c.k()),
+            List<GraphBuilder.Attr> attrs = new ArrayList<>(List.of(GraphBuilder.Attr.i("K", c.k()),
                     GraphBuilder.Attr.i("N", c.n()), GraphBuilder.Attr.i("bits", c.bits()),
                     GraphBuilder.Attr.i("block_size", c.block()), GraphBuilder.Attr.ints("lora_parts", parts),
-                    GraphBuilder.Attr.i("lora_rank", rank));
+                    GraphBuilder.Attr.i("lora_rank", rank)));
+            if (activation != null) {
+                attrs.add(GraphBuilder.Attr.s("activation", activation));
+            }
+            g.node(c.op(), GraphBuilder.QUIVER_DOMAIN, inputs, List.of("y0"), attrs.toArray(GraphBuilder.Attr[]::new));
             g.op("Identity", List.of("y0"), "y");
             g.output("y", FLOAT, "m", (long) c.n());
             return runGraph(g, feeds);
