@@ -176,14 +176,11 @@ static void q_task(void *data, size_t i) {
     }
 }
 
-/* Parts of the output a node may add adapters to. */
-#define Q_LORA_PARTS 3
-
 typedef struct {
     int64_t k, n, bs, bits;
     int vnni;
     int swiglu; /* attribute activation "swiglu": A is [.., 2K], gate then up */
-    int64_t lora_rank, lora_parts, part_width[Q_LORA_PARTS]; /* lora_parts 0: the node takes no adapters */
+    int64_t lora_rank, lora_parts, part_width[LORA_PARTS]; /* lora_parts 0: the node takes no adapters */
     char bad_a[64], bad_b[192]; /* the messages for wrong inputs, this width's */
 } QKernel;
 
@@ -213,7 +210,7 @@ static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, cons
     if (rank != 2 || shape[0] != m || shape[1] % k->lora_rank != 0) {
         return fail(wrong);
     }
-    LoraUpdate u = {.x = x, .tokens = m, .in = k->k, .ldy = k->n, .width = shape[1], .rank = k->lora_rank,
+    LoraUpdate u = {.x = x, .y = y, .tokens = m, .in = k->k, .ldy = k->n, .width = shape[1], .rank = k->lora_rank,
                     .half = 1};
     CHECK(data(vmask, (const void **) &u.mask));
     int64_t column = 0;
@@ -232,13 +229,13 @@ static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, cons
             || sb[1] != k->part_width[p]) {
             return fail(wrong);
         }
-        CHECK(data(va, &u.a));
-        CHECK(data(vb, &u.b));
-        u.y = y + column;
-        u.out = k->part_width[p];
-        CHECK(lora_add(context, &u));
+        LoraPart *part = &u.part[u.parts++];
+        CHECK(data(va, &part->a));
+        CHECK(data(vb, &part->b));
+        part->out = k->part_width[p];
+        part->column = column;
     }
-    return NULL;
+    return lora_add(context, &u);
 }
 
 static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *context) {
@@ -404,7 +401,7 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
         parts = 0;
     }
     if (parts > 0) {
-        if (parts > Q_LORA_PARTS) {
+        if (parts > LORA_PARTS) {
             return fail_q(&q, "lora_parts may name at most 3 parts");
         }
         CHECK(api->KernelInfoGetAttributeArray_int64(info, "lora_parts", q.part_width, &parts));

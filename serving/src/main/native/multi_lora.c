@@ -140,40 +140,47 @@ static const Kernels *kernels_for(const char *isa) {
 /* One call's operands, and the token rows of each slot its mask selects. */
 typedef struct {
     const float *x, *mask;
-    const void *a, *b; /* fp32, or fp16 when half */
     float *y;
     int half;
     const Kernels *kernels;
     int64_t *rows;   /* the selected rows, slot by slot */
     int64_t *start;  /* slot s's rows are rows[start[s]] .. rows[start[s + 1] - 1] */
-    int64_t tokens, in, out, width, rank, slots;
-    int64_t ldy;     /* floats from one row of y to the next (out, or more when y is columns of a wider output) */
-    int64_t parts;   /* output column ranges per slot, one task each */
+    int64_t tokens, in, width, rank, slots;
+    int64_t ldy;     /* floats from one row of y to the next */
+    int parts;
+    LoraPart part[LORA_PARTS];
+    int64_t splits;  /* column ranges per slot and part, one task each */
 } Call;
 
-/* Task i: slot i / parts, output columns of part i % parts, all of that slot's rows, ROWS at a time. */
+/*
+ * Task i: slot i / (parts x splits), part (i / splits) % parts, that part's output columns of split i % splits,
+ * all of that slot's rows, ROWS at a time.
+ */
 static void slot_task(void *data, size_t i) {
     Call *c = data;
-    int64_t s = (int64_t) i / c->parts, part = (int64_t) i % c->parts;
-    int64_t from = (c->out * part / c->parts) / 16 * 16;
-    int64_t to = part + 1 == c->parts ? c->out : (c->out * (part + 1) / c->parts) / 16 * 16;
-    const void *a = at(c->a, s * c->rank * c->in, c->half), *b = at(c->b, s * c->rank * c->out, c->half);
+    int64_t per_slot = c->parts * c->splits;
+    int64_t s = (int64_t) i / per_slot, p = (int64_t) i % per_slot / c->splits, split = (int64_t) i % c->splits;
+    const LoraPart *part = &c->part[p];
+    int64_t out = part->out;
+    int64_t from = (out * split / c->splits) / 16 * 16;
+    int64_t to = split + 1 == c->splits ? out : (out * (split + 1) / c->splits) / 16 * 16;
+    const void *a = at(part->a, s * c->rank * c->in, c->half), *b = at(part->b, s * c->rank * out, c->half);
     float h[ROWS * c->rank];
-    for (int64_t p = c->start[s]; p < c->start[s + 1]; p += ROWS) {
-        int n = c->start[s + 1] - p < ROWS ? (int) (c->start[s + 1] - p) : ROWS;
+    for (int64_t r = c->start[s]; r < c->start[s + 1]; r += ROWS) {
+        int n = c->start[s + 1] - r < ROWS ? (int) (c->start[s + 1] - r) : ROWS;
         const float *x[ROWS], *m[ROWS];
         float *y[ROWS];
         for (int j = 0; j < ROWS; j++) {
-            int64_t t = c->rows[p + (j < n ? j : 0)];
+            int64_t t = c->rows[r + (j < n ? j : 0)];
             x[j] = c->x + t * c->in;
             m[j] = c->mask + t * c->width + s * c->rank;
-            y[j] = c->y + t * c->ldy;
+            y[j] = c->y + t * c->ldy + part->column;
         }
         c->kernels->shrink(x, m, n, a, c->rank, c->in, h, c->half);
-        if (p == c->start[s]) {
-            c->kernels->stream(y, n, h, b, c->rank, c->out, from, to, c->half); /* b's first read: from memory */
+        if (r == c->start[s]) {
+            c->kernels->stream(y, n, h, b, c->rank, out, from, to, c->half); /* b's first read: from memory */
         } else {
-            c->kernels->expand(y, n, h, b, c->rank, c->out, from, to, c->half);
+            c->kernels->expand(y, n, h, b, c->rank, out, from, to, c->half);
         }
     }
 }
@@ -218,27 +225,26 @@ static OrtStatus *ORT_API_CALL compute(void *op_kernel, OrtKernelContext *contex
     if (y != base && tokens * out > 0) {
         memcpy(y, base, (size_t) (tokens * out) * sizeof(float));
     }
-    LoraUpdate u = {.tokens = tokens, .in = in, .out = out, .ldy = out, .width = width, .rank = k->rank,
-                    .half = k->half, .kernels = k->kernels, .y = y};
+    LoraUpdate u = {.tokens = tokens, .in = in, .ldy = out, .width = width, .rank = k->rank, .half = k->half,
+                    .kernels = k->kernels, .y = y, .parts = 1, .part = {{.out = out}}};
     CHECK(data(vx, (const void **) &u.x));
-    CHECK(data(va, &u.a));
-    CHECK(data(vb, &u.b));
+    CHECK(data(va, &u.part[0].a));
+    CHECK(data(vb, &u.part[0].b));
     CHECK(data(vmask, (const void **) &u.mask));
     return lora_add(context, &u);
 }
 
 OrtStatus *lora_add(OrtKernelContext *context, const LoraUpdate *u) {
-    if (u->width == 0 || u->tokens == 0) {
+    if (u->width == 0 || u->tokens == 0 || u->parts == 0) {
         return NULL;
     }
-    Call c = {.tokens = u->tokens, .in = u->in, .out = u->out, .ldy = u->ldy, .width = u->width, .rank = u->rank,
-              .slots = u->width / u->rank, .half = u->half,
+    Call c = {.tokens = u->tokens, .in = u->in, .ldy = u->ldy, .width = u->width, .rank = u->rank,
+              .slots = u->width / u->rank, .half = u->half, .parts = u->parts,
               .kernels = u->kernels != NULL ? u->kernels : kernels_for(NULL)};
     c.y = u->y;
     c.x = u->x;
-    c.a = u->a;
-    c.b = u->b;
     c.mask = u->mask;
+    memcpy(c.part, u->part, sizeof c.part);
     c.rows = malloc((size_t) (c.tokens * c.slots) * sizeof(int64_t));
     c.start = malloc((size_t) (c.slots + 1) * sizeof(int64_t));
     if (c.rows == NULL || c.start == NULL) {
@@ -272,14 +278,14 @@ OrtStatus *lora_add(OrtKernelContext *context, const LoraUpdate *u) {
     free(seen);
     c.start[c.slots] = selected;
     /*
-     * One task per slot, on ONNX Runtime's threads when there is enough work to pay for waking them (measured
-     * on 2 cores: a batch-1 or batch-8 step on one adapter runs faster on the calling thread alone): two busy
-     * slots or more, or a lone slot with 16 rows or more, whose output columns then split in two tasks. A row
-     * on several slots would be written by several tasks at once, so then they run one after another.
+     * One task per slot and part, on ONNX Runtime's threads when there is enough work to pay for waking them
+     * (measured on 2 cores: a batch-1 or batch-8 step on one adapter runs faster on the calling thread alone): two
+     * busy slots or more, or a lone slot with 16 rows or more, whose parts' output columns then split in two
+     * tasks. A row on several slots would be written by several tasks at once, so then they run one after another.
      */
     int parallel = !shared && (busy >= 2 || (busy == 1 && selected >= 16));
-    c.parts = parallel && busy == 1 ? 2 : 1;
-    size_t tasks = (size_t) (c.slots * c.parts);
+    c.splits = parallel && busy == 1 ? 2 : 1;
+    size_t tasks = (size_t) (c.slots * c.parts * c.splits);
     OrtStatus *status = parallel || selected > 0 ? run_tasks(context, slot_task, &c, tasks, parallel) : NULL;
     free(c.rows);
     free(c.start);

@@ -98,18 +98,29 @@ static inline __attribute__((always_inline)) uint16_t float_to_half(float f) {
 /* Frees the index arrays of an alias or in-place map. */
 void ORT_API_CALL release_indices(int *input_index, int *output_index);
 
+/* Parts of one output a LoRA update may cover: q, k and v of a stacked projection. */
+#define LORA_PARTS 3
+
+/* One part's pools: a [width, in] and b [width, out], its out columns starting at column of y. */
+typedef struct {
+    const void *a, *b;
+    int64_t out, column;
+} LoraPart;
+
 /*
- * One LoRA update, y += ((x @ a^T) * mask) @ b per token row, as MultiLora computes it (multi_lora.c): y is
- * `out` columns of rows `ldy` floats apart, a and b fp32 or fp16 (half) pools of width rows, kernels NULL for the
- * best set this CPU runs. MatMulQ8 and MatMulQ4 apply their adapters with it.
+ * LoRA updates of one input, y[:, part's columns] += ((x @ a^T) * mask) @ b per token row and part, as MultiLora
+ * computes it (multi_lora.c): y's rows are `ldy` floats apart, the pools fp32 or fp16 (half) of width rows,
+ * kernels NULL for the best set this CPU runs. All parts run in one parallel section, the rows each slot's mask
+ * selects found once. MatMulQ8 and MatMulQ4 apply their adapters with it.
  */
 typedef struct {
     const float *x, *mask;
-    const void *a, *b;
     float *y;
-    int64_t tokens, in, out, ldy, width, rank;
+    int64_t tokens, in, ldy, width, rank;
     int half;
     const void *kernels;
+    int parts;
+    LoraPart part[LORA_PARTS];
 } LoraUpdate;
 
 OrtStatus *lora_add(OrtKernelContext *context, const LoraUpdate *u);
