@@ -30,6 +30,11 @@ import java.util.zip.CRC32C;
  * written into a temp directory and renamed into place, so readers see a whole entry or none; an entry whose
  * files do not match its manifest (a torn copy, a bad disk) is deleted and compiled again.
  *
+ * <p>An entry's manifest records the compiler version that wrote it. A build never reads another version's
+ * entries (the version is part of the key), so when it compiles an entry it deletes theirs: upgrading Quiver
+ * leaves one set of compiled graphs on disk, not one per version. (Two versions sharing one cache directory, a
+ * rolling upgrade's old and new replicas, then delete each other's entries and compile again at their next start.)
+ *
  * <p>The model digest covers {@code config.json}'s bytes and each weight file's name, size and modification
  * time: hashing gigabytes of weights at every start would cost what the cache saves, and replacing a weight
  * file changes its time.
@@ -40,6 +45,8 @@ public final class GraphCache {
     private static final String MANIFEST = "manifest.properties";
     /** The manifest's record of {@link CompiledDecoder#weightBytes()}, what a decode step reads. */
     private static final String WEIGHT_BYTES = "weight_bytes";
+    /** The manifest's record of the {@link #COMPILER_VERSION} that wrote the entry. */
+    private static final String COMPILER = "compiler";
     private static final Duration STALE_TEMP = Duration.ofHours(1);
 
     private final Path dir;
@@ -66,6 +73,7 @@ public final class GraphCache {
         }
         Files.createDirectories(dir);
         removeStaleTemps();
+        removeOtherVersions();
         store(entry, model, options);
         // the compiled buffers are garbage now, but direct memory is released only when they are collected: do
         // it before ONNX Runtime maps the stored weights, or a first start peaks at two copies of the weights
@@ -85,6 +93,7 @@ public final class GraphCache {
                     manifest.setProperty(file + ".crc32c", Long.toString(crc(tmp.resolve(file))));
                 }
                 manifest.setProperty(WEIGHT_BYTES, Long.toString(decoder.weightBytes()));
+                manifest.setProperty(COMPILER, COMPILER_VERSION);
                 try (var out = Files.newOutputStream(tmp.resolve(MANIFEST), StandardOpenOption.CREATE_NEW)) {
                     manifest.store(out, "quiver compiled graph " + entry.getFileName());
                 }
@@ -172,6 +181,26 @@ public final class GraphCache {
             for (Path p : entries.filter(p -> p.getFileName().toString().startsWith(".")
                     && p.getFileName().toString().contains(".tmp-")).toList()) {
                 if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)) {
+                    deleteTree(p);
+                }
+            }
+        }
+    }
+
+    /**
+     * Entries another compiler version wrote (entries from before manifests named it among them), and entries with
+     * no manifest, which no build reads: this build's keys never name them. Only their manifests are read.
+     */
+    private void removeOtherVersions() throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            for (Path p : entries.filter(p -> p.getFileName().toString().matches("[0-9a-f]{64}")).toList()) {
+                String version;
+                try {
+                    version = manifest(p).getProperty(COMPILER);
+                } catch (IOException e) {
+                    version = null;
+                }
+                if (!COMPILER_VERSION.equals(version)) {
                     deleteTree(p);
                 }
             }

@@ -84,6 +84,32 @@ class GraphCacheTest {
         }
     }
 
+    /**
+     * Compiling an entry deletes those another compiler version wrote (or an older build, whose manifests name no
+     * version), which this build's keys never name, and keeps this version's entries of other settings.
+     */
+    @Test
+    void compilingAnEntryRemovesOtherCompilerVersionsEntries() throws Exception {
+        Path cache = tmp.resolve("graphs");
+        try (ModelDirectory model = ModelDirectory.open(TestModels.tiny(tmp, ModelFamily.QWEN3))) {
+            GraphCache.Entry kept = new GraphCache(cache).get(model, options(Quantization.NONE));
+            String older = "a".repeat(64);
+            String unnamed = "b".repeat(64);
+            Files.createDirectories(cache.resolve(older));
+            Files.writeString(cache.resolve(older).resolve("manifest.properties"), "compiler=1\nweight_bytes=1\n");
+            Files.writeString(cache.resolve(older).resolve(CompiledDecoder.WEIGHTS_FILE), "old weights");
+            Files.createDirectories(cache.resolve(unnamed));
+            Files.writeString(cache.resolve(unnamed).resolve("manifest.properties"), "weight_bytes=1\n");
+            GraphCache.Entry hit = new GraphCache(cache).get(model, options(Quantization.NONE));
+            assertThat(hit.hit()).isTrue();
+            assertThat(entries(cache)).as("a hit reads no other entry").contains(older, unnamed);
+            GraphCache.Entry compiled = new GraphCache(cache).get(model, options(Quantization.INT8));
+            assertThat(compiled.hit()).isFalse();
+            assertThat(entries(cache)).containsExactlyInAnyOrder(kept.modelFile().getParent().getFileName().toString(),
+                    compiled.modelFile().getParent().getFileName().toString());
+        }
+    }
+
     @Test
     void aCorruptOrPartialEntryIsDetectedAndRebuilt() throws Exception {
         Path cache = tmp.resolve("graphs");
