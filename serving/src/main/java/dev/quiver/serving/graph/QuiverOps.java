@@ -14,12 +14,14 @@ import org.slf4j.LoggerFactory;
  * Quiver's ONNX Runtime custom-op library ({@code serving/src/main/native}, built into the jar by
  * the serving module for linux-x86_64), copied out of the jar once per JVM into a private temporary directory
  * that is removed when the JVM exits, and loaded for the JVM's life; each session's options register it with
- * ONNX Runtime from there.
+ * ONNX Runtime from there. A JVM that was killed leaves its directory behind: the directory's name carries the
+ * process's PID namespace and PID, and the next JVM removes those of processes in its namespace that are gone.
  */
 public final class QuiverOps {
     static final String RESOURCE_DIR = "/dev/quiver/serving/native/";
     private static final String FILE = "libquiver_ops.so";
     private static final Logger LOG = LoggerFactory.getLogger(QuiverOps.class);
+    private static final String PREFIX = "quiver-ops-";
     private static volatile Optional<Path> library;
 
     private QuiverOps() {
@@ -108,7 +110,12 @@ public final class QuiverOps {
             if (in == null) {
                 return Optional.empty();
             }
-            Path dir = Files.createTempDirectory("quiver-ops");
+            String namespace = pidNamespace();
+            if (namespace != null) {
+                removeLeftovers(Path.of(System.getProperty("java.io.tmpdir")), namespace);
+            }
+            Path dir = Files.createTempDirectory(PREFIX + (namespace == null ? "" : namespace + "-")
+                    + ProcessHandle.current().pid() + "-");
             Path file = dir.resolve(FILE);
             dir.toFile().deleteOnExit();
             file.toFile().deleteOnExit(); // runs before the directory's: last registered, first deleted
@@ -131,6 +138,38 @@ public final class QuiverOps {
             LOG.warn("Quiver's native ops could not be copied into java.io.tmpdir ({}): {}; the engine runs on"
                     + " ONNX Runtime's own ops", System.getProperty("java.io.tmpdir"), e.getMessage());
             return Optional.empty();
+        }
+    }
+
+    /** This process's PID namespace (the inode of /proc/self/ns/pid), or null where there is none to read. */
+    static String pidNamespace() {
+        try {
+            String link = Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString(); // pid:[4026531836]
+            String inode = link.replaceAll("[^0-9]", "");
+            return inode.isEmpty() ? null : inode;
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Removes the library directories in {@code tmp} that JVMs of PID namespace {@code namespace} left when they
+     * were killed: those whose process no longer runs. Another namespace's (a container sharing the directory)
+     * are left alone, as its PIDs mean other processes here.
+     */
+    static void removeLeftovers(Path tmp, String namespace) {
+        java.util.regex.Pattern ours = java.util.regex.Pattern.compile(
+                java.util.regex.Pattern.quote(PREFIX + namespace + "-") + "(\\d+)-\\d+");
+        try (java.util.stream.Stream<Path> entries = Files.list(tmp)) {
+            for (Path dir : entries.toList()) {
+                java.util.regex.Matcher m = ours.matcher(dir.getFileName().toString());
+                if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+                    Files.deleteIfExists(dir.resolve(FILE));
+                    Files.deleteIfExists(dir);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("could not remove left-over Quiver ops directories in {}: {}", tmp, e.getMessage());
         }
     }
 }
