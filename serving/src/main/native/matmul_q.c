@@ -85,6 +85,8 @@ static void swiglu_vnni(const float *a, int64_t m, int64_t k, float *h) {
             __m512 e = exp16_v4(_mm512_or_ps(g, sign)); /* e^-|g|: sigmoid(g) is 1 / (1 + e), or e / (1 + e) below 0 */
             __mmask16 negative = _mm512_cmp_ps_mask(g, zero, _CMP_LT_OQ);
             __m512 sigmoid = _mm512_div_ps(_mm512_mask_blend_ps(negative, one, e), _mm512_add_ps(one, e));
+            /* exp16_v4 stops at e^-87: below -88 sigmoid is 0, as in float (and -inf * 0 is NaN, as there) */
+            sigmoid = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(g, _mm512_set1_ps(-88.0f), _CMP_NLT_UQ), sigmoid);
             _mm512_mask_storeu_ps(h + i * k + j, live,
                                   _mm512_mul_ps(_mm512_mul_ps(g, sigmoid), _mm512_maskz_loadu_ps(live, up + j)));
         }

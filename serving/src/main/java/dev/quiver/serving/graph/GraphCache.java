@@ -9,8 +9,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -22,6 +25,8 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Compiled graphs on disk, so a restart neither converts nor quantizes the weights again. An entry is a
@@ -31,9 +36,11 @@ import java.util.zip.CRC32C;
  * files do not match its manifest (a torn copy, a bad disk) is deleted and compiled again.
  *
  * <p>An entry's manifest records the compiler version that wrote it. A build never reads another version's
- * entries (the version is part of the key), so when it compiles an entry it deletes theirs: upgrading Quiver
- * leaves one set of compiled graphs on disk, not one per version. (Two versions sharing one cache directory, a
- * rolling upgrade's old and new replicas, then delete each other's entries and compile again at their next start.)
+ * entries (the version is part of the key), so it deletes those nobody has opened for a day: upgrading Quiver
+ * leaves one set of compiled graphs on disk, not one per version. Each hit marks its entry's directory as used
+ * (its modification time), so the old replicas of a rolling upgrade sharing the directory keep theirs while they
+ * run. The clean-up is best effort: what it cannot read or delete (another replica deleting the same entry, a
+ * read-only volume) it leaves.
  *
  * <p>The model digest covers {@code config.json}'s bytes and each weight file's name, size and modification
  * time: hashing gigabytes of weights at every start would cost what the cache saves, and replacing a weight
@@ -48,6 +55,9 @@ public final class GraphCache {
     /** The manifest's record of the {@link #COMPILER_VERSION} that wrote the entry. */
     private static final String COMPILER = "compiler";
     private static final Duration STALE_TEMP = Duration.ofHours(1);
+    /** How long an entry of another compiler version is kept after it was last opened. */
+    private static final Duration STALE_OTHER_VERSION = Duration.ofDays(1);
+    private static final Logger LOG = LoggerFactory.getLogger(GraphCache.class);
 
     private final Path dir;
 
@@ -66,6 +76,8 @@ public final class GraphCache {
         if (Files.isDirectory(entry)) {
             Optional<Properties> manifest = validManifest(entry);
             if (manifest.isPresent()) {
+                markUsed(entry);
+                removeOtherVersions();
                 return new Entry(entry.resolve(CompiledDecoder.MODEL_FILE), weightBytes(manifest.get()), true,
                         System.nanoTime() - start);
             }
@@ -187,33 +199,60 @@ public final class GraphCache {
         }
     }
 
+    /** The entry was opened now (best effort: a read-only cache keeps its times). */
+    private static void markUsed(Path entry) {
+        try {
+            Files.setLastModifiedTime(entry, FileTime.from(Instant.now()));
+        } catch (IOException e) {
+            LOG.debug("could not mark graph cache entry {} as used: {}", entry.getFileName(), e.getMessage());
+        }
+    }
+
     /**
-     * Entries another compiler version wrote (entries from before manifests named it among them), and entries with
-     * no manifest, which no build reads: this build's keys never name them. Only their manifests are read.
+     * Entries another compiler version wrote (or an older build, whose manifests name none), or with no manifest,
+     * that nobody opened for {@link #STALE_OTHER_VERSION}: this build's keys never name them. Only manifests are
+     * read; an entry whose manifest cannot be read for another reason, or that cannot be deleted, is left.
      */
-    private void removeOtherVersions() throws IOException {
-        try (Stream<Path> entries = Files.list(dir)) {
-            for (Path p : entries.filter(p -> p.getFileName().toString().matches("[0-9a-f]{64}")).toList()) {
+    private void removeOtherVersions() {
+        List<Path> entries;
+        try (Stream<Path> list = Files.list(dir)) {
+            entries = list.filter(p -> p.getFileName().toString().matches("[0-9a-f]{64}")
+                    && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList();
+        } catch (IOException e) {
+            LOG.debug("could not list graph cache {}: {}", dir, e.getMessage());
+            return;
+        }
+        Instant cutoff = Instant.now().minus(STALE_OTHER_VERSION);
+        for (Path p : entries) {
+            try {
                 String version;
                 try {
                     version = manifest(p).getProperty(COMPILER);
-                } catch (IOException e) {
+                } catch (NoSuchFileException e) {
                     version = null;
                 }
-                if (!COMPILER_VERSION.equals(version)) {
+                if (!COMPILER_VERSION.equals(version)
+                        && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
                     deleteTree(p);
                 }
+            } catch (IOException e) {
+                LOG.debug("left graph cache entry {}: {}", p.getFileName(), e.getMessage());
             }
         }
     }
 
+    /** Deletes root and everything in it; what another process deleted meanwhile is not an error. */
     private static void deleteTree(Path root) throws IOException {
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
+        } catch (NoSuchFileException e) {
+            // gone already
         } catch (UncheckedIOException e) {
-            throw e.getCause();
+            if (!(e.getCause() instanceof NoSuchFileException)) {
+                throw e.getCause();
+            }
         }
     }
 

@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
  * the serving module for linux-x86_64), copied out of the jar once per JVM into a private temporary directory
  * that is removed when the JVM exits, and loaded for the JVM's life; each session's options register it with
  * ONNX Runtime from there. A JVM that was killed leaves its directory behind: the directory's name carries the
- * process's PID namespace and PID, and the next JVM removes those of processes in its namespace that are gone.
+ * machine's boot, the process's PID namespace and its PID, and the next JVM of the same boot and namespace removes
+ * those whose process is gone.
  */
 public final class QuiverOps {
     static final String RESOURCE_DIR = "/dev/quiver/serving/native/";
@@ -110,7 +111,7 @@ public final class QuiverOps {
             if (in == null) {
                 return Optional.empty();
             }
-            String namespace = pidNamespace();
+            String namespace = pidScope();
             if (namespace != null) {
                 removeLeftovers(Path.of(System.getProperty("java.io.tmpdir")), namespace);
             }
@@ -141,35 +142,52 @@ public final class QuiverOps {
         }
     }
 
-    /** This process's PID namespace (the inode of /proc/self/ns/pid), or null where there is none to read. */
-    static String pidNamespace() {
+    /**
+     * Where this process's PID means this process: the machine's boot id and the inode of its PID namespace
+     * ({@code /proc/sys/kernel/random/boot_id}, {@code /proc/self/ns/pid}), or null where they cannot be read.
+     * Hosts sharing a temp directory differ in boot, containers on one host in namespace.
+     */
+    static String pidScope() {
         try {
+            String boot = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim().replace("-", "");
             String link = Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString(); // pid:[4026531836]
             String inode = link.replaceAll("[^0-9]", "");
-            return inode.isEmpty() ? null : inode;
+            return boot.matches("[0-9a-f]+") && !inode.isEmpty() ? boot + "-" + inode : null;
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             return null;
         }
     }
 
     /**
-     * Removes the library directories in {@code tmp} that JVMs of PID namespace {@code namespace} left when they
-     * were killed: those whose process no longer runs. Another namespace's (a container sharing the directory)
-     * are left alone, as its PIDs mean other processes here.
+     * Removes the library directories in {@code tmp} that JVMs of {@code scope} ({@link #pidScope}) left when they
+     * were killed: those whose process no longer runs. Another scope's are left alone, as their PIDs mean other
+     * processes; so is whatever is not a directory, or cannot be deleted (best effort, one at a time).
      */
-    static void removeLeftovers(Path tmp, String namespace) {
+    static void removeLeftovers(Path tmp, String scope) {
         java.util.regex.Pattern ours = java.util.regex.Pattern.compile(
-                java.util.regex.Pattern.quote(PREFIX + namespace + "-") + "(\\d+)-\\d+");
-        try (java.util.stream.Stream<Path> entries = Files.list(tmp)) {
-            for (Path dir : entries.toList()) {
-                java.util.regex.Matcher m = ours.matcher(dir.getFileName().toString());
-                if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
-                    Files.deleteIfExists(dir.resolve(FILE));
-                    Files.deleteIfExists(dir);
-                }
-            }
+                java.util.regex.Pattern.quote(PREFIX + scope + "-") + "(\\d{1,18})-\\d+");
+        java.util.List<Path> entries;
+        try (java.util.stream.Stream<Path> list = Files.list(tmp)) {
+            entries = list.toList();
         } catch (IOException | RuntimeException e) {
-            LOG.debug("could not remove left-over Quiver ops directories in {}: {}", tmp, e.getMessage());
+            LOG.debug("could not list {} for left-over Quiver ops directories: {}", tmp, e.getMessage());
+            return;
+        }
+        for (Path dir : entries) {
+            java.util.regex.Matcher m = ours.matcher(dir.getFileName().toString());
+            if (!m.matches() || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || ProcessHandle.of(Long.parseLong(m.group(1))).isPresent()) {
+                continue;
+            }
+            try {
+                Path file = dir.resolve(FILE);
+                if (Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.delete(file);
+                }
+                Files.delete(dir);
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("left {}: {}", dir, e.getMessage());
+            }
         }
     }
 }

@@ -85,29 +85,64 @@ class GraphCacheTest {
     }
 
     /**
-     * Compiling an entry deletes those another compiler version wrote (or an older build, whose manifests name no
-     * version), which this build's keys never name, and keeps this version's entries of other settings.
+     * Opening the cache deletes the entries another compiler version wrote (or an older build, whose manifests name
+     * no version) once nobody has opened them for a day, which this build's keys never name; it keeps this
+     * version's entries of other settings and another version's entry opened within the day (an old replica still
+     * running during a rolling upgrade).
      */
     @Test
-    void compilingAnEntryRemovesOtherCompilerVersionsEntries() throws Exception {
+    void openingTheCacheRemovesOtherCompilerVersionsEntriesUnusedForADay() throws Exception {
         Path cache = tmp.resolve("graphs");
         try (ModelDirectory model = ModelDirectory.open(TestModels.tiny(tmp, ModelFamily.QWEN3))) {
-            GraphCache.Entry kept = new GraphCache(cache).get(model, options(Quantization.NONE));
-            String older = "a".repeat(64);
-            String unnamed = "b".repeat(64);
-            Files.createDirectories(cache.resolve(older));
-            Files.writeString(cache.resolve(older).resolve("manifest.properties"), "compiler=1\nweight_bytes=1\n");
-            Files.writeString(cache.resolve(older).resolve(CompiledDecoder.WEIGHTS_FILE), "old weights");
-            Files.createDirectories(cache.resolve(unnamed));
-            Files.writeString(cache.resolve(unnamed).resolve("manifest.properties"), "weight_bytes=1\n");
-            GraphCache.Entry hit = new GraphCache(cache).get(model, options(Quantization.NONE));
+            GraphCache.Entry other = new GraphCache(cache).get(model, options(Quantization.INT8));
+            String older = fakeEntry(cache, "a", "compiler=1\nweight_bytes=1\n", 2);
+            String unnamed = fakeEntry(cache, "b", "weight_bytes=1\n", 2);
+            String recent = fakeEntry(cache, "c", "compiler=1\nweight_bytes=1\n", 0);
+            Files.writeString(cache.resolve("d".repeat(64)), "a file, not an entry");
+            GraphCache.Entry hit = new GraphCache(cache).get(model, options(Quantization.INT8));
             assertThat(hit.hit()).isTrue();
-            assertThat(entries(cache)).as("a hit reads no other entry").contains(older, unnamed);
-            GraphCache.Entry compiled = new GraphCache(cache).get(model, options(Quantization.INT8));
+            assertThat(entries(cache)).containsExactlyInAnyOrder(other.modelFile().getParent().getFileName().toString(),
+                    recent, "d".repeat(64));
+            GraphCache.Entry compiled = new GraphCache(cache).get(model, options(Quantization.NONE));
             assertThat(compiled.hit()).isFalse();
-            assertThat(entries(cache)).containsExactlyInAnyOrder(kept.modelFile().getParent().getFileName().toString(),
-                    compiled.modelFile().getParent().getFileName().toString());
+            assertThat(entries(cache)).contains(compiled.modelFile().getParent().getFileName().toString(),
+                    other.modelFile().getParent().getFileName().toString(), recent).doesNotContain(older, unnamed);
         }
+    }
+
+    /** Two processes cleaning the same stale entries at once: neither fails (each leaves what the other deleted). */
+    @Test
+    void twoCachesRemovingTheSameEntriesAtOnceBothOpen() throws Exception {
+        Path cache = tmp.resolve("graphs");
+        try (ModelDirectory model = ModelDirectory.open(TestModels.tiny(tmp, ModelFamily.QWEN3))) {
+            GraphCache.Entry kept = new GraphCache(cache).get(model, options(Quantization.INT8));
+            for (int i = 0; i < 200; i++) {
+                fakeEntry(cache, String.format("%064x", i), "compiler=1\nweight_bytes=1\n", 2);
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                List<java.util.concurrent.Future<GraphCache.Entry>> hits = pool.invokeAll(List.of(
+                        () -> new GraphCache(cache).get(model, options(Quantization.INT8)),
+                        () -> new GraphCache(cache).get(model, options(Quantization.INT8))));
+                for (java.util.concurrent.Future<GraphCache.Entry> hit : hits) {
+                    assertThat(hit.get().hit()).isTrue();
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertThat(entries(cache)).containsExactly(kept.modelFile().getParent().getFileName().toString());
+        }
+    }
+
+    /** A directory named like an entry, with this manifest and a weights file, last opened {@code days} ago. */
+    private static String fakeEntry(Path cache, String digits, String manifest, int days) throws Exception {
+        String name = digits.length() == 64 ? digits : digits.repeat(64);
+        Path entry = Files.createDirectories(cache.resolve(name));
+        Files.writeString(entry.resolve("manifest.properties"), manifest);
+        Files.writeString(entry.resolve(CompiledDecoder.WEIGHTS_FILE), "old weights");
+        Files.setLastModifiedTime(entry, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(java.time.Duration.ofDays(days))));
+        return name;
     }
 
     @Test
