@@ -50,7 +50,7 @@ OrtStatus *run_tasks(OrtKernelContext *context, void (*fn)(void *, size_t), void
 
 /*
  * The node's optional string attribute `name` into value: 1 when it is there (value "" when it is too long for any
- * value the ops take), 0 when it is absent. Tests pick a kernel set with the attribute isa.
+ * value the ops take, or not a string), 0 when it is absent. Tests pick a kernel set with the attribute isa.
  */
 int string_attribute(const OrtKernelInfo *info, const char *name, char value[16]) {
     size_t size = 16;
@@ -59,11 +59,22 @@ int string_attribute(const OrtKernelInfo *info, const char *name, char value[16]
         return 1;
     }
     api->ReleaseStatus(failed);
+    value[0] = '\0';
     if (size > 16) { /* there, but longer than the buffer: ONNX Runtime asked for its size */
-        value[0] = '\0';
         return 1;
     }
-    return 0;
+    int64_t as_int;
+    float as_float;
+    OrtStatus *not_int = api->KernelInfoGetAttribute_int64(info, name, &as_int);
+    OrtStatus *not_float = not_int == NULL ? NULL : api->KernelInfoGetAttribute_float(info, name, &as_float);
+    int typed = not_int == NULL || not_float == NULL; /* there as a number: as wrong as an unknown name */
+    if (not_int != NULL) {
+        api->ReleaseStatus(not_int);
+    }
+    if (not_float != NULL) {
+        api->ReleaseStatus(not_float);
+    }
+    return typed;
 }
 
 /*

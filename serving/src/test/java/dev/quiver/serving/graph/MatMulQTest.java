@@ -242,6 +242,15 @@ class MatMulQTest {
         assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", null, null, "gelu"))
                 .isInstanceOf(OrtException.class)
                 .hasMessageContaining("MatMulQ8: attribute activation must be swiglu");
+        // a string attribute given as a number is as wrong as an unknown name, not absent
+        assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", null,
+                List.of(GraphBuilder.Attr.i("activation", 1)), 128))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("MatMulQ8: attribute activation must be swiglu");
+        assertThatThrownBy(() -> run(c, new float[2 * 128], q, c.k(), "MatMulQ8", null,
+                List.of(GraphBuilder.Attr.s("activation", "swiglu, but longer than any value")), 128))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("MatMulQ8: attribute activation must be swiglu");
         assertThatThrownBy(() -> run(wrong, new float[2 * 128], q, c.k(), "MatMulQ8", null, null, "swiglu"))
                 .isInstanceOf(OrtException.class)
                 .hasMessageContaining("MatMulQ8: A's last dimension must be twice the attribute K");
@@ -364,7 +373,19 @@ class MatMulQTest {
     /** {@link #run} with the attribute activation when it is not null (then x's rows are 2 K wide). */
     private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, int k, String op, String isa,
                                String layout, String activation) throws OrtException {
-        int width = activation == null ? c.k() : 2 * c.k();
+        List<GraphBuilder.Attr> extra = new ArrayList<>();
+        if (isa != null) {
+            extra.add(GraphBuilder.Attr.s("isa", isa));
+        }
+        if (activation != null) {
+            extra.add(GraphBuilder.Attr.s("activation", activation));
+        }
+        return run(c, x, q, k, op, layout, extra, activation == null ? c.k() : 2 * c.k());
+    }
+
+    /** {@link #run} with the attributes {@code extra} on the node, x's rows {@code width} wide. */
+    private static float[] run(Case c, float[] x, BlockQuantizer.Quantized q, int k, String op, String layout,
+                               List<GraphBuilder.Attr> extra, int width) throws OrtException {
         GraphBuilder g = new GraphBuilder("q");
         Object[] dims = new Object[c.rows().length + 1];
         for (int i = 0; i < c.rows().length; i++) {
@@ -393,12 +414,7 @@ class MatMulQTest {
         if (op.equals("MatMulNBits")) {
             attrs.add(GraphBuilder.Attr.i("accuracy_level", 4));
         }
-        if (isa != null) {
-            attrs.add(GraphBuilder.Attr.s("isa", isa));
-        }
-        if (activation != null) {
-            attrs.add(GraphBuilder.Attr.s("activation", activation));
-        }
+        attrs.addAll(extra);
         g.node(op, op.equals("MatMulNBits") ? GraphBuilder.MS_DOMAIN : GraphBuilder.QUIVER_DOMAIN, inputs,
                 List.of("y0"), attrs.toArray(GraphBuilder.Attr[]::new));
         g.op("Identity", List.of("y0"), "y"); // the output feeds the next op in the decoder: its shape must hold
