@@ -34,26 +34,29 @@ static inline __attribute__((always_inline)) void q8_tile_vnni(const QCall *c, i
     const uint8_t *w = c->b + n0 * row;
     const float *scales = c->scales + n0 * c->blocks;
     for (int64_t blk = 0; blk < c->blocks; blk++) {
-        __m512 ws[4];
         __m512i wv[4][2];
         for (int j = 0; j < 4; j++) {
-            ws[j] = _mm512_set1_ps(scales[blk * 4 + j]);
             for (int h = 0; h < ch; h++) {
                 _mm_prefetch((const char *) (w + (blk * 4 + j) * c->bs + h * 64 + Q_PREFETCH), _MM_HINT_T0);
                 wv[j][h] = _mm512_loadu_si512(w + (blk * 4 + j) * c->bs + h * 64);
             }
         }
+        /* the four weight rows' scales times each activation row's: one multiply per row, broadcast by the fmas */
+        __m128 ws = _mm_loadu_ps(scales + blk * 4);
+        float prod[4][4] __attribute__((aligned(16)));
+        for (int i = 0; i < mt; i++) {
+            _mm_store_ps(prod[i], _mm_mul_ps(ws, _mm_set1_ps(c->as[(m0 + i) * c->blocks + blk])));
+        }
         for (int i = 0; i < mt; i++) {
             int64_t at = (m0 + i) * c->blocks + blk;
             const int8_t *xq = c->aq + (m0 + i) * row + blk * c->bs;
-            __m512 xs = _mm512_set1_ps(c->as[at]);
             __m512i corr = _mm512_loadu_si512(c->corr + at * 16);
             for (int j = 0; j < 4; j++) {
                 __m512i d = corr;
                 for (int h = 0; h < ch; h++) {
                     d = _mm512_dpbusd_epi32(d, wv[j][h], _mm512_loadu_si512(xq + h * 64));
                 }
-                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(xs, ws[j]), acc[i][j]);
+                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_set1_ps(prod[i][j]), acc[i][j]);
             }
         }
     }
