@@ -432,7 +432,8 @@ final class DecoderEmitter {
      * MatMulNBits. For a {@code layer} of 0 or more the native op adds the adapters of {@code modules} (q's rows
      * stacked in their order, every one targeted) itself, reading the LoRA mask and each module's pools. (A stack
      * with a module left out keeps its MultiLora nodes: naming no input for it, "", makes ONNX Runtime 1.23's shape
-     * inference of custom ops dereference a null type.)
+     * inference of custom ops dereference a null type.) With {@code swiglu} (the native op only) x is a stacked
+     * gate/up output, and W multiplies silu(gate) * up.
      */
     private String quantizedMatMul(String x, String name, BlockQuantizer.Quantized q, String out, int layer,
                                    List<String> modules, boolean swiglu) {
