@@ -462,18 +462,12 @@ static OrtCustomOpInputOutputCharacteristic ORT_API_CALL lora_optional(const Ort
     return index >= 3 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
-static size_t ORT_API_CALL one(const OrtCustomOp *op) {
-    (void) op;
-    return 1;
-}
-
 void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4) {
     OrtCustomOp *ops[] = {q8, q4};
     for (int i = 0; i < 2; i++) {
         define_op(ops[i]);
         ops[i]->GetInputTypeCount = ten;
         ops[i]->GetInputCharacteristic = lora_optional;
-        ops[i]->GetOutputTypeCount = one;
         ops[i]->CreateKernelV2 = q_create_kernel;
         ops[i]->KernelComputeV2 = q_compute;
         ops[i]->InferOutputShapeFn = q_infer_shape;

@@ -340,11 +340,6 @@ static size_t ORT_API_CALL five(const OrtCustomOp *op) {
     return 5;
 }
 
-static size_t ORT_API_CALL one(const OrtCustomOp *op) {
-    (void) op;
-    return 1;
-}
-
 /* the output may take the base's buffer */
 static size_t ORT_API_CALL may_inplace(int **input_index, int **output_index) {
     *input_index = malloc(sizeof(int));
@@ -368,7 +363,6 @@ void define_multi_lora(OrtCustomOp *fp32, OrtCustomOp *fp16) {
         ops[i]->GetName = name;
         ops[i]->GetInputType = input_type;
         ops[i]->GetInputTypeCount = five;
-        ops[i]->GetOutputTypeCount = one;
         ops[i]->CreateKernelV2 = create_kernel;
         ops[i]->KernelComputeV2 = compute;
         ops[i]->InferOutputShapeFn = infer_shape;

@@ -130,6 +130,11 @@ static ONNXTensorElementDataType ORT_API_CALL float_type(const OrtCustomOp *op, 
     return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
+static size_t ORT_API_CALL one_output(const OrtCustomOp *op) {
+    (void) op;
+    return 1;
+}
+
 static int ORT_API_CALL first_version(const OrtCustomOp *op) {
     (void) op;
     return 1;
@@ -172,6 +177,7 @@ void define_op(OrtCustomOp *op) {
     op->version = ORT_API_VERSION;
     op->GetExecutionProviderType = provider;
     op->GetOutputType = float_type;
+    op->GetOutputTypeCount = one_output;
     op->KernelDestroy = destroy_kernel;
     op->GetInputCharacteristic = required;
     op->GetOutputCharacteristic = required;

@@ -55,7 +55,7 @@ int string_attribute(const OrtKernelInfo *info, const char *name, char value[16]
 OrtStatus *infer_from(OrtShapeInferContext *context, size_t input, size_t output, int64_t last);
 
 /*
- * op with the callbacks every Quiver op shares (the CPU provider, float outputs, required inputs and outputs,
+ * op with the callbacks every Quiver op shares (the CPU provider, one float output, required inputs and outputs,
  * no aliasing, kernels freed with free); the op's file sets its name, types, counts, kernel and shapes.
  */
 void define_op(OrtCustomOp *op);

@@ -7,7 +7,8 @@ package dev.quiver.serving.graph;
  * @param lora              the adapter pools compiled into the graph
  * @param quantization      how the base model's linear weights are stored
  * @param loraKernel        the op that applies the adapters ({@link LoraKernel#forCpu()} unless set)
- * @param quantizedKernel        the op that multiplies by int8 base weights ({@link QuantizedKernel#forCpu()} unless set)
+ * @param quantizedKernel   the op that multiplies by int8 and int4 base weights ({@link QuantizedKernel#forCpu()}
+ *                          unless set)
  * @param attentionKernel   the op that attends over the KV cache ({@link AttentionKernel#forCpu()} unless set)
  */
 public record CompileOptions(int maxSequenceLength, LoraLayout lora, Quantization quantization,

@@ -1,6 +1,5 @@
 package dev.quiver.serving.lora;
 
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -9,6 +8,7 @@ import dev.quiver.adapters.peft.LoraWeights;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.DecoderSignature;
+import dev.quiver.serving.graph.ExternalTensor;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.graph.Precision;
 import java.nio.ByteBuffer;
@@ -23,7 +23,8 @@ import java.util.Map;
 /**
  * The adapter pools a compiled graph reads: per targeted module, an A pool {@code [(slots - 1) * rank, in]}
  * and a B pool {@code [(slots - 1) * rank, out]} in direct buffers, {@code rank} rows per adapter slot
- * (slot 0, the base, has none), of fp32 or fp16 values as the signature's {@link Precision} says. A holds PEFT's {@code lora_A} as is; B holds {@code lora_B} transposed and
+ * (slot 0, the base, has none), of fp32 or fp16 values as the signature's {@link Precision} says. A holds PEFT's
+ * {@code lora_A} as is; B holds {@code lora_B} transposed and
  * multiplied by the adapter's scale, so the graph needs no scale input. A step binds, zero-copy, the run of
  * slots its rows use ({@link #inputs(int, int)}); writing one slot's rows is the whole hot-swap. Callers must
  * not write a slot while a running step reads it (the engine swaps between steps).
@@ -80,9 +81,7 @@ public final class LoraPools implements AutoCloseable {
         OnnxTensor tensor(OrtEnvironment env, int fromRow, int rows, int columns) throws OrtException {
             int bytesPerRow = columns * precision.bytes();
             ByteBuffer view = bytes.slice(fromRow * bytesPerRow, rows * bytesPerRow).order(ByteOrder.nativeOrder());
-            return precision == Precision.FP32
-                    ? OnnxTensor.createTensor(env, view.asFloatBuffer(), new long[] {rows, columns})
-                    : OnnxTensor.createTensor(env, view, new long[] {rows, columns}, OnnxJavaType.FLOAT16);
+            return new ExternalTensor(precision.onnxType(), new long[] {rows, columns}, view).tensor(env);
         }
     }
 

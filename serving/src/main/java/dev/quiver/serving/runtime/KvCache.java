@@ -1,11 +1,10 @@
 package dev.quiver.serving.runtime;
 
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import dev.quiver.serving.graph.DecoderSignature;
-import dev.quiver.serving.graph.Precision;
+import dev.quiver.serving.graph.ExternalTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HashMap;
@@ -75,9 +74,8 @@ public final class KvCache implements AutoCloseable {
     }
 
     private OnnxTensor tensor(ByteBuffer bytes, long[] shape) throws OrtException {
-        ByteBuffer b = bytes.order(ByteOrder.nativeOrder());
-        return signature.kvPrecision() == Precision.FP16 ? OnnxTensor.createTensor(env, b, shape, OnnxJavaType.FLOAT16)
-                : OnnxTensor.createTensor(env, b.asFloatBuffer(), shape);
+        return new ExternalTensor(signature.kvPrecision().onnxType(), shape, bytes.order(ByteOrder.nativeOrder()))
+                .tensor(env);
     }
 
     /** Copies the first {@code length} positions of row {@code from} into row {@code to}, every layer and head. */
