@@ -10,6 +10,8 @@ import dev.quiver.serving.graph.DecoderSignature;
 import dev.quiver.serving.graph.ExternalTensor;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.lora.LoraPools;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
@@ -33,15 +35,22 @@ public final class DecoderSession implements AutoCloseable {
     private final KvCache kvCache;
     private final LoraPools loraPools;
     private final long weightBytes;
+    // a step with one logit position per row writes its logits here (pinned), not into a tensor of ORT's that
+    // Java would copy out: a decode step at C=8 and Qwen3's vocabulary would otherwise leave ~10 MB of garbage
+    private final FloatBuffer logits;
+    private final OnnxTensor[] pinnedLogits;
 
     private DecoderSession(OrtEnvironment env, DecoderSignature signature, OrtSession session, KvCache kvCache,
-                           LoraPools loraPools, long weightBytes) {
+                           LoraPools loraPools, long weightBytes, int maxBatch) {
         this.env = env;
         this.signature = signature;
         this.session = session;
         this.kvCache = kvCache;
         this.loraPools = loraPools;
         this.weightBytes = weightBytes;
+        this.logits = ByteBuffer.allocateDirect(Math.multiplyExact(maxBatch, signature.config().vocabSize()) * Float.BYTES)
+                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+        this.pinnedLogits = new OnnxTensor[maxBatch];
     }
 
     /**
@@ -101,7 +110,7 @@ public final class DecoderSession implements AutoCloseable {
             session = factory.create(options);
             cache = new KvCache(env, signature, maxBatch);
             pools = new LoraPools(env, signature);
-            return new DecoderSession(env, signature, session, cache, pools, weightBytes);
+            return new DecoderSession(env, signature, session, cache, pools, weightBytes, maxBatch);
         } catch (OrtException | RuntimeException e) {
             if (session != null) {
                 session.close();
@@ -138,8 +147,16 @@ public final class DecoderSession implements AutoCloseable {
         return session.endProfiling();
     }
 
-    /** Runs one step; returns logits {@code [row][logitPosition][vocab]}. Appends the new tokens to the KV rows. */
+    /** Runs one step; returns a copy of its logits {@code [row][logitPosition][vocab]}: {@link #step}. */
     public float[][][] run(StepBatch step) throws OrtException {
+        return step(step).toArray();
+    }
+
+    /**
+     * Runs one step and appends the new tokens to the KV rows. The logits it returns may live in the session's
+     * own buffer, valid until the next step.
+     */
+    public StepLogits step(StepBatch step) throws OrtException {
         int b = step.rows();
         int s = step.newTokens();
         int k = step.logitPositions()[0].length;
@@ -226,20 +243,30 @@ public final class DecoderSession implements AutoCloseable {
                 pinned.put(DecoderSignature.presentKey(l), past.get(DecoderSignature.pastKey(l)));
                 pinned.put(DecoderSignature.presentValue(l), past.get(DecoderSignature.pastValue(l)));
             }
+            int vocab = signature.config().vocabSize();
+            if (k == 1) {
+                pinned.put(DecoderSignature.LOGITS, pinnedLogits(b));
+                session.run(inputs, Set.of(), pinned).close();
+                return new StepLogits(logits, b, 1, vocab);
+            }
             try (OrtSession.Result result = session.run(inputs, Set.of(DecoderSignature.LOGITS), pinned)) {
-                FloatBuffer logits = ((OnnxTensor) result.get(DecoderSignature.LOGITS).orElseThrow()).getFloatBuffer();
-                int vocab = signature.config().vocabSize();
-                float[][][] out = new float[b][k][vocab];
-                for (int r = 0; r < b; r++) {
-                    for (int j = 0; j < k; j++) {
-                        logits.get(out[r][j]);
-                    }
-                }
-                return out;
+                // getFloatBuffer copies out of ORT's tensor, so the logits outlive the result
+                return new StepLogits(((OnnxTensor) result.get(DecoderSignature.LOGITS).orElseThrow())
+                        .getFloatBuffer(), b, k, vocab);
             }
         } finally {
             owned.forEach(OnnxTensor::close);
         }
+    }
+
+    // [rows, 1, vocab] over the start of the logits buffer
+    private OnnxTensor pinnedLogits(int rows) throws OrtException {
+        if (pinnedLogits[rows - 1] == null) {
+            int vocab = signature.config().vocabSize();
+            pinnedLogits[rows - 1] = OnnxTensor.createTensor(env, logits.slice(0, rows * vocab),
+                    new long[] {rows, 1, vocab});
+        }
+        return pinnedLogits[rows - 1];
     }
 
     private static OnnxTensor put(Map<String, OnnxTensor> inputs, String name, OnnxTensor t) {
@@ -250,6 +277,11 @@ public final class DecoderSession implements AutoCloseable {
     @Override
     public void close() throws OrtException {
         session.close();
+        for (OnnxTensor t : pinnedLogits) {
+            if (t != null) {
+                t.close();
+            }
+        }
         kvCache.close();
         loraPools.close();
     }

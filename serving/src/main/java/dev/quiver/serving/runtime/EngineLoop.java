@@ -25,7 +25,8 @@ final class EngineLoop implements Runnable {
     private final EngineCounters counters;
     private final Sampler sampler = new Sampler();
     private final PrefillBudget prefillBudget;
-    private final int sampleableVocab;
+    // one row's logits at a time, as far as the tokenizer reaches: the constraint masks them, the sampler reads them
+    private final float[] sampleable;
 
     EngineLoop(DecoderSession session, Scheduler scheduler, AdapterSlotAssigner slots, OutputProcessor output,
                RunningBatch batch, EngineCounters counters, PrefillBudget prefillBudget, int sampleableVocab) {
@@ -36,7 +37,7 @@ final class EngineLoop implements Runnable {
         this.batch = batch;
         this.counters = counters;
         this.prefillBudget = prefillBudget;
-        this.sampleableVocab = sampleableVocab;
+        this.sampleable = new float[Math.min(sampleableVocab, session.signature().config().vocabSize())];
     }
 
     @Override
@@ -101,11 +102,11 @@ final class EngineLoop implements Runnable {
         int n = Math.min(budget, prompt.length - s.length);
         boolean last = s.length + n == prompt.length;
         int[] chunk = Arrays.copyOfRange(prompt, s.length, s.length + n);
-        float[][][] logits;
+        StepLogits logits;
         long t0 = System.nanoTime();
         try {
             // a prefill writes only its own KV row, so a failure here leaves the decoding sequences intact
-            logits = session.run(last ? StepBatch.prefill(s.row, chunk, s.length, s.slot, false)
+            logits = session.step(last ? StepBatch.prefill(s.row, chunk, s.length, s.slot, false)
                     : StepBatch.prefillWithoutLogits(s.row, chunk, s.length, s.slot));
         } catch (OrtException | RuntimeException e) {
             batch.dropPrefilling();
@@ -119,7 +120,7 @@ final class EngineLoop implements Runnable {
         s.length += n;
         if (last) {
             counters.prefillDone();
-            output.accept(s, sample(s, logits[0][0]));
+            output.accept(s, sample(s, logits, 0));
             if (s.finished == null) {
                 batch.promotePrefilling();
             } else {
@@ -153,19 +154,19 @@ final class EngineLoop implements Runnable {
             rowSlots[r] = s.slot;
         }
         long t0 = System.nanoTime();
-        float[][][] logits = session.run(StepBatch.decode(tokens, past, rowSlots));
+        StepLogits logits = session.step(StepBatch.decode(tokens, past, rowSlots));
         counters.decodeStep(b, System.nanoTime() - t0);
         for (int r = 0; r < b; r++) {
             RunningSequence s = rows.get(r);
             s.length++;
-            output.accept(s, sample(s, logits[r][0]));
+            output.accept(s, sample(s, logits, r));
         }
         retireFinished();
     }
 
-    private SampledToken sample(RunningSequence s, float[] logits) {
+    private SampledToken sample(RunningSequence s, StepLogits logits, int row) {
         // checkpoints pad the embedding past the tokenizer (Qwen: 151936 rows, 151665 tokens); never pick a pad row
-        float[] sampleable = logits.length > sampleableVocab ? Arrays.copyOf(logits, sampleableVocab) : logits;
+        logits.copy(row, 0, sampleable);
         if (s.constraint != null) {
             // masked before sampling, so greedy, sampled and the reported logprobs all see the constrained distribution
             s.constraint.apply(sampleable);

@@ -5,6 +5,7 @@ import dev.quiver.adapters.demo.DemoSize;
 import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.EngineSettings;
 import dev.quiver.serving.runtime.InferenceEngine;
+import dev.quiver.serving.runtime.SamplingParams;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -21,8 +22,9 @@ import javax.management.ObjectName;
  * JVM's own share from Native Memory Tracking (heap, GC structures, direct buffers: the KV cache and the LoRA
  * pools, the rest of the JVM). Anonymous memory outside the JVM's share is ONNX Runtime's: the prepacked weights
  * and the session. Not a test: run by hand with {@code -XX:NativeMemoryTracking=summary},
- * {@code EngineMemoryBreakdown WORK_DIR qwen3-0.6b none|int8|int4} (the model and a graph-cache entry are
- * made on the first run).
+ * {@code EngineMemoryBreakdown WORK_DIR qwen3-0.6b none|int8|int4 [REQUESTS]} (the model and a graph-cache entry
+ * are made on the first run). With REQUESTS, that many greedy requests (128-token prompt, 64 generated) run first,
+ * so the weights a step reads are resident, as after the serve benchmark's base phase.
  */
 public final class EngineMemoryBreakdown {
     private static final double MB = 1 << 20;
@@ -38,8 +40,20 @@ public final class EngineMemoryBreakdown {
         EngineSettings settings = EngineSettings.builder().optMaxBatch(1).optMaxSequenceLength(128 + 64 + 1)
                 .optLoraSlots(1).optMaxLoraRank(16).optQuantization(quantization).optThreads(2)
                 .optGraphCacheDir(work.resolve("graph-cache")).build();
+        int requests = args.length > 3 ? Integer.parseInt(args[3]) : 0;
         try (InferenceEngine engine = InferenceEngine.open(model, settings)) {
+            int[] prompt = new int[128];
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = 3 + 7 * i;
+            }
+            for (int r = 0; r < requests; r++) {
+                engine.generate(prompt, null, SamplingParams.greedy(64));
+            }
             System.gc();
+            if (Boolean.getBoolean("dump")) {
+                java.nio.file.Files.copy(Path.of("/proc/self/smaps"), Path.of("/tmp/smaps-" + requests),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
             Map<String, Double> mapped = residentByMapping();
             Map<String, Double> jvm = nativeMemoryTracking();
             double total = mapped.values().stream().mapToDouble(Double::doubleValue).sum();
@@ -50,8 +64,8 @@ public final class EngineMemoryBreakdown {
             double restOfJvm = jvm.entrySet().stream()
                     .filter(e -> !List.of("Java Heap", "GC", "Other").contains(e.getKey()))
                     .mapToDouble(Map.Entry::getValue).sum();
-            System.out.printf("%s %s: resident %.0f MB = anonymous %.0f + weights.bin mapped %.0f + libraries %.0f"
-                            + " + other files %.0f%n", size.label(), quantization, total, anon,
+            System.out.printf("%s %s after %d requests: resident %.0f MB = anonymous %.0f + weights.bin mapped %.0f + libraries %.0f"
+                            + " + other files %.0f%n", size.label(), quantization, requests, total, anon,
                     mapped.getOrDefault("weights.bin", 0.0), mapped.getOrDefault("libraries", 0.0),
                     mapped.getOrDefault("other files", 0.0));
             System.out.printf("  JVM (NMT committed): heap %.0f, GC %.0f, direct buffers (KV cache + LoRA pools) %.0f,"

@@ -2,6 +2,7 @@ package dev.quiver.serving.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.quiver.adapters.model.ModelDirectory;
 import dev.quiver.adapters.model.ModelFamily;
@@ -52,6 +53,44 @@ class DecoderSessionTest {
                     .hasMessageContaining("outside the cache's 2 rows");
             assertThatThrownBy(() -> session.run(new StepBatch(0, new int[][] {{1, 2}, {3, 4}}, new int[] {1, 1},
                     new int[] {0, 0}, new int[][] {{1}, {1}}))).hasMessageContaining("single row");
+        }
+    }
+
+    @Test
+    void stepsWithOneLogitPositionReadTheSameLogitsFromThePinnedBufferAtEveryBatchSize() throws Exception {
+        try (DecoderSession session = DecoderSession.open(compile(), 2, 1)) {
+            // references from steps with every position's logits, which ONNX Runtime allocates
+            float[][] first = session.run(StepBatch.prefill(0, new int[] {1, 2, 3, 4, 9}, 0, 0, true))[0];
+            float[][] second = session.run(StepBatch.prefill(1, new int[] {5, 6, 7, 8}, 0, 0, true))[0];
+
+            StepLogits prefill = session.step(StepBatch.prefill(0, new int[] {1, 2, 3}, 0, 0, false));
+            assertThat(prefill.rows()).isEqualTo(1);
+            assertClose(row(prefill, 0), first[2]);
+            session.step(StepBatch.prefill(1, new int[] {5, 6, 7}, 0, 0, false));
+            StepLogits both = session.step(StepBatch.decode(new int[] {4, 8}, new int[] {3, 3}, new int[] {0, 0}));
+            assertThat(both.rows()).isEqualTo(2);
+            assertClose(row(both, 0), first[3]);
+            assertClose(row(both, 1), second[3]);
+            StepLogits one = session.step(StepBatch.decode(new int[] {9}, new int[] {4}, new int[] {0}));
+            assertThat(one.rows()).isEqualTo(1);
+            assertClose(row(one, 0), first[4]);
+            // run's copy outlives the next step, which overwrites the pinned buffer
+            float[][][] kept = session.run(StepBatch.decode(new int[] {9}, new int[] {4}, new int[] {0}));
+            session.step(StepBatch.decode(new int[] {4}, new int[] {3}, new int[] {0}));
+            assertClose(kept[0][0], first[4]);
+        }
+    }
+
+    private static float[] row(StepLogits logits, int r) {
+        float[] out = new float[logits.vocab()];
+        logits.copy(r, 0, out);
+        return out;
+    }
+
+    private static void assertClose(float[] actual, float[] expected) {
+        assertThat(actual).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).as("logit %d", i).isCloseTo(expected[i], within(1e-4f));
         }
     }
 }
