@@ -50,10 +50,6 @@ public final class EngineMemoryBreakdown {
                 engine.generate(prompt, null, SamplingParams.greedy(64));
             }
             System.gc();
-            if (Boolean.getBoolean("dump")) {
-                java.nio.file.Files.copy(Path.of("/proc/self/smaps"), Path.of("/tmp/smaps-" + requests),
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
             Map<String, Double> mapped = residentByMapping();
             Map<String, Double> jvm = nativeMemoryTracking();
             double total = mapped.values().stream().mapToDouble(Double::doubleValue).sum();

@@ -72,4 +72,49 @@ class SamplerTest {
     void largestBreaksTiesByLowerId() {
         assertThat(Sampler.largest(new float[] {1, 2, 2, 0, 2}, 2)).containsExactly(1, 2);
     }
+
+    @Test
+    void theNucleusIsTheFullSortsPrefixAtAVocabularysSize() {
+        SplittableRandom rng = new SplittableRandom(11);
+        for (int round = 0; round < 40; round++) {
+            int n = 1 + rng.nextInt(20_000);
+            double spread = 0.01 + rng.nextDouble() * 6;
+            double topP = round % 10 == 0 ? 1e-9 : rng.nextDouble();
+            double[] weights = new double[n];
+            double total = 0;
+            for (int i = 0; i < n; i++) {
+                // ties too: a coarse grid of logits repeats probabilities
+                double logit = round % 3 == 0 ? Math.rint(rng.nextGaussian() * 4) : rng.nextGaussian() * spread;
+                weights[i] = Math.exp(logit);
+                total += weights[i];
+            }
+            boolean[] expected = referenceNucleus(weights, total, topP);
+            double[] p = weights.clone();
+            double kept = sampler.keepNucleus(p, n, total, topP);
+            double expectedMass = 0;
+            for (int i = 0; i < n; i++) {
+                assertThat(p[i]).as("round %d, token %d of %d, top_p %f", round, i, n, topP)
+                        .isEqualTo(expected[i] ? weights[i] : 0);
+                expectedMass += expected[i] ? weights[i] : 0;
+            }
+            assertThat(kept).isCloseTo(expectedMass, within(1e-9 * total));
+        }
+    }
+
+    // by (probability as a float, id) descending, the shortest prefix whose mass reaches topP
+    private static boolean[] referenceNucleus(double[] weights, double total, double topP) {
+        int n = weights.length;
+        long[] keyed = new long[n];
+        for (int i = 0; i < n; i++) {
+            keyed[i] = ((long) Float.floatToIntBits((float) (weights[i] / total)) << 32) | i;
+        }
+        java.util.Arrays.sort(keyed);
+        boolean[] keep = new boolean[n];
+        double mass = 0;
+        for (int j = n - 1; j >= 0 && mass < topP * total; j--) {
+            keep[(int) keyed[j]] = true;
+            mass += weights[(int) keyed[j]];
+        }
+        return keep;
+    }
 }
