@@ -48,8 +48,8 @@ public final class DecoderSession implements AutoCloseable {
         this.kvCache = kvCache;
         this.loraPools = loraPools;
         this.weightBytes = weightBytes;
-        this.logits = ByteBuffer.allocateDirect(Math.multiplyExact(maxBatch, signature.config().vocabSize()) * Float.BYTES)
-                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+        int bytes = Math.multiplyExact(Math.multiplyExact(maxBatch, signature.config().vocabSize()), Float.BYTES);
+        this.logits = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
         this.pinnedLogits = new OnnxTensor[maxBatch];
     }
 
