@@ -39,9 +39,10 @@ public final class DecoderSession implements AutoCloseable {
     // Java would copy out: a decode step at C=8 and Qwen3's vocabulary would otherwise leave ~10 MB of garbage
     private final FloatBuffer logits;
     private final OnnxTensor[] pinnedLogits;
+    private final int threads;
 
     private DecoderSession(OrtEnvironment env, DecoderSignature signature, OrtSession session, KvCache kvCache,
-                           LoraPools loraPools, long weightBytes, int maxBatch) {
+                           LoraPools loraPools, long weightBytes, int maxBatch, int threads) {
         this.env = env;
         this.signature = signature;
         this.session = session;
@@ -51,6 +52,7 @@ public final class DecoderSession implements AutoCloseable {
         int bytes = Math.multiplyExact(Math.multiplyExact(maxBatch, signature.config().vocabSize()), Float.BYTES);
         this.logits = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
         this.pinnedLogits = new OnnxTensor[maxBatch];
+        this.threads = threads;
     }
 
     /**
@@ -110,7 +112,7 @@ public final class DecoderSession implements AutoCloseable {
             session = factory.create(options);
             cache = new KvCache(env, signature, maxBatch);
             pools = new LoraPools(env, signature);
-            return new DecoderSession(env, signature, session, cache, pools, weightBytes, maxBatch);
+            return new DecoderSession(env, signature, session, cache, pools, weightBytes, maxBatch, run.threads());
         } catch (OrtException | RuntimeException e) {
             if (session != null) {
                 session.close();
@@ -140,6 +142,11 @@ public final class DecoderSession implements AutoCloseable {
     /** Bytes of base weights the compiled graph held ({@link CompiledDecoder#weightBytes()}): a decode step's read. */
     public long weightBytes() {
         return weightBytes;
+    }
+
+    /** ONNX Runtime's intra-op threads for this session, which sit idle between steps. */
+    public int threads() {
+        return threads;
     }
 
     /** Stops ONNX Runtime's profiler (opened with {@link SessionSettings#withProfile}) and returns its JSON file. */

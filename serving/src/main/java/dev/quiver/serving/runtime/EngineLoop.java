@@ -1,8 +1,14 @@
 package dev.quiver.serving.runtime;
 
 import ai.onnxruntime.OrtException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -23,10 +29,10 @@ final class EngineLoop implements Runnable {
     private final OutputProcessor output;
     private final RunningBatch batch;
     private final EngineCounters counters;
-    private final Sampler sampler = new Sampler();
     private final PrefillBudget prefillBudget;
-    // one row's logits at a time, as far as the tokenizer reaches: the constraint masks them, the sampler reads them
-    private final float[] sampleable;
+    // [0] samples on this thread; the others on the helpers, while the step's ONNX Runtime threads are idle
+    private final RowSampler[] samplers;
+    private final ExecutorService helpers;
 
     EngineLoop(DecoderSession session, Scheduler scheduler, AdapterSlotAssigner slots, OutputProcessor output,
                RunningBatch batch, EngineCounters counters, PrefillBudget prefillBudget, int sampleableVocab) {
@@ -37,7 +43,24 @@ final class EngineLoop implements Runnable {
         this.batch = batch;
         this.counters = counters;
         this.prefillBudget = prefillBudget;
-        this.sampleable = new float[Math.min(sampleableVocab, session.signature().config().vocabSize())];
+        int vocab = Math.min(sampleableVocab, session.signature().config().vocabSize());
+        this.samplers = new RowSampler[session.threads()];
+        for (int i = 0; i < samplers.length; i++) {
+            samplers[i] = new RowSampler(vocab);
+        }
+        AtomicInteger named = new AtomicInteger();
+        this.helpers = samplers.length == 1 ? null : Executors.newFixedThreadPool(samplers.length - 1, r -> {
+            Thread t = new Thread(r, "quiver-sampler-" + named.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Stops the sampling helpers; the loop itself ends when the scheduler closes. */
+    void close() {
+        if (helpers != null) {
+            helpers.shutdownNow();
+        }
     }
 
     @Override
@@ -120,7 +143,7 @@ final class EngineLoop implements Runnable {
         s.length += n;
         if (last) {
             counters.prefillDone();
-            output.accept(s, sample(s, logits, 0));
+            output.accept(s, samplers[0].sample(s, logits, 0));
             if (s.finished == null) {
                 batch.promotePrefilling();
             } else {
@@ -132,7 +155,7 @@ final class EngineLoop implements Runnable {
     }
 
     /** One token for every decoding sequence, in one batch; cancelled and finished sequences retire around it. */
-    private void decodeOneStep() throws OrtException {
+    private void decodeOneStep() throws OrtException, InterruptedException {
         for (RunningSequence s : batch.decoding()) {
             if (s.isCancelled()) {
                 s.finished = FinishReason.CANCELLED;
@@ -156,22 +179,51 @@ final class EngineLoop implements Runnable {
         long t0 = System.nanoTime();
         StepLogits logits = session.step(StepBatch.decode(tokens, past, rowSlots));
         counters.decodeStep(b, System.nanoTime() - t0);
+        SampledToken[] picked = sampleRows(rows, logits);
         for (int r = 0; r < b; r++) {
             RunningSequence s = rows.get(r);
             s.length++;
-            output.accept(s, sample(s, logits, r));
+            output.accept(s, picked[r]);
         }
         retireFinished();
     }
 
-    private SampledToken sample(RunningSequence s, StepLogits logits, int row) {
-        // checkpoints pad the embedding past the tokenizer (Qwen: 151936 rows, 151665 tokens); never pick a pad row
-        logits.copy(row, 0, sampleable);
-        if (s.constraint != null) {
-            // masked before sampling, so greedy, sampled and the reported logprobs all see the constrained distribution
-            s.constraint.apply(sampleable);
+    /**
+     * Every row's next token. Drawing from a 152k-token vocabulary takes ~1 ms a row (temperature, top-p) against
+     * ~40 us for greedy, so when some row draws, the rows are split between this thread and the helpers. Each row
+     * touches only its own sequence (its random generator, its constraint's state), and its result does not depend
+     * on which thread drew it.
+     */
+    private SampledToken[] sampleRows(List<RunningSequence> rows, StepLogits logits) throws InterruptedException {
+        int b = rows.size();
+        SampledToken[] picked = new SampledToken[b];
+        boolean draws = rows.stream().anyMatch(s -> !s.params().greedy() || s.params().logprobs());
+        int parts = helpers == null || !draws ? 1 : Math.min(b, samplers.length);
+        List<Future<?>> others = new ArrayList<>();
+        for (int part = 1; part < parts; part++) {
+            int p = part;
+            others.add(helpers.submit(() -> sampleRows(rows, logits, picked, p, parts)));
         }
-        return sampler.sample(sampleable, s.params(), s.rng);
+        sampleRows(rows, logits, picked, 0, parts);
+        for (Future<?> f : others) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IllegalStateException("sampling failed", e.getCause());
+            }
+        }
+        return picked;
+    }
+
+    // rows part, part + parts, part + 2 parts, ... with that part's sampler
+    private void sampleRows(List<RunningSequence> rows, StepLogits logits, SampledToken[] picked, int part,
+                            int parts) {
+        for (int r = part; r < rows.size(); r += parts) {
+            picked[r] = samplers[part].sample(rows.get(r), logits, r);
+        }
     }
 
     private void retireFinished() {

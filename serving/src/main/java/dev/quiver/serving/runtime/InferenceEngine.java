@@ -250,6 +250,7 @@ public final class InferenceEngine implements AutoCloseable {
         IllegalStateException closed = new IllegalStateException("the engine was closed");
         scheduler.drain().forEach(r -> output.fail(r, closed));
         engineLoop.failStarted(closed);
+        engineLoop.close();
         loader.close();
         try {
             session.close();

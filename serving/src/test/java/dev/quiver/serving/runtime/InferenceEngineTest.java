@@ -128,6 +128,34 @@ class InferenceEngineTest {
     }
 
     @Test
+    void seededDrawsInOneBatchMatchEachRunAloneWhicheverThreadDrawsThem() throws Exception {
+        // batched, the rows are split between the engine thread and a sampling helper (2 threads); alone, one row
+        // is drawn on the engine thread
+        int[][] prompts = {{5, 6, 7}, {900, 12, 13, 14}, {400, 401}, {33, 34, 35, 36, 37}};
+        SamplingParams[] params = {
+            SamplingParams.builder().optTemperature(0.7).optTopP(0.9).optSeed(11L).optMaxTokens(10)
+                    .optIgnoreEos(true).build(),
+            SamplingParams.builder().optTemperature(1.2).optSeed(12L).optMaxTokens(10).optIgnoreEos(true).build(),
+            greedy(10),
+            SamplingParams.builder().optTemperature(1.0).optTopK(20).optTopP(0.95).optSeed(13L).optMaxTokens(10)
+                    .optLogprobs(true).optTopLogprobs(2).optIgnoreEos(true).build(),
+        };
+        Completion[] alone = new Completion[prompts.length];
+        for (int i = 0; i < prompts.length; i++) {
+            alone[i] = engine.generate(prompts[i], null, params[i]);
+        }
+        List<GenerationHandle> handles = new ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) {
+            handles.add(engine.submit(new GenerationRequest(prompts[i], null, params[i]), GenerationListener.NONE));
+        }
+        for (int i = 0; i < prompts.length; i++) {
+            Completion together = handles.get(i).result().get();
+            assertThat(together.tokenIds()).as("sequence %d", i).isEqualTo(alone[i].tokenIds());
+        }
+        assertThat(engine.stats().peakBatch()).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
     void concurrentSequencesWithDifferentAdaptersMatchEachRunAlone() throws Exception {
         int[][] prompts = {{5, 6, 7}, {900, 12, 13, 14, 15, 16}, {400, 401}};
         String[] adapters = {"x", "y", null};
