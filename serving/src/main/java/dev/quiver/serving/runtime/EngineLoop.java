@@ -204,15 +204,19 @@ final class EngineLoop implements Runnable {
             int p = part;
             others.add(helpers.submit(() -> sampleRows(rows, logits, picked, p, parts)));
         }
-        sampleRows(rows, logits, picked, 0, parts);
-        for (Future<?> f : others) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
+        try {
+            sampleRows(rows, logits, picked, 0, parts);
+        } finally {
+            // even when this thread's rows failed: the next step must not find a helper still on its sampler
+            for (Future<?> f : others) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IllegalStateException("sampling failed", e.getCause());
                 }
-                throw new IllegalStateException("sampling failed", e.getCause());
             }
         }
         return picked;
