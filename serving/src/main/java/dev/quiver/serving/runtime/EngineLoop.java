@@ -143,7 +143,17 @@ final class EngineLoop implements Runnable {
         s.length += n;
         if (last) {
             counters.prefillDone();
-            output.accept(s, samplers[0].sample(s, logits, 0));
+            SampledToken first;
+            try {
+                first = samplers[0].sample(s, logits, 0);
+            } catch (RuntimeException e) {
+                // as a failed chunk: only this sequence ends, and its slot is freed
+                batch.dropPrefilling();
+                slots.release(s.slot);
+                output.fail(s.source, e);
+                return n;
+            }
+            output.accept(s, first);
             if (s.finished == null) {
                 batch.promotePrefilling();
             } else {
@@ -194,7 +204,8 @@ final class EngineLoop implements Runnable {
      * touches only its own sequence (its random generator, its constraint's state), and its result does not depend
      * on which thread drew it.
      */
-    private SampledToken[] sampleRows(List<RunningSequence> rows, StepLogits logits) throws InterruptedException {
+    private SampledToken[] sampleRows(List<RunningSequence> live, StepLogits logits) throws InterruptedException {
+        List<RunningSequence> rows = List.copyOf(live);
         int b = rows.size();
         SampledToken[] picked = new SampledToken[b];
         boolean draws = rows.stream().anyMatch(s -> !s.params().greedy() || s.params().logprobs());
@@ -204,20 +215,44 @@ final class EngineLoop implements Runnable {
             int p = part;
             others.add(helpers.submit(() -> sampleRows(rows, logits, picked, p, parts)));
         }
+        Throwable failure = null;
         try {
             sampleRows(rows, logits, picked, 0, parts);
-        } finally {
-            // even when this thread's rows failed: the next step must not find a helper still on its sampler
-            for (Future<?> f : others) {
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        // every helper is waited for, whatever failed: the next step must not find one still on its sampler, its
+        // sequences or the logits buffer
+        boolean interrupted = false;
+        for (Future<?> f : others) {
+            while (true) {
                 try {
                     f.get();
+                    break;
                 } catch (ExecutionException e) {
-                    if (e.getCause() instanceof RuntimeException re) {
-                        throw re;
+                    if (failure == null) {
+                        failure = e.getCause();
+                    } else {
+                        failure.addSuppressed(e.getCause());
                     }
-                    throw new IllegalStateException("sampling failed", e.getCause());
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the helpers compute without blocking: they end soon
                 }
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedException("the engine is closing");
+        }
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        }
+        if (failure instanceof Error err) {
+            throw err;
+        }
+        if (failure != null) {
+            throw new IllegalStateException("sampling failed", failure);
         }
         return picked;
     }

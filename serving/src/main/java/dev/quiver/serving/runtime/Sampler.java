@@ -63,6 +63,11 @@ public final class Sampler {
             p[i] = Math.exp((logits[id(candidates, i)] - max) * scale);
             total += p[i];
         }
+        if (!(total > 0 && total < Double.POSITIVE_INFINITY)) {
+            // no finite distribution: every logit -inf (masked), a NaN or +inf logit, or a temperature so small
+            // that 1 / t overflows; the largest logit is what such a draw tends to
+            return id(candidates, argmax(candidates == null ? logits : gather(logits, candidates)));
+        }
         if (params.topP() < 1.0) {
             total = keepNucleus(p, n, total, params.topP());
         }
@@ -130,6 +135,14 @@ public final class Sampler {
             kept += p[i];
         }
         return kept;
+    }
+
+    private static float[] gather(float[] logits, int[] ids) {
+        float[] out = new float[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = logits[ids[i]];
+        }
+        return out;
     }
 
     private static int count(int[] candidates, float[] logits) {

@@ -117,4 +117,15 @@ class SamplerTest {
         }
         return keep;
     }
+
+    @Test
+    void aDrawWithoutAFiniteDistributionTakesTheLargestLogit() {
+        SplittableRandom rng = new SplittableRandom(5);
+        SamplingParams nucleus = SamplingParams.builder().optTemperature(0.7).optTopP(0.9).build();
+        float inf = Float.POSITIVE_INFINITY;
+        assertThat(sampler.sample(new float[] {1, inf, 2}, nucleus, rng).tokenId()).isEqualTo(1);
+        assertThat(sampler.sample(new float[] {-inf, -inf, -inf}, nucleus, rng).tokenId()).isEqualTo(0);
+        SamplingParams frozen = SamplingParams.builder().optTemperature(1e-310).optTopP(0.5).optTopK(2).build();
+        assertThat(sampler.sample(logits, frozen, rng).tokenId()).isEqualTo(1);
+    }
 }
