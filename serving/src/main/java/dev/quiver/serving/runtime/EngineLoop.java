@@ -213,11 +213,11 @@ final class EngineLoop implements Runnable {
         List<Future<?>> others = new ArrayList<>();
         for (int part = 1; part < parts; part++) {
             int p = part;
-            others.add(helpers.submit(() -> sampleRows(rows, logits, picked, p, parts)));
+            others.add(helpers.submit(() -> samplePart(rows, logits, picked, p, parts)));
         }
         Throwable failure = null;
         try {
-            sampleRows(rows, logits, picked, 0, parts);
+            samplePart(rows, logits, picked, 0, parts);
         } catch (RuntimeException | Error e) {
             failure = e;
         }
@@ -258,7 +258,7 @@ final class EngineLoop implements Runnable {
     }
 
     // rows part, part + parts, part + 2 parts, ... with that part's sampler
-    private void sampleRows(List<RunningSequence> rows, StepLogits logits, SampledToken[] picked, int part,
+    private void samplePart(List<RunningSequence> rows, StepLogits logits, SampledToken[] picked, int part,
                             int parts) {
         for (int r = part; r < rows.size(); r += parts) {
             picked[r] = samplers[part].sample(rows.get(r), logits, r);

@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 public final class Sampler {
     private static final int BUCKET_SHIFT = 16;
 
-    // scratch, reused from call to call: the engine loop's one sampler picks one row at a time
+    // scratch, reused from call to call: each of the engine's sampling threads has a sampler of its own
     private double[] weights = new double[0];
     private final double[] bucketMass = new double[(Float.floatToIntBits(1f) >>> BUCKET_SHIFT) + 1];
     private int[] keys = new int[0];
@@ -66,7 +66,7 @@ public final class Sampler {
         if (!(total > 0 && total < Double.POSITIVE_INFINITY)) {
             // no finite distribution: every logit -inf (masked), a NaN or +inf logit, or a temperature so small
             // that 1 / t overflows; the largest logit is what such a draw tends to
-            return id(candidates, argmax(candidates == null ? logits : gather(logits, candidates)));
+            return candidates == null ? argmax(logits) : candidates[0]; // largest() puts the largest first
         }
         if (params.topP() < 1.0) {
             total = keepNucleus(p, n, total, params.topP());
@@ -135,14 +135,6 @@ public final class Sampler {
             kept += p[i];
         }
         return kept;
-    }
-
-    private static float[] gather(float[] logits, int[] ids) {
-        float[] out = new float[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            out[i] = logits[ids[i]];
-        }
-        return out;
     }
 
     private static int count(int[] candidates, float[] logits) {

@@ -28,10 +28,6 @@ public final class StepLogits {
         return rows;
     }
 
-    public int positions() {
-        return positions;
-    }
-
     public int vocab() {
         return vocab;
     }
