@@ -4,7 +4,8 @@
  * faster than four rows apart, and the session maps the weight as stored, with no packed copy.
  *
  * Activations are quantized to int8 per row and block (scale max|x| / 127, as MatMulNBits does at accuracy level
- * 4), so each block's dot product is exact in int32.
+ * 4), so each block's dot product is exact in int32. Three kernel sets, picked per node: AVX-512 VNNI
+ * (q8_kernels.h, q4_kernels.h), AVX2 for x86-64-v3 CPUs without AVX-512 (qavx2_kernels.h) and portable C (below).
  * - MatMulQ8: int8 codes with an implied zero point of 128 and one fp32 scale per row and block, MatMulNBits'
  *   int8 weights in row groups: codes [n / 4, blocks, 4, bs] and scales [n / 4, blocks, 4]
  *   (BlockQuantizer.RowGroups).
@@ -25,6 +26,9 @@
 
 #include <stdio.h>
 
+/* The kernel sets: AVX-512 VNNI, AVX2 (x86-64-v3) and portable C. */
+enum { Q_GENERIC, Q_AVX2, Q_VNNI };
+
 /* One MatMulQ8 or MatMulQ4 call: y [m, n] = a [m, k] @ W^T, W's codes b and scales in row groups. */
 typedef struct {
     const float *a;
@@ -37,7 +41,7 @@ typedef struct {
     float *as;      /* their scales, [m, blocks] */
     int32_t *corr;  /* MatMulQ8: -128 x their sums per vpdpbusd lane, [m, blocks, 16] (the VNNI kernels only) */
     float *xsum;    /* MatMulQ4: their scale times their sum, [ceil(m / 4), blocks, 4 rows, 4 copies] */
-    int vnni;       /* AVX-512 VNNI kernels, else the portable ones */
+    int isa;        /* which kernels: Q_VNNI, Q_AVX2 or Q_GENERIC */
     int64_t columns; /* output columns per task */
 } QCall;
 
@@ -95,6 +99,11 @@ static void swiglu_vnni(const float *a, int64_t m, int64_t k, float *h) {
 
 #include "q8_kernels.h"
 #include "q4_kernels.h"
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+#include "qavx2_kernels.h"
 #pragma GCC pop_options
 
 static void swiglu_generic(const float *a, int64_t m, int64_t k, float *h) {
@@ -172,15 +181,15 @@ static void q_task(void *data, size_t i) {
     const QCall *c = data;
     int64_t from = (int64_t) i * c->columns, to = from + c->columns < c->n ? from + c->columns : c->n;
     if (c->bits == 4) {
-        (c->vnni ? q4_columns_vnni : q4_columns_generic)(c, from, to);
+        (c->isa == Q_VNNI ? q4_columns_vnni : c->isa == Q_AVX2 ? q4_columns_avx2 : q4_columns_generic)(c, from, to);
     } else {
-        (c->vnni ? q8_columns_vnni : q8_columns_generic)(c, from, to);
+        (c->isa == Q_VNNI ? q8_columns_vnni : c->isa == Q_AVX2 ? q8_columns_avx2 : q8_columns_generic)(c, from, to);
     }
 }
 
 typedef struct {
     int64_t k, n, bs, bits;
-    int vnni;
+    int isa;
     int swiglu; /* attribute activation "swiglu": A is [.., 2K], gate then up */
     int64_t lora_rank, lora_parts, part_width[LORA_PARTS]; /* lora_parts 0: the node takes no adapters */
     char bad_a[64], bad_b[192]; /* the messages for wrong inputs, this width's */
@@ -272,7 +281,7 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     shape[rank - 1] = k->n;
     OrtValue *vy;
     CHECK(api->KernelContext_GetOutput(context, 0, shape, rank, &vy));
-    QCall c = {.m = m, .k = k->k, .n = k->n, .bs = k->bs, .blocks = blocks, .bits = k->bits, .vnni = k->vnni};
+    QCall c = {.m = m, .k = k->k, .n = k->n, .bs = k->bs, .blocks = blocks, .bits = k->bits, .isa = k->isa};
     CHECK(api->GetTensorMutableData(vy, (void **) &c.y));
     CHECK(data(va, (const void **) &c.a));
     CHECK(data(vb, (const void **) &c.b));
@@ -286,11 +295,11 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
         if (product == NULL) {
             return api->CreateStatus(ORT_FAIL, "MatMulQ: out of memory");
         }
-        (k->vnni ? swiglu_vnni : swiglu_generic)(c.a, m, k->k, product);
+        (k->isa == Q_VNNI ? swiglu_vnni : k->isa == Q_AVX2 ? swiglu_avx2 : swiglu_generic)(c.a, m, k->k, product);
         c.a = product;
     }
     int64_t row = blocks * k->bs;
-    int corr = k->bits == 8 && k->vnni;
+    int corr = k->bits == 8 && k->isa == Q_VNNI;
     c.aq = malloc((size_t) (m * row));
     c.as = malloc((size_t) (m * blocks) * sizeof(float));
     c.corr = corr ? malloc((size_t) (m * blocks * 16) * sizeof(int32_t)) : NULL;
@@ -307,7 +316,8 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     for (int64_t i = 0; i < m; i++) {
         int8_t *q = c.aq + i * row;
         float *s = c.as + i * blocks;
-        (k->vnni ? quantize_row_vnni : quantize_row_generic)(c.a + i * k->k, k->k, k->bs, blocks, q, s);
+        (k->isa == Q_VNNI ? quantize_row_vnni : k->isa == Q_AVX2 ? quantize_row_avx2 : quantize_row_generic)(
+                c.a + i * k->k, k->k, k->bs, blocks, q, s);
         if (corr) {
             q8_corrections_vnni(q, k->bs, blocks, c.corr + i * blocks * 16);
         }
@@ -369,20 +379,25 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
     char isa[16];
     int chosen = string_attribute(info, "isa", isa);
     __builtin_cpu_init();
-    int has_vnni = __builtin_cpu_supports("x86-64-v4") && __builtin_cpu_supports("avx512vnni");
-    int vnni = has_vnni && (q.bits == 8 ? q.bs == 64 || q.bs == 128 : q.bs == 32);
+    int vnni = __builtin_cpu_supports("x86-64-v4") && __builtin_cpu_supports("avx512vnni")
+               && (q.bits == 8 ? q.bs == 64 || q.bs == 128 : q.bs == 32);
+    int avx2 = __builtin_cpu_supports("x86-64-v3") && (q.bits == 8 ? q.bs % 32 == 0 : q.bs == 32);
+    q.isa = vnni ? Q_VNNI : avx2 ? Q_AVX2 : Q_GENERIC;
     if (chosen) {
         if (strcmp(isa, "vnni") == 0 && vnni) {
-            vnni = 1;
+            q.isa = Q_VNNI;
+        } else if (strcmp(isa, "avx2") == 0 && avx2) {
+            q.isa = Q_AVX2;
         } else if (strcmp(isa, "generic") == 0) {
-            vnni = 0;
+            q.isa = Q_GENERIC;
         } else {
             return fail_q(&q, q.bits == 8
-                ? "attribute isa must be vnni (on a CPU with AVX-512 VNNI, blocks of 64 or 128) or generic"
-                : "attribute isa must be vnni (on a CPU with AVX-512 VNNI, blocks of 32) or generic");
+                ? "attribute isa must be vnni (on a CPU with AVX-512 VNNI, blocks of 64 or 128), avx2 (on a CPU"
+                  " with AVX2, FMA and F16C, blocks of a multiple of 32) or generic"
+                : "attribute isa must be vnni (on a CPU with AVX-512 VNNI, blocks of 32), avx2 (on a CPU with AVX2,"
+                  " FMA and F16C, blocks of 32) or generic");
         }
     }
-    q.vnni = vnni;
     char activation[16];
     if (string_attribute(info, "activation", activation)) {
         if (strcmp(activation, "swiglu") != 0) {

@@ -413,7 +413,10 @@ final class DecoderEmitter {
         return rows;
     }
 
-    /** Whether {@code q} is multiplied by Quiver's MatMulQ8 or MatMulQ4 (the block sizes their VNNI kernels take). */
+    /**
+     * Whether {@code q} is multiplied by Quiver's MatMulQ8 or MatMulQ4 (the block sizes their VNNI and AVX2 kernels
+     * take).
+     */
     private boolean nativeQuantized(BlockQuantizer.Quantized q) {
         boolean native8 = q.bits() == 8 && (q.blockSize() == 64 || q.blockSize() == 128);
         boolean native4 = q.bits() == 4 && q.blockSize() == 32;

@@ -8,9 +8,10 @@ package dev.quiver.serving.graph;
  *       execution provider;</li>
  *   <li>{@code native}: Quiver's CPU ops {@code dev.quiver:MatMulQ8} and {@code MatMulQ4}
  *       ({@code serving/src/main/native/matmul_q.c}) over the same codes in row groups of four
- *       ({@code BlockQuantizer.Quantized.rowGroups()}), with AVX-512 VNNI kernels for int8 blocks of 64 and 128 and
- *       int4 blocks of 32: a kernel call streams one run of consecutive bytes, and no packed copy of the weight is
- *       made (docs/benchmarks.md, "The native int8 linear and attention ops" and "The native int4 linear op").
+ *       ({@code BlockQuantizer.Quantized.rowGroups()}), with AVX-512 VNNI kernels and AVX2 ones (x86-64-v3, for
+ *       CPUs without AVX-512) for int8 blocks of 64 and 128 and int4 blocks of 32: a kernel call streams one run
+ *       of consecutive bytes, and no packed copy of the weight is made (docs/benchmarks.md, "The native int8 linear
+ *       and attention ops", "The native int4 linear op" and "AVX2 kernels for the quantized linear ops").
  *       Needs {@link QuiverOps#library()}.</li>
  * </ul>
  */
@@ -26,11 +27,12 @@ public enum QuantizedKernel {
     }
 
     /**
-     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512 VNNI
-     * (elsewhere the op runs its portable kernels, slower than MatMulNBits), else {@code nbits}; the system
+     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512 VNNI or
+     * AVX2 (elsewhere the op runs its portable kernels, slower than MatMulNBits), else {@code nbits}; the system
      * property {@value #PROPERTY} picks one (native fails where the library is missing).
      */
     public static QuantizedKernel forCpu() {
-        return QuiverOps.choose(PROPERTY, NBITS, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V4) && QuiverOps.cpuHas("avx512_vnni"));
+        boolean vnni = QuiverOps.cpuHas(QuiverOps.X86_64_V4) && QuiverOps.cpuHas("avx512_vnni");
+        return QuiverOps.choose(PROPERTY, NBITS, NATIVE, vnni || QuiverOps.cpuHas(QuiverOps.X86_64_V3));
     }
 }

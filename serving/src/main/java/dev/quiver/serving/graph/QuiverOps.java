@@ -63,6 +63,9 @@ public final class QuiverOps {
     /** The CPU flags of x86-64-v4, the instruction set of the library's AVX-512 kernels. */
     static final String[] X86_64_V4 = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"};
 
+    /** The CPU flags of x86-64-v3's vector and bit extensions, the instruction set of the library's AVX2 kernels. */
+    static final String[] X86_64_V3 = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "movbe"};
+
     /** Whether the kernel lists every one of {@code flags} among this CPU's flags in /proc/cpuinfo (Linux, x86). */
     static boolean cpuHas(String... flags) {
         return CpuFlags.FLAGS.containsAll(java.util.Arrays.asList(flags));

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The native int8 and int4 linear ops ({@code dev.quiver:MatMulQ8}, {@code MatMulQ4}) on BlockQuantizer's
  * weights: against the product each defines (activations quantized per row and block as written out here, then
- * exact integer dot products), their AVX-512 VNNI kernels against their portable ones, and both against
+ * exact integer dot products), their AVX-512 VNNI and AVX2 kernels against their portable ones, and all against
  * MatMulNBits at accuracy level 4 on the same quantized weight (the native ops reading it in row groups), on row
  * counts, block sizes and lengths the kernels' tiling does not divide.
  */
@@ -44,6 +44,11 @@ class MatMulQTest {
         /** The block size the VNNI kernels take. */
         boolean vnniBlock() {
             return bits == 8 ? block == 64 || block == 128 : block == 32;
+        }
+
+        /** The block size the AVX2 kernels take. */
+        boolean avx2Block() {
+            return bits == 8 ? block % 32 == 0 : block == 32;
         }
 
         int m() {
@@ -73,7 +78,7 @@ class MatMulQTest {
             new Case(new long[] {17}, 256, 40, 128),        // a prefill chunk: on ONNX Runtime's threads
             new Case(new long[] {1}, 512, 1024, 128),       // a weight big enough for the threads at one row
             new Case(new long[] {2, 3}, 128, 12, 128),      // the head's [batch, positions, hidden] input
-            new Case(new long[] {2}, 96, 8, 32),            // int8 blocks of 32: the portable kernels only
+            new Case(new long[] {2}, 96, 8, 32),            // int8 blocks of 32: AVX2 and portable kernels
             new Case(new long[] {1}, 1024, 64, 32, 4),      // int4: a decode step
             new Case(new long[] {3}, 96, 36, 32, 4),        // three rows
             new Case(new long[] {5}, 100, 20, 32, 4),       // a padded block
@@ -97,6 +102,9 @@ class MatMulQTest {
             assertClose(generic, expected, magnitude, 1e-5, c + " portable kernels");
             if (hasVnni() && c.vnniBlock()) {
                 assertClose(run(c, x, q, c.op(), "vnni"), expected, magnitude, 1e-5, c + " VNNI kernels");
+            }
+            if (hasAvx2() && c.avx2Block()) {
+                assertClose(run(c, x, q, c.op(), "avx2"), expected, magnitude, 1e-5, c + " AVX2 kernels");
             }
             // MatMulNBits quantizes the activations the same way at level 4; its sums run in another order, and
             // with 4 bits its d and m are not rounded to fp16
@@ -181,6 +189,9 @@ class MatMulQTest {
             List<String> isas = new ArrayList<>(java.util.Arrays.asList(null, "generic"));
             if (hasVnni() && c.vnniBlock()) {
                 isas.add("vnni");
+            }
+            if (hasAvx2() && c.avx2Block()) {
+                isas.add("avx2");
             }
             for (String isa : isas) {
                 assertClose(run(c, gateUp, q, c.k(), c.op(), isa, null, "swiglu"), expected, magnitude, 1e-3,
@@ -277,6 +288,10 @@ class MatMulQTest {
 
     private static boolean hasVnni() throws Exception {
         return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo")).contains(" avx512_vnni");
+    }
+
+    private static boolean hasAvx2() {
+        return QuiverOps.cpuHas(QuiverOps.X86_64_V3);
     }
 
     private static BlockQuantizer.Quantized quantized(Case c, SplittableRandom random) throws Exception {
