@@ -32,8 +32,11 @@ typedef struct {
     float *scratch;         /* per task: rotated queries [ATTN_TILE, head_dim], scores [ATTN_TILE, longest] */
     int64_t scratch_per_task;
     int64_t longest;        /* the longest row's positions, cached and new */
-    int v4, half;           /* AVX-512 kernels; an fp16 cache */
+    int isa, half;          /* A_V4, A_V3 or A_GENERIC kernels; an fp16 cache */
 } AttnCall;
+
+/* The kernel sets: AVX-512 (x86-64-v4), AVX2 (x86-64-v3) and portable C. */
+enum { A_GENERIC, A_V3, A_V4 };
 
 #define KV_CAT2(a, b) a##_##b
 #define KV_CAT(a, b) KV_CAT2(a, b)
@@ -93,6 +96,17 @@ static void norm_rotate_generic(const float *x, const float *gamma, float epsilo
 #undef ATTN_HALF
 #undef ATTN_V4
 #pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+#define ATTN_V3
+#define ATTN_HALF 0
+#include "attention_kernels.h"
+#undef ATTN_HALF
+#define ATTN_HALF 1
+#include "attention_kernels.h"
+#undef ATTN_HALF
+#undef ATTN_V3
+#pragma GCC pop_options
 #define ATTN_HALF 0
 #include "attention_kernels.h"
 #undef ATTN_HALF
@@ -104,8 +118,10 @@ static void norm_rotate_generic(const float *x, const float *gamma, float epsilo
 static void attn_task(void *data, size_t i) {
     const AttnCall *c = data;
     int64_t row = (int64_t) i / c->kv_heads, kvh = (int64_t) i % c->kv_heads;
-    if (c->v4) {
+    if (c->isa == A_V4) {
         (c->half ? attend_head_v4_h : attend_head_v4_f)(c, row, kvh);
+    } else if (c->isa == A_V3) {
+        (c->half ? attend_head_v3_h : attend_head_v3_f)(c, row, kvh);
     } else {
         (c->half ? attend_head_generic_h : attend_head_generic_f)(c, row, kvh);
     }
@@ -114,7 +130,7 @@ static void attn_task(void *data, size_t i) {
 typedef struct {
     int64_t heads, kv_heads;
     float scale, epsilon; /* epsilon NaN when the node has none */
-    int v4, half;
+    int isa, half;
 } AttnKernel;
 
 static const char *wrong_rank = "Attention: q, k, v [batch, seq, heads x head_dim] or [batch x seq, heads x"
@@ -195,7 +211,8 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
         return fail("Attention: q, k and v must all be [batch, seq, ...] or all token rows");
     }
     AttnCall c = {.rows = b, .new_tokens = s, .heads = k->heads, .kv_heads = k->kv_heads, .head_dim = d,
-                  .max_len = max_len, .scale = k->scale, .v4 = k->v4 && d % 16 == 0, .half = k->half};
+                  .max_len = max_len, .scale = k->scale, .isa = d % 16 == 0 ? k->isa : A_GENERIC,
+                  .half = k->half};
     CHECK(norm_of(context, 9, d, &c.q_norm));
     CHECK(norm_of(context, 10, d, &c.k_norm));
     if ((c.q_norm != NULL || c.k_norm != NULL) && isnan(k->epsilon)) {
@@ -289,19 +306,25 @@ static OrtStatus *ORT_API_CALL attn_create_kernel(const OrtCustomOp *op, const O
     char isa[16];
     int chosen = string_attribute(info, "isa", isa);
     __builtin_cpu_init();
-    int v4 = __builtin_cpu_supports("x86-64-v4");
+    int v4 = __builtin_cpu_supports("x86-64-v4"), v3 = __builtin_cpu_supports("x86-64-v3");
+    int set = v4 ? A_V4 : v3 ? A_V3 : A_GENERIC;
     if (chosen) {
         if (strcmp(isa, "generic") == 0) {
-            v4 = 0;
-        } else if (strcmp(isa, "v4") != 0 || !v4) {
-            return fail("Attention: attribute isa must be v4 (on a CPU with AVX-512) or generic");
+            set = A_GENERIC;
+        } else if (strcmp(isa, "v4") == 0 && v4) {
+            set = A_V4;
+        } else if (strcmp(isa, "v3") == 0 && v3) {
+            set = A_V3;
+        } else {
+            return fail("Attention: attribute isa must be v4 (on a CPU with AVX-512), v3 (on a CPU with AVX2, FMA"
+                        " and F16C) or generic");
         }
     }
     AttnKernel *a = malloc(sizeof(AttnKernel));
     if (a == NULL) {
         return api->CreateStatus(ORT_FAIL, "Attention: out of memory");
     }
-    *a = (AttnKernel) {.heads = heads, .kv_heads = kv_heads, .scale = scale, .epsilon = epsilon, .v4 = v4,
+    *a = (AttnKernel) {.heads = heads, .kv_heads = kv_heads, .scale = scale, .epsilon = epsilon, .isa = set,
                        .half = op->GetName == name_fp16};
     *kernel = a;
     return NULL;

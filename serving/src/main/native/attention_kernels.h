@@ -1,7 +1,7 @@
 /*
- * The Attention kernels, included by attention.c four times: under the x86-64-v4 target with ATTN_V4 defined
- * (AVX-512) and without it (portable C), each for a cache of floats and of fp16 values (ATTN_HALF 0 or 1: KV is
- * the cache's element type). A(name) suffixes each function with the set's name; S(name), for the functions that
+ * The Attention kernels, included by attention.c six times: under the x86-64-v4 target with ATTN_V4 defined
+ * (AVX-512), under x86-64-v3 with ATTN_V3 (AVX2, FMA, F16C) and with neither (portable C), each for a cache of
+ * floats and of fp16 values (ATTN_HALF 0 or 1: KV is the cache's element type). A(name) suffixes each function with the set's name; S(name), for the functions that
  * do not read the cache, with the instruction set's only (defined with the float cache's kernels).
  */
 
@@ -207,6 +207,219 @@ static void A(mix)(float *const s[], int P, const KV *value, int64_t n, int64_t 
 }
 #undef MIX_ROWS
 #undef KV_LOAD16
+
+#elif defined(ATTN_V3)
+#define A(name) KV_CAT(name##_v3, KV_SUFFIX)
+#define S(name) name##_v3
+
+/* 8 cached values from any address as floats */
+static inline __attribute__((always_inline)) __m256 KV_CAT(kv_load8, KV_SUFFIX)(const KV *p) {
+#if ATTN_HALF
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) p));
+#else
+    return _mm256_loadu_ps(p);
+#endif
+}
+#define KV_LOAD8 KV_CAT(kv_load8, KV_SUFFIX)
+
+/* The d values at from into the cache at to (d a multiple of 16), rounded to nearest even when fp16. */
+static inline __attribute__((always_inline)) void A(store_row)(KV *to, const float *from, int64_t d) {
+    for (int64_t j = 0; j < d; j += 8) {
+#if ATTN_HALF
+        _mm_storeu_si128((__m128i *) (to + j),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(from + j), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#else
+        _mm256_storeu_ps(to + j, _mm256_loadu_ps(from + j));
+#endif
+    }
+}
+
+#if !ATTN_HALF
+
+/* The sum and the largest of v's lanes. */
+static inline __attribute__((always_inline)) float hsum8_v3(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+static inline __attribute__((always_inline)) float hmax8_v3(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
+}
+
+/* norm_rotate_generic's result (attention.c) for d a multiple of 16, 8 pairs at a time. */
+static void S(norm_rotate)(const float *x, const float *gamma, float epsilon, const float *cos, const float *sin,
+                           int64_t d, float *out) {
+    const int64_t half = d / 2;
+    __m256 scale = _mm256_set1_ps(1.0f);
+    if (gamma != NULL) {
+        __m256 squares = _mm256_setzero_ps();
+        for (int64_t j = 0; j < d; j += 8) {
+            __m256 v = _mm256_loadu_ps(x + j);
+            squares = _mm256_fmadd_ps(v, v, squares);
+        }
+        scale = _mm256_set1_ps(1.0f / sqrtf(hsum8_v3(squares) / (float) d + epsilon));
+    }
+    for (int64_t j = 0; j < half; j += 8) {
+        __m256 a = _mm256_mul_ps(_mm256_loadu_ps(x + j), scale);
+        __m256 b = _mm256_mul_ps(_mm256_loadu_ps(x + j + half), scale);
+        if (gamma != NULL) {
+            a = _mm256_mul_ps(a, _mm256_loadu_ps(gamma + j));
+            b = _mm256_mul_ps(b, _mm256_loadu_ps(gamma + j + half));
+        }
+        __m256 cv = _mm256_loadu_ps(cos + j), sv = _mm256_loadu_ps(sin + j);
+        _mm256_storeu_ps(out + j, _mm256_fmsub_ps(a, cv, _mm256_mul_ps(b, sv)));
+        _mm256_storeu_ps(out + j + half, _mm256_fmadd_ps(b, cv, _mm256_mul_ps(a, sv)));
+    }
+}
+
+/* s[0 .. n) = e^(s - max) / their sum; the last n % 8 through a buffer of 8. */
+static void S(softmax)(float *s, int64_t n) {
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int64_t p = 0;
+    for (; p + 8 <= n; p += 8) {
+        mv = _mm256_max_ps(mv, _mm256_loadu_ps(s + p));
+    }
+    float max = hmax8_v3(mv);
+    for (int64_t t = p; t < n; t++) {
+        max = s[t] > max ? s[t] : max;
+    }
+    const __m256 top = _mm256_set1_ps(max);
+    __m256 sum = _mm256_setzero_ps();
+    for (p = 0; p + 8 <= n; p += 8) {
+        __m256 e = exp8_v3(_mm256_sub_ps(_mm256_loadu_ps(s + p), top));
+        sum = _mm256_add_ps(sum, e);
+        _mm256_storeu_ps(s + p, e);
+    }
+    float total = hsum8_v3(sum);
+    if (p < n) {
+        float tail[8];
+        for (int t = 0; t < 8; t++) {
+            tail[t] = p + t < n ? s[p + t] - max : 0.0f;
+        }
+        _mm256_storeu_ps(tail, exp8_v3(_mm256_loadu_ps(tail)));
+        for (int t = 0; p + t < n; t++) {
+            s[p + t] = tail[t];
+            total += tail[t];
+        }
+    }
+    const __m256 inverse = _mm256_set1_ps(1.0f / total);
+    for (p = 0; p + 8 <= n; p += 8) {
+        _mm256_storeu_ps(s + p, _mm256_mul_ps(_mm256_loadu_ps(s + p), inverse));
+    }
+    for (; p < n; p++) {
+        s[p] *= 1.0f / total;
+    }
+}
+
+#endif
+
+/*
+ * The AVX-512 kernel's scores for P of 1 or 2 query rows (16 registers: two rows by four positions), key rows
+ * d floats apart, d a multiple of 16; with the same prefetches.
+ */
+static inline __attribute__((always_inline)) void A(scores_rows)(const float *const q[], const int P,
+        const KV *key, const KV *value, int64_t n, int64_t d, float scale, float *const s[]) {
+    int64_t p = 0;
+    for (; p + 4 <= n; p += 4) {
+        for (int64_t j = 0; j < 4 * d; j += KV_LINE) {
+            _mm_prefetch((const char *) (key + (p + 16) * d + j), _MM_HINT_T0);
+            _mm_prefetch((const char *) (value + p * d + j), _MM_HINT_T0);
+        }
+        __m256 acc[2][4];
+        for (int i = 0; i < P; i++) {
+            for (int r = 0; r < 4; r++) {
+                acc[i][r] = _mm256_setzero_ps();
+            }
+        }
+        for (int64_t j = 0; j < d; j += 8) {
+            __m256 kv[4];
+            for (int r = 0; r < 4; r++) {
+                kv[r] = KV_LOAD8(key + (p + r) * d + j);
+            }
+            for (int i = 0; i < P; i++) {
+                __m256 qv = _mm256_loadu_ps(q[i] + j);
+                for (int r = 0; r < 4; r++) {
+                    acc[i][r] = _mm256_fmadd_ps(qv, kv[r], acc[i][r]);
+                }
+            }
+        }
+        for (int i = 0; i < P; i++) {
+            _mm_storeu_ps(s[i] + p, _mm_mul_ps(sum4_v3(acc[i][0], acc[i][1], acc[i][2], acc[i][3]),
+                                               _mm_set1_ps(scale)));
+        }
+    }
+    for (; p < n; p++) {
+        for (int i = 0; i < P; i++) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t j = 0; j < d; j += 8) {
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(q[i] + j), KV_LOAD8(key + p * d + j), acc);
+            }
+            s[i][p] = scale * hsum8_v3(acc);
+        }
+    }
+}
+
+/* The query rows two at a time (AVX2 has 16 vector registers): a tile of four reads its keys twice, from cache. */
+static void A(scores)(const float *const q[], int P, const KV *key, const KV *value, int64_t n, int64_t d,
+                      float scale, float *const s[]) {
+    for (int i = 0; i < P; i += 2) {
+        if (P - i == 1) {
+            A(scores_rows)(q + i, 1, key, value, n, d, scale, s + i);
+        } else {
+            A(scores_rows)(q + i, 2, key, value, n, d, scale, s + i);
+        }
+    }
+}
+
+/* out[i] = sum over p < n of s[i][p] * value[p] for P of 1 or 2 rows; W (2 or 4) vectors of 8 floats at a time. */
+static inline __attribute__((always_inline)) void A(mix_rows)(float *const s[], const int P, const KV *value,
+        int64_t n, int64_t d, float *const out[], const int W) {
+    for (int64_t j = 0; j < d; j += 8 * W) {
+        __m256 acc[2][4];
+        for (int i = 0; i < P; i++) {
+            for (int w = 0; w < W; w++) {
+                acc[i][w] = _mm256_setzero_ps();
+            }
+        }
+        for (int64_t p = 0; p < n; p++) {
+            for (int64_t at = 0; at < 8 * W; at += KV_LINE) { /* this row's values 16 positions ahead */
+                _mm_prefetch((const char *) (value + (p + 16) * d + j + at), _MM_HINT_T0);
+            }
+            __m256 vv[4];
+            for (int w = 0; w < W; w++) {
+                vv[w] = KV_LOAD8(value + p * d + j + 8 * w);
+            }
+            for (int i = 0; i < P; i++) {
+                __m256 weight = _mm256_set1_ps(s[i][p]);
+                for (int w = 0; w < W; w++) {
+                    acc[i][w] = _mm256_fmadd_ps(weight, vv[w], acc[i][w]);
+                }
+            }
+        }
+        for (int i = 0; i < P; i++) {
+            for (int w = 0; w < W; w++) {
+                _mm256_storeu_ps(out[i] + j + 8 * w, acc[i][w]);
+            }
+        }
+    }
+}
+
+#define MIX_ROWS(P) (d % 32 == 0 ? A(mix_rows)(s + i, P, value, n, d, out + i, 4) \
+                                 : A(mix_rows)(s + i, P, value, n, d, out + i, 2))
+static void A(mix)(float *const s[], int P, const KV *value, int64_t n, int64_t d, float *const out[]) {
+    for (int i = 0; i < P; i += 2) {
+        if (P - i == 1) {
+            MIX_ROWS(1);
+        } else {
+            MIX_ROWS(2);
+        }
+    }
+}
+#undef MIX_ROWS
+#undef KV_LOAD8
 
 #else
 #define A(name) KV_CAT(name##_generic, KV_SUFFIX)

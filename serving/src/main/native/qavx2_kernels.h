@@ -70,12 +70,6 @@ static void swiglu_avx2(const float *a, int64_t m, int64_t k, float *h) {
     }
 }
 
-/* The four sums of a, b, c and d's lanes. */
-static inline __attribute__((always_inline)) __m128 sum4_v3(__m256 a, __m256 b, __m256 c, __m256 d) {
-    __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
-}
-
 /*
  * y[m0 + i][n0 + j] for i < mt (1 or 2) and j < 4 (row group n0 / 4), over blocks of 32 * chunks codes (chunks a
  * constant where the caller can make it one, so that the loop over a block unrolls).

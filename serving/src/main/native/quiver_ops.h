@@ -166,6 +166,12 @@ static inline __attribute__((always_inline)) __m512 exp16_v4(__m512 x) {
 
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v3")
+/* The four sums of a, b, c and d's lanes. */
+static inline __attribute__((always_inline)) __m128 sum4_v3(__m256 a, __m256 b, __m256 c, __m256 d) {
+    __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
 /* exp16_v4 for AVX2: the same polynomial, 2^n built in the exponent bits (n >= -126 for x >= -87, a normal float). */
 static inline __attribute__((always_inline)) __m256 exp8_v3(__m256 x) {
     x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));

@@ -7,7 +7,7 @@ package dev.quiver.serving.graph;
  *   <li>{@code native}: Quiver's CPU op {@code dev.quiver:Attention} ({@code serving/src/main/native}), the same
  *       inputs, outputs and results for the steps the engine runs, each cached key and value read once per KV
  *       head for the query heads that share it (docs/benchmarks.md, "The native int8 linear and attention ops"). Needs
- *       {@link QuiverOps#library()}; AVX-512 kernels, portable ones elsewhere.</li>
+ *       {@link QuiverOps#library()}; AVX-512 and AVX2 kernels, portable ones elsewhere.</li>
  * </ul>
  */
 public enum AttentionKernel {
@@ -22,10 +22,12 @@ public enum AttentionKernel {
     }
 
     /**
-     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512 (all of
-     * x86-64-v4), else {@code gqa}; the system property {@value #PROPERTY} picks one (native fails where the library is missing).
+     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512 or AVX2
+     * (all of x86-64-v4 or of v3's vector extensions), else {@code gqa}; the system property {@value #PROPERTY}
+     * picks one (native fails where the library is missing).
      */
     public static AttentionKernel forCpu() {
-        return QuiverOps.choose(PROPERTY, GQA, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V4));
+        return QuiverOps.choose(PROPERTY, GQA, NATIVE,
+                QuiverOps.cpuHas(QuiverOps.X86_64_V4) || QuiverOps.cpuHas(QuiverOps.X86_64_V3));
     }
 }

@@ -57,6 +57,18 @@ class AttentionTest {
             new Case(16, 8, 128, 193, 1, 128),           // Qwen3-0.6B's heads, batch-1 decode over 128 positions
             new Case(6, 2, 32, 20, 3, 2));               // three query heads per KV head
 
+    /** Every kernel set this CPU runs, by the op's attribute isa (null: the op's own choice). */
+    private static List<String> isas() {
+        List<String> isas = new java.util.ArrayList<>(java.util.Arrays.asList(null, "generic"));
+        if (QuiverOps.cpuHas(QuiverOps.X86_64_V3)) {
+            isas.add("v3");
+        }
+        if (QuiverOps.cpuHas(QuiverOps.X86_64_V4)) {
+            isas.add("v4");
+        }
+        return isas;
+    }
+
     @Test
     void theNativeOpAttendsAsGroupQueryAttentionDoes() throws Exception {
         assumeNative();
@@ -64,7 +76,7 @@ class AttentionTest {
         for (Case c : CASES) {
             Map<String, float[]> in = inputs(c, random);
             Map<String, float[]> expected = run(c, in, "GroupQueryAttention", null, true, false);
-            for (String isa : new String[] {null, "generic"}) {
+            for (String isa : isas()) {
                 for (boolean shared : new boolean[] {true, false}) {
                     Map<String, float[]> actual = run(c, in, "Attention", isa, shared, false);
                     String what = c + " isa " + isa + (shared ? " shared cache" : " separate present");
@@ -92,7 +104,7 @@ class AttentionTest {
             in.put("past_key", rounded(in.get("past_key")));
             in.put("past_value", rounded(in.get("past_value")));
             Map<String, float[]> expected = run(c, in, "GroupQueryAttention", null, true, false);
-            for (String isa : new String[] {null, "generic"}) {
+            for (String isa : isas()) {
                 for (boolean shared : new boolean[] {true, false}) {
                     Map<String, float[]> actual = run(c, in, "AttentionFp16", isa, shared, true);
                     String what = c + " fp16 isa " + isa + (shared ? " shared cache" : " separate present");
@@ -119,7 +131,7 @@ class AttentionTest {
             float[] qNorm = random(c.headDim(), random);
             float[] kNorm = random(c.headDim(), random);
             Map<String, float[]> expected = runNormed(c, in, qNorm, kNorm, "GroupQueryAttention", null);
-            for (String isa : new String[] {null, "generic"}) {
+            for (String isa : isas()) {
                 Map<String, float[]> actual = runNormed(c, in, qNorm, kNorm, "Attention", isa);
                 String what = c + " token rows, head norms, isa " + isa;
                 assertClose(actual.get("out"), expected.get("out"), what + " output", 1e-4f);
