@@ -1,6 +1,5 @@
 package dev.quiver.serving.lora;
 
-import dev.quiver.adapters.peft.PeftAdapter;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -18,7 +17,7 @@ public final class AdapterLoader implements AutoCloseable {
     private final AdapterRegistry registry;
     private final Executor executor;
     private final ExecutorService owned;
-    private final Map<String, CompletableFuture<PeftAdapter>> inFlight = new HashMap<>();
+    private final Map<String, CompletableFuture<PreparedAdapter>> inFlight = new HashMap<>();
 
     /** Loads on one daemon thread of its own. */
     public AdapterLoader(AdapterRegistry registry) {
@@ -45,17 +44,17 @@ public final class AdapterLoader implements AutoCloseable {
      * that the loader thread completes (exceptionally with the registry's error, which names the adapter
      * and its directory). A failed read is not remembered: asking again reads again.
      */
-    public synchronized CompletableFuture<PeftAdapter> load(String name) {
-        CompletableFuture<PeftAdapter> running = inFlight.get(name);
+    public synchronized CompletableFuture<PreparedAdapter> load(String name) {
+        CompletableFuture<PreparedAdapter> running = inFlight.get(name);
         if (running != null && !running.isDone()) {
             return running;
         }
         inFlight.remove(name);
-        Optional<PeftAdapter> now = registry.inMemory(name);
+        Optional<PreparedAdapter> now = registry.inMemory(name);
         if (now.isPresent()) {
             return CompletableFuture.completedFuture(now.get());
         }
-        CompletableFuture<PeftAdapter> f = new CompletableFuture<>();
+        CompletableFuture<PreparedAdapter> f = new CompletableFuture<>();
         inFlight.put(name, f);
         executor.execute(() -> {
             try {

@@ -1,6 +1,5 @@
 package dev.quiver.serving.lora;
 
-import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.peft.AdapterFormatException;
 import dev.quiver.adapters.peft.PeftAdapter;
 import java.io.IOException;
@@ -14,40 +13,41 @@ import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The adapters this server knows, by name, and an LRU cache of the ones loaded into host memory.
+ * The adapters this server knows, by name, and an LRU cache of the ones loaded into host memory, each kept in
+ * the LoRA pools' layout and precision ({@link PreparedAdapter}: on fp16 pools half the bytes of PEFT's factors).
  * Adapters registered from a directory are re-read after eviction; adapters registered as objects stay.
- * Every load is validated against the base model and the pool rank, naming the adapter in errors.
+ * Every load is validated against the base model and the pools ({@link PoolFormat#misfits}), naming the adapter
+ * in errors.
  * Disk reads happen outside the registry's lock, so a slow read never holds up callers that only look
  * into the host cache (the engine thread, see {@link #inMemory(String)}).
  */
 public final class AdapterRegistry {
-    private final ModelConfig base;
-    private final int maxRank;
+    private final PoolFormat format;
     private final int hostCacheCapacity;
     private final Map<String, Source> known = new LinkedHashMap<>();
-    private final LinkedHashMap<String, PeftAdapter> hostCache = new LinkedHashMap<>(16, 0.75f, true);
+    private final LinkedHashMap<String, PreparedAdapter> hostCache = new LinkedHashMap<>(16, 0.75f, true);
     // outside the lock like the reads themselves, so a metrics scrape never waits on a disk
     private final AtomicLong reads = new AtomicLong();
 
     /** Where an adapter's weights come from. */
-    private record Source(Path dir, PeftAdapter resident) {
+    private record Source(Path dir, PreparedAdapter resident) {
         String describe() {
             return dir == null ? "in memory" : dir.toString();
         }
     }
 
-    public AdapterRegistry(ModelConfig base, int maxRank, int hostCacheCapacity) {
+    /** A registry for pools of {@code format}, keeping up to {@code hostCacheCapacity} adapters in host memory. */
+    public AdapterRegistry(PoolFormat format, int hostCacheCapacity) {
         if (hostCacheCapacity < 1) {
             throw new IllegalArgumentException("host cache capacity must be at least 1, got " + hostCacheCapacity);
         }
-        this.base = base;
-        this.maxRank = maxRank;
+        this.format = format;
         this.hostCacheCapacity = hostCacheCapacity;
     }
 
     /** Registers (or replaces) the PEFT directory {@code dir} as {@code name}; reads and validates it now. */
     public void register(String name, Path dir) throws IOException {
-        PeftAdapter adapter = read(name, dir);
+        PreparedAdapter adapter = read(name, dir);
         synchronized (this) {
             known.put(name, new Source(dir, null));
             hostCache.put(name, adapter);
@@ -56,10 +56,12 @@ public final class AdapterRegistry {
     }
 
     /** Registers (or replaces) an adapter held in memory, which never leaves the host cache. */
-    public synchronized void register(String name, PeftAdapter adapter) throws AdapterFormatException {
-        validate(name, "in memory", adapter);
-        known.put(name, new Source(null, adapter));
-        hostCache.remove(name);
+    public void register(String name, PeftAdapter adapter) throws AdapterFormatException {
+        PreparedAdapter prepared = prepare(name, "in memory", adapter); // outside the lock, as a read is
+        synchronized (this) {
+            known.put(name, new Source(null, prepared));
+            hostCache.remove(name);
+        }
     }
 
     public synchronized boolean contains(String name) {
@@ -79,19 +81,19 @@ public final class AdapterRegistry {
      * The adapter's weights, from the host cache or re-read from its directory (on the caller's thread:
      * the engine reads through an {@link AdapterLoader} instead).
      */
-    public PeftAdapter load(String name) throws IOException {
+    public PreparedAdapter load(String name) throws IOException {
         Source source;
         synchronized (this) {
             source = known.get(name);
             if (source == null) {
                 throw notRegistered(name);
             }
-            Optional<PeftAdapter> now = inMemory(name);
+            Optional<PreparedAdapter> now = inMemory(name);
             if (now.isPresent()) {
                 return now.get();
             }
         }
-        PeftAdapter adapter = read(name, source.dir());
+        PreparedAdapter adapter = read(name, source.dir());
         synchronized (this) {
             // cache it only if nobody replaced or removed the registration while we read
             if (known.get(name) == source) {
@@ -103,7 +105,7 @@ public final class AdapterRegistry {
     }
 
     /** The adapter's weights if they are in host memory now (no I/O); refreshes its place in the LRU order. */
-    public synchronized Optional<PeftAdapter> inMemory(String name) {
+    public synchronized Optional<PreparedAdapter> inMemory(String name) {
         Source source = known.get(name);
         if (source == null) {
             return Optional.empty();
@@ -134,7 +136,7 @@ public final class AdapterRegistry {
         return reads.get();
     }
 
-    private PeftAdapter read(String name, Path dir) throws IOException {
+    private PreparedAdapter read(String name, Path dir) throws IOException {
         reads.incrementAndGet();
         PeftAdapter adapter;
         try {
@@ -142,16 +144,17 @@ public final class AdapterRegistry {
         } catch (AdapterFormatException e) {
             throw new AdapterFormatException("adapter '" + name + "' (" + dir + "): " + e.getMessage());
         }
-        validate(name, dir.toString(), adapter);
-        return adapter;
+        return prepare(name, dir.toString(), adapter);
     }
 
-    private void validate(String name, String where, PeftAdapter adapter) throws AdapterFormatException {
+    // checked against the base model and the pool rank, then against the pools themselves (whose messages name it)
+    private PreparedAdapter prepare(String name, String where, PeftAdapter adapter) throws AdapterFormatException {
         try {
-            adapter.validateAgainst(base, maxRank);
+            adapter.validateAgainst(format.config(), format.layout().maxRank());
         } catch (AdapterFormatException e) {
             throw new AdapterFormatException("adapter '" + name + "' (" + where + "): " + e.getMessage());
         }
+        return format.prepare(name, adapter);
     }
 
     private void trim() {

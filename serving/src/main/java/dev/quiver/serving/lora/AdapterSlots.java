@@ -1,6 +1,5 @@
 package dev.quiver.serving.lora;
 
-import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.serving.graph.LoraLayout;
 import java.io.IOException;
 import java.util.Map;
@@ -12,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * The fixed set of active LoRA slots: which adapter each slot holds, how many running sequences use
  * it, which are pinned, and which unused slot to evict (least recently used) when a new adapter needs one.
  * Slot 0 is the base and is never assigned. The engine thread uses only the methods that do no I/O
- * ({@link #tryAcquire(String)} and {@link #acquire(String, PeftAdapter)}, which copies host weights into
+ * ({@link #tryAcquire(String)} and {@link #acquire(String, PreparedAdapter)}, which copies host weights into
  * a slot); the others may read an adapter from disk through the registry.
  */
 public final class AdapterSlots {
@@ -63,7 +62,7 @@ public final class AdapterSlots {
      * The slot of {@code name} with one more user, copying {@code weights} (already read and validated)
      * into a free or evicted slot if it is not resident. No I/O.
      */
-    public synchronized int acquire(String name, PeftAdapter weights) throws NoFreeSlotException {
+    public synchronized int acquire(String name, PreparedAdapter weights) throws NoFreeSlotException {
         OptionalInt resident = tryAcquire(name);
         if (resident.isPresent()) {
             return resident.getAsInt();
@@ -115,7 +114,7 @@ public final class AdapterSlots {
     }
 
     /** Copies {@code weights} into a slot for {@code name} unless resident, and keeps it there until unpinned. */
-    public synchronized int pin(String name, PeftAdapter weights) throws NoFreeSlotException {
+    public synchronized int pin(String name, PreparedAdapter weights) throws NoFreeSlotException {
         OptionalInt resident = slotOf(name);
         int slot = resident.isPresent() ? resident.getAsInt() : freeSlotFor(name);
         if (resident.isEmpty()) {
@@ -218,9 +217,9 @@ public final class AdapterSlots {
         write(slot, name, registry.load(name));
     }
 
-    // LoraPools.write refuses misfits (naming adapter and module) before it touches the slot
-    private void write(int slot, String name, PeftAdapter weights) {
-        pools.write(slot, name, weights);
+    // the registry refused misfits (naming adapter and module) when it prepared the weights
+    private void write(int slot, String name, PreparedAdapter weights) {
+        pools.write(slot, weights);
         if (adapter[slot] != null && !adapter[slot].equals(name)) {
             evictions.incrementAndGet();
         }

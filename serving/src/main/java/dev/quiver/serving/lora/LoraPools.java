@@ -4,28 +4,23 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import dev.quiver.adapters.model.ModelConfig;
-import dev.quiver.adapters.peft.LoraWeights;
-import dev.quiver.adapters.peft.PeftAdapter;
-import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.serving.graph.DecoderSignature;
 import dev.quiver.serving.graph.ExternalTensor;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.graph.Precision;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
  * The adapter pools a compiled graph reads: per targeted module, an A pool {@code [(slots - 1) * rank, in]}
  * and a B pool {@code [(slots - 1) * rank, out]} in direct buffers, {@code rank} rows per adapter slot
  * (slot 0, the base, has none), of fp32 or fp16 values as the signature's {@link Precision} says. A holds PEFT's
- * {@code lora_A} as is; B holds {@code lora_B} transposed and
- * multiplied by the adapter's scale, so the graph needs no scale input. A step binds, zero-copy, the run of
+ * {@code lora_A} as is; B holds {@code lora_B} transposed and multiplied by the adapter's scale, so the graph
+ * needs no scale input: adapters come in that layout already ({@link PreparedAdapter}). A step binds, zero-copy, the run of
  * slots its rows use ({@link #inputs(int, int)}); writing one slot's rows is the whole hot-swap. Callers must
  * not write a slot while a running step reads it (the engine swaps between steps).
  */
@@ -35,6 +30,7 @@ public final class LoraPools implements AutoCloseable {
 
     private final OrtEnvironment env;
     private final DecoderSignature signature;
+    private final PoolFormat format;
     private final Map<String, Pool> pools = new LinkedHashMap<>();
     // zero-copy views of slot runs, keyed by (first slot, last slot): at most slots^2 / 2 of them, made on first
     // use; the empty run binds width 0
@@ -55,17 +51,9 @@ public final class LoraPools implements AutoCloseable {
                     .order(ByteOrder.nativeOrder()), precision);
         }
 
-        /** Stores {@code src[from, from + count)} at value {@code index}. */
-        void put(int index, float[] src, int from, int count) {
-            if (precision == Precision.FP32) {
-                bytes.asFloatBuffer().put(index, src, from, count);
-                return;
-            }
-            short[] halves = new short[count];
-            for (int i = 0; i < count; i++) {
-                halves[i] = DType.floatToF16(src[from + i]);
-            }
-            bytes.asShortBuffer().put(index, halves);
+        /** Copies {@code encoded} values (this precision's, in native byte order) to value {@code index}. */
+        void put(int index, byte[] encoded) {
+            bytes.put(index * precision.bytes(), encoded);
         }
 
         /** Zeroes {@code count} values from value {@code index}. */
@@ -88,6 +76,7 @@ public final class LoraPools implements AutoCloseable {
     public LoraPools(OrtEnvironment env, DecoderSignature signature) throws OrtException {
         this.env = env;
         this.signature = signature;
+        this.format = new PoolFormat(signature.config(), signature.lora(), signature.loraPrecision());
         LoraLayout layout = signature.lora();
         long rows = (long) (layout.slots() - 1) * layout.maxRank();
         ModelConfig config = signature.config();
@@ -149,68 +138,30 @@ public final class LoraPools implements AutoCloseable {
         return bytes;
     }
 
-    /**
-     * Problems that keep {@code adapter} out of these pools (modules without a pool, rank above the pool
-     * rank, NaN or infinite values), each naming the adapter and module path; empty when it fits.
-     */
-    public List<String> misfits(String name, PeftAdapter adapter) {
-        List<String> problems = new ArrayList<>();
-        for (LoraWeights w : adapter.weights().values()) {
-            Pool p = pools.get(w.module());
-            if (p == null) {
-                problems.add("adapter '" + name + "' adapts " + w.module() + " but this server compiled LoRA pools"
-                        + " only for " + layout().targetModules() + "; start it with that module among the LoRA"
-                        + " targets");
-            } else if (w.rank() > layout().maxRank()) {
-                problems.add("adapter '" + name + "' has rank " + w.rank() + " at " + w.module()
-                        + ", above the pool max rank " + layout().maxRank() + "; raise the max LoRA rank or"
-                        + " retrain with r <= " + layout().maxRank());
-            } else if (w.in() != p.in() || w.out() != p.out()) {
-                problems.add("adapter '" + name + "' module " + w.module() + " is [" + w.out() + " x " + w.in()
-                        + "], the base layer is [" + p.out() + " x " + p.in() + "]");
-            } else if (!finite(w.a()) || !finite(w.b())) {
-                // a step multiplies every bound slot (masked by 0), so NaN or Inf here would reach other rows
-                problems.add("adapter '" + name + "' has NaN or infinite values in " + w.module() + " lora_"
-                        + (finite(w.a()) ? "B" : "A") + "; the adapter is broken, retrain or re-export it");
-            } else if (signature.loraPrecision() == Precision.FP16) {
-                double scale = adapter.config().scaleFor(w.module());
-                if (maxAbs(w.a()) > Precision.FP16_MAX || maxAbs(w.b()) * Math.abs(scale) > Precision.FP16_MAX) {
-                    problems.add("adapter '" + name + "' has values in " + w.module() + " beyond fp16's range"
-                            + " (|v| > 65504, lora_B times its scale " + scale + "), which this server's fp16 LoRA"
-                            + " pools cannot hold; serve it on an fp32 base (quantize none) or retrain it");
-                }
-            }
-        }
-        return problems;
+    /** These pools' format: what {@link PoolFormat#prepare} makes adapters ready for. */
+    public PoolFormat format() {
+        return format;
     }
 
-    /** Writes {@code adapter} into {@code slot}, replacing whatever was there (unadapted modules become zero). */
-    public void write(int slot, String name, PeftAdapter adapter) {
+    /**
+     * Copies {@code adapter} into {@code slot}, replacing whatever was there (unadapted modules and rows past the
+     * adapter's rank become zero).
+     */
+    public void write(int slot, PreparedAdapter adapter) {
         checkSlot(slot);
-        List<String> problems = misfits(name, adapter);
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(String.join("; ", problems));
+        if (!adapter.format().equals(format)) {
+            throw new IllegalArgumentException("the adapter was prepared for other LoRA pools (" + adapter.format()
+                    + "), not these (" + format + ")");
         }
         int rank = layout().maxRank();
         int firstRow = (slot - 1) * rank;
         for (Map.Entry<String, Pool> e : pools.entrySet()) {
             Pool p = e.getValue();
-            LoraWeights w = adapter.weights().get(e.getKey());
-            int r = w == null ? 0 : w.rank();
-            if (w != null) {
-                // A [r, in] is already the pool's row layout: one bulk copy
-                p.a().put(firstRow * p.in(), w.a(), 0, r * p.in());
-                // B [out, r] goes in as r rows of out, scaled
-                float scale = (float) adapter.config().scaleFor(w.module());
-                float[] rows = new float[r * p.out()];
-                float[] b = w.b();
-                for (int j = 0; j < r; j++) {
-                    int row = j * p.out();
-                    for (int o = 0; o < p.out(); o++) {
-                        rows[row + o] = scale * b[o * r + j];
-                    }
-                }
-                p.b().put(firstRow * p.out(), rows, 0, rows.length);
+            PreparedAdapter.Module m = adapter.modules().get(e.getKey());
+            int r = m == null ? 0 : m.rank();
+            if (m != null) {
+                p.a().put(firstRow * p.in(), m.a());
+                p.b().put(firstRow * p.out(), m.b());
             }
             // rows past the adapter's rank (all of them for a module it does not adapt) stay zero
             p.a().zero((firstRow + r) * p.in(), (rank - r) * p.in());
@@ -229,28 +180,11 @@ public final class LoraPools implements AutoCloseable {
         }
     }
 
-    private static boolean finite(float[] values) {
-        for (float v : values) {
-            if (!Float.isFinite(v)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private void checkSlot(int slot) {
         if (slot <= LoraLayout.BASE_SLOT || slot >= layout().slots()) {
             throw new IllegalArgumentException("LoRA slot " + slot + " is out of range: adapters go in slots 1.."
                     + (layout().slots() - 1) + " (slot 0 is the base)");
         }
-    }
-
-    private static double maxAbs(float[] values) {
-        double max = 0;
-        for (float v : values) {
-            max = Math.max(max, Math.abs(v));
-        }
-        return max;
     }
 
     @Override

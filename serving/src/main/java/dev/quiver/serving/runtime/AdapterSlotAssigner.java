@@ -1,10 +1,10 @@
 package dev.quiver.serving.runtime;
 
-import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.serving.lora.AdapterLoader;
 import dev.quiver.serving.lora.AdapterRegistry;
 import dev.quiver.serving.lora.AdapterSlots;
 import dev.quiver.serving.lora.NoFreeSlotException;
+import dev.quiver.serving.lora.PreparedAdapter;
 import java.io.IOException;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -50,7 +50,7 @@ final class AdapterSlotAssigner {
         if (!r.weights.isDone()) {
             return OptionalInt.empty();
         }
-        PeftAdapter weights = loaded(r.weights);
+        PreparedAdapter weights = loaded(r.weights);
         if (!registry.contains(name)) {
             throw registry.notRegistered(name); // removed while it was loading
         }
@@ -72,7 +72,7 @@ final class AdapterSlotAssigner {
         slots.release(slot);
     }
 
-    private static PeftAdapter loaded(CompletableFuture<PeftAdapter> weights) throws IOException {
+    private static PreparedAdapter loaded(CompletableFuture<PreparedAdapter> weights) throws IOException {
         try {
             return weights.join();
         } catch (CompletionException e) {

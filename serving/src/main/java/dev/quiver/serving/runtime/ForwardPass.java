@@ -3,16 +3,15 @@ package dev.quiver.serving.runtime;
 import ai.onnxruntime.OrtException;
 import dev.quiver.adapters.model.ModelConfig;
 import dev.quiver.adapters.model.ModelDirectory;
-import dev.quiver.adapters.peft.AdapterFormatException;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.serving.graph.CompileOptions;
 import dev.quiver.serving.graph.CompiledDecoder;
 import dev.quiver.serving.graph.DecoderGraphCompiler;
 import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.graph.Quantization;
+import dev.quiver.serving.lora.LoraPools;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * A forward pass of one sequence through the compiled serving graph, with logits at every position: what the
@@ -60,11 +59,8 @@ public final class ForwardPass implements AutoCloseable {
         int slot = LoraLayout.BASE_SLOT;
         if (adapterOrNull != null) {
             adapterOrNull.validateAgainst(config, session.signature().lora().maxRank());
-            List<String> misfits = session.loraPools().misfits("parity", adapterOrNull);
-            if (!misfits.isEmpty()) {
-                throw new AdapterFormatException(String.join("; ", misfits));
-            }
-            session.loraPools().write(ADAPTER_SLOT, "parity", adapterOrNull);
+            LoraPools pools = session.loraPools();
+            pools.write(ADAPTER_SLOT, pools.format().prepare("parity", adapterOrNull));
             slot = ADAPTER_SLOT;
         }
         try {

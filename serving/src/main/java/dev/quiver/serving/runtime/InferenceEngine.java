@@ -121,8 +121,7 @@ public final class InferenceEngine implements AutoCloseable {
                 session = DecoderSession.open(compiler.compile(model), settings.maxBatch(), run);
             }
             Tokenizer tokenizer = Files.exists(modelDir.resolve("tokenizer.json")) ? Tokenizer.load(modelDir) : null;
-            AdapterRegistry registry = new AdapterRegistry(model.config(), settings.maxLoraRank(),
-                    settings.hostCacheSize());
+            AdapterRegistry registry = new AdapterRegistry(session.loraPools().format(), settings.hostCacheSize());
             AdapterLoader loader = adapterReads == null ? new AdapterLoader(registry)
                     : new AdapterLoader(registry, adapterReads);
             return new InferenceEngine(session, registry, loader, tokenizer, model.eosTokenIds(),

@@ -1,6 +1,6 @@
 package dev.quiver.serving.runtime;
 
-import dev.quiver.adapters.peft.PeftAdapter;
+import dev.quiver.serving.lora.PreparedAdapter;
 import java.util.concurrent.CompletableFuture;
 
 /** A submitted request waiting for a KV row, and for its adapter's weights and slot. */
@@ -9,7 +9,7 @@ final class QueuedRequest {
     final GenerationListener listener;
     final GenerationHandle handle;
     // set on the engine thread when the adapter is not resident: its host weights, loading or loaded
-    CompletableFuture<PeftAdapter> weights;
+    CompletableFuture<PreparedAdapter> weights;
 
     QueuedRequest(GenerationRequest request, GenerationListener listener, GenerationHandle handle) {
         this.request = request;

@@ -9,6 +9,7 @@ import dev.quiver.serving.graph.LoraLayout;
 import dev.quiver.serving.graph.Quantization;
 import dev.quiver.serving.runtime.DecoderSession;
 import dev.quiver.serving.runtime.StepBatch;
+import dev.quiver.serving.testing.TestModels;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -44,7 +45,7 @@ public final class LoraBranchBenchmark {
                      .compile(model), batch, threads)) {
             ModelConfig config = model.config();
             for (int s = 1; s <= k; s++) {
-                lora.loraPools().write(s, "a" + s, RandomAdapters.of(config, 16, s));
+                TestModels.write(lora.loraPools(), s, "a" + s, RandomAdapters.of(config, 16, s));
             }
             int[] base = new int[batch];
             int[] mixed = new int[batch];

@@ -73,7 +73,7 @@ class DecoderGraphReferenceTest {
             CompiledDecoder decoder = new DecoderGraphCompiler(CompileOptions.builder().optMaxSequenceLength(32)
                     .optLora(LoraLayout.allLinear(3, 8)).build()).compile(model);
             try (DecoderSession session = DecoderSession.open(decoder, 2, 2)) {
-                session.loraPools().write(2, "x", adapter);
+                TestModels.write(session.loraPools(), 2, "x", adapter);
                 int prompt = 4;
                 // row 1, so a row offset into the cache is exercised too
                 float[][] prefill = session.run(StepBatch.prefill(1, Arrays.copyOf(TOKENS, prompt), 0, 2, true))[0];

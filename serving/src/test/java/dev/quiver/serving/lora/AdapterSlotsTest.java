@@ -42,7 +42,7 @@ class AdapterSlotsTest {
         // two adapter slots besides the base
         pools = new LoraPools(OrtEnvironment.getEnvironment(),
                 new DecoderSignature(CONFIG, 16, LoraLayout.allLinear(3, 8)));
-        registry = new AdapterRegistry(CONFIG, 8, 2);
+        registry = new AdapterRegistry(pools.format(), 2);
         for (String name : List.of("a", "b", "c")) {
             registry.register(name, TestModels.randomAdapter(CONFIG, 4, name.hashCode()));
         }
@@ -118,7 +118,7 @@ class AdapterSlotsTest {
         assertThatThrownBy(() -> registry.register("wide", dir)).isInstanceOf(AdapterFormatException.class)
                 .hasMessageContaining("'wide'").hasMessageContaining(dir.toString())
                 .hasMessageContaining("rank 16");
-        assertThat(pools.misfits("wide", wide)).first().asString().contains("adapter 'wide' has rank 16",
+        assertThat(pools.format().misfits("wide", wide)).first().asString().contains("adapter 'wide' has rank 16",
                 "model.layers.0.self_attn.q_proj", "max rank 8");
     }
 
@@ -126,9 +126,13 @@ class AdapterSlotsTest {
     void refusesAnAdapterWithNaNWeightsBecauseABatchReadsEveryBoundSlot() {
         PeftAdapter broken = TestModels.randomAdapter(CONFIG, 4, 5);
         broken.weights().get("model.layers.1.mlp.down_proj").b()[3] = Float.NaN;
-        assertThat(pools.misfits("broken", broken)).singleElement().asString()
+        assertThat(pools.format().misfits("broken", broken)).singleElement().asString()
                 .contains("adapter 'broken'", "model.layers.1.mlp.down_proj lora_B", "NaN");
-        assertThatThrownBy(() -> pools.write(1, "broken", broken)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> pools.format().prepare("broken", broken)).isInstanceOf(AdapterFormatException.class)
+                .hasMessageContaining("NaN");
+        assertThatThrownBy(() -> registry.register("broken", broken)).isInstanceOf(AdapterFormatException.class)
+                .hasMessageContaining("adapter 'broken'");
+        assertThat(registry.contains("broken")).as("nothing half-registered").isFalse();
     }
 
     @Test
@@ -137,8 +141,13 @@ class AdapterSlotsTest {
                 new LoraLayout(2, 8, List.of("q_proj", "v_proj"))));
         try {
             PeftAdapter mlp = TestModels.randomAdapter(CONFIG, 4, 8.0, 1, List.of("up_proj"));
-            assertThatThrownBy(() -> attentionOnly.write(1, "mlp", mlp)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> attentionOnly.format().prepare("mlp", mlp))
+                    .isInstanceOf(AdapterFormatException.class)
                     .hasMessageContaining("adapter 'mlp' adapts model.layers.0.mlp.up_proj");
+            // weights prepared for other pools are refused before anything is written
+            PreparedAdapter forOthers = pools.format().prepare("a", TestModels.randomAdapter(CONFIG, 4, 2));
+            assertThatThrownBy(() -> attentionOnly.write(1, forOthers)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("prepared for other LoRA pools");
         } finally {
             attentionOnly.close();
         }
@@ -149,7 +158,15 @@ class AdapterSlotsTest {
         try (LoraPools half = new LoraPools(OrtEnvironment.getEnvironment(), new DecoderSignature(CONFIG, 16,
                 LoraLayout.allLinear(2, 8), Precision.FP16, Precision.FP32))) {
             PeftAdapter adapter = TestModels.randomAdapter(CONFIG, 4, 21);
-            half.write(1, "a", adapter);
+            PreparedAdapter halves = half.format().prepare("a", adapter);
+            half.write(1, halves);
+            // the host copy is what the slot holds: two bytes a value, half of fp32's
+            long values = 0;
+            for (LoraWeights lw : adapter.weights().values()) {
+                values += lw.a().length + lw.b().length;
+            }
+            assertThat(halves.bytes()).isEqualTo(2 * values);
+            assertThat(pools.format().prepare("a", adapter).bytes()).isEqualTo(4 * values);
             String module = "model.layers.1.self_attn.o_proj";
             LoraWeights w = adapter.weights().get(module);
             float scale = (float) adapter.config().scaleFor(module);
@@ -172,9 +189,9 @@ class AdapterSlotsTest {
             }
             PeftAdapter huge = TestModels.randomAdapter(CONFIG, 4, 22);
             huge.weights().get("model.layers.0.mlp.up_proj").a()[5] = 1e6f;
-            assertThat(half.misfits("huge", huge)).singleElement().asString()
+            assertThat(half.format().misfits("huge", huge)).singleElement().asString()
                     .contains("adapter 'huge'", "model.layers.0.mlp.up_proj", "beyond fp16's range");
-            assertThat(pools.misfits("huge", huge)).as("fp32 pools hold it").isEmpty();
+            assertThat(pools.format().misfits("huge", huge)).as("fp32 pools hold it").isEmpty();
             // the fixture's pools have two adapter slots, these one: fp16 is a quarter of their bytes
             assertThat(half.bytes() * 4).isEqualTo(pools.bytes());
         }
@@ -182,15 +199,15 @@ class AdapterSlotsTest {
 
     @Test
     void hostCacheKeepsTheMostRecentlyLoadedDirectories() throws Exception {
-        AdapterRegistry small = new AdapterRegistry(CONFIG, 8, 2);
+        AdapterRegistry small = new AdapterRegistry(pools.format(), 2);
         for (String name : List.of("p", "q", "r")) {
             Path dir = tmp.resolve(name);
             TestModels.randomAdapter(CONFIG, 4, name.hashCode()).write(dir, DType.F32);
             small.register(name, dir);
         }
         assertThat(small.cached()).containsExactly("q", "r");
-        PeftAdapter p = small.load("p");
+        PreparedAdapter p = small.load("p");
         assertThat(small.cached()).containsExactly("r", "p");
-        assertThat(p.weights()).hasSize(2 * ModelConfig.LINEAR_MODULES.size());
+        assertThat(p.modules()).hasSize(2 * ModelConfig.LINEAR_MODULES.size());
     }
 }

@@ -79,8 +79,8 @@ class MultiLoraBatchTest {
 
     @Test
     void aBatchMixingAnAdapterAndTheBaseGivesEachRowItsOwnLogits() throws Exception {
-        session.loraPools().write(1, "x", x);
-        session.loraPools().write(2, "y", y);
+        TestModels.write(session.loraPools(), 1, "x", x);
+        TestModels.write(session.loraPools(), 2, "y", y);
         float[][] xAlone = alone(PROMPT_A, NEXT_A, 1);
         float[][] baseAlone = alone(PROMPT_B, NEXT_B, 0);
         float[][] yAlone = alone(PROMPT_B, NEXT_B, 2);
@@ -97,12 +97,12 @@ class MultiLoraBatchTest {
 
     @Test
     void loadingAnAdapterIntoASlotChangesOnlyTheRowsThatUseIt() throws Exception {
-        session.loraPools().write(1, "x", x);
+        TestModels.write(session.loraPools(), 1, "x", x);
         session.loraPools().clear(3);
         float[][][] before = together(1, 0);
         float[][] slot3Before = alone(PROMPT_B, NEXT_B, 3);
 
-        session.loraPools().write(3, "y", y);
+        TestModels.write(session.loraPools(), 3, "y", y);
         float[][][] after = together(1, 0);
         float[][] slot3After = alone(PROMPT_B, NEXT_B, 3);
 
@@ -114,7 +114,7 @@ class MultiLoraBatchTest {
 
     @Test
     void evictingAndReloadingAnAdapterGivesIdenticalResults() throws Exception {
-        AdapterRegistry registry = new AdapterRegistry(config, 8, 4);
+        AdapterRegistry registry = new AdapterRegistry(session.loraPools().format(), 4);
         registry.register("x", x);
         registry.register("y", y);
         AdapterSlots slots = new AdapterSlots(session.loraPools(), registry);

@@ -52,7 +52,7 @@ class ChunkedPrefillTest {
              DecoderSession session = DecoderSession.open(new DecoderGraphCompiler(CompileOptions.builder()
                      .optMaxSequenceLength(512).optLora(LoraLayout.allLinear(2, 8)).build()).compile(model), 3, 2)) {
             PeftAdapter adapter = TestModels.randomAdapter(config, 8, 5);
-            session.loraPools().write(1, "a", adapter);
+            TestModels.write(session.loraPools(), 1, "a", adapter);
             int slot = 1;
             float[][] whole = session.run(StepBatch.prefill(0, tokens, 0, slot, true))[0];
 

@@ -9,6 +9,7 @@ import dev.quiver.adapters.peft.LoraWeights;
 import dev.quiver.adapters.peft.PeftAdapter;
 import dev.quiver.adapters.safetensors.DType;
 import dev.quiver.adapters.safetensors.SafetensorsWriter;
+import dev.quiver.serving.lora.LoraPools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -95,6 +96,11 @@ public final class TestModels {
                 w.writeFloats(e.getKey(), values);
             }
         }
+    }
+
+    /** Writes {@code adapter} into {@code slot} of {@code pools}, as the registry prepares it first. */
+    public static void write(LoraPools pools, int slot, String name, PeftAdapter adapter) throws IOException {
+        pools.write(slot, pools.format().prepare(name, adapter));
     }
 
     /** A PEFT adapter on {@code modules} of every layer with random, nonzero A and B. */
