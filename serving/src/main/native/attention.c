@@ -60,7 +60,7 @@ static inline __attribute__((always_inline)) void kv_store_h(uint16_t *p, float 
 
 /*
  * out = rotary(x) of one head's d values, x first RMS-normed with weight gamma when gamma is not NULL: rotary
- * pairs value j with j + d / 2 (not interleaved) at cos, sin [d / 2]. The AVX-512 kernels have their own
+ * pairs value j with j + d / 2 (not interleaved) at cos, sin [d / 2]. The AVX-512 and AVX2 kernels have their own
  * (attention_kernels.h).
  */
 static void norm_rotate_generic(const float *x, const float *gamma, float epsilon, const float *cos,

@@ -1,8 +1,9 @@
 /*
  * The Attention kernels, included by attention.c six times: under the x86-64-v4 target with ATTN_V4 defined
- * (AVX-512), under x86-64-v3 with ATTN_V3 (AVX2, FMA, F16C) and with neither (portable C), each for a cache of
- * floats and of fp16 values (ATTN_HALF 0 or 1: KV is the cache's element type). A(name) suffixes each function with the set's name; S(name), for the functions that
- * do not read the cache, with the instruction set's only (defined with the float cache's kernels).
+ * (AVX-512), under x86-64-v3 with ATTN_V3 (AVX2, FMA, F16C) and with neither (portable C), each for a cache
+ * of floats and of fp16 values (ATTN_HALF 0 or 1: KV is the cache's element type). A(name) suffixes each
+ * function with the set's name; S(name), for the functions that do not read the cache, with the instruction
+ * set's only (defined with the float cache's kernels).
  */
 
 #if ATTN_HALF
@@ -433,7 +434,7 @@ static inline __attribute__((always_inline)) void A(store_row)(KV *to, const flo
 
 static void A(scores)(const float *const q[], int P, const KV *key, const KV *value, int64_t n, int64_t d,
                       float scale, float *const s[]) {
-    (void) value; /* the AVX-512 kernel's prefetch only */
+    (void) value; /* the SIMD kernels' prefetch only */
     for (int64_t p = 0; p < n; p++) {
         for (int g = 0; g < P; g++) {
             float acc = 0;

@@ -4,7 +4,8 @@
  * so a block's dot product is vpmaddubsw (unsigned by signed bytes, pairs summed to int16) then vpmaddwd by ones
  * (pairs to int32), exact in int32 as long as no int16 pair sum saturates:
  * - int8: the codes less 128 are signed; vpmaddubsw takes their magnitude (at most 128) and the activations' codes
- *   (at most 127 in magnitude) with the weight's sign, so a pair sums to at most 2 * 128 * 127 = 32512;
+ *   (-127 .. 127, NaN included, as the quantizer below writes them) with the weight's sign, so a pair sums to at
+ *   most 2 * 128 * 127 = 32512;
  * - int4: the codes (0 .. 15) are unsigned as they are, a pair at most 2 * 15 * 127.
  * AVX2 has 16 vector registers: a tile is four weight rows (one row group) by one or two activation rows.
  */
@@ -13,11 +14,14 @@
 static void quantize_row_avx2(const float *x, int64_t k, int64_t bs, int64_t blocks, int8_t *q, float *s) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7); /* the two packs' lanes back in column order */
+    const __m256i lowest = _mm256_set1_epi8(-127);
     for (int64_t b = 0; b < blocks; b++) {
         int64_t from = b * bs, len = k - from < bs ? k - from : bs, j = 0;
         __m256 max = _mm256_setzero_ps();
         for (; j + 8 <= len; j += 8) {
-            max = _mm256_max_ps(max, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + from + j)));
+            /* maxps returns its second operand when either is NaN: NaNs never reach the scale, as in the portable
+               kernel */
+            max = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + from + j)), max);
         }
         __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(max), _mm256_extractf128_ps(max, 1));
         m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
@@ -38,6 +42,9 @@ static void quantize_row_avx2(const float *x, int64_t k, int64_t bs, int64_t blo
                 __m256i c2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(p + 16), scale));
                 __m256i c3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(p + 24), scale));
                 __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
+                /* a NaN converts to INT_MIN and packs to -128: -127 as in the portable kernel, and no code of -128
+                   reaches vpsignb, which cannot negate it */
+                packed = _mm256_max_epi8(packed, lowest);
                 _mm256_storeu_si256((__m256i *) (q + from + j), _mm256_permutevar8x32_epi32(packed, order));
             } else {
                 for (int64_t t = j; t < j + 32; t++) { /* the padded last block: as the portable kernel */

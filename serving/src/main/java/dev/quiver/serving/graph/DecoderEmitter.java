@@ -414,8 +414,8 @@ final class DecoderEmitter {
     }
 
     /**
-     * Whether {@code q} is multiplied by Quiver's MatMulQ8 or MatMulQ4 (the block sizes their VNNI and AVX2 kernels
-     * take).
+     * Whether {@code q} is multiplied by Quiver's MatMulQ8 or MatMulQ4: the block sizes their VNNI kernels take,
+     * which the AVX2 kernels take too.
      */
     private boolean nativeQuantized(BlockQuantizer.Quantized q) {
         boolean native8 = q.bits() == 8 && (q.blockSize() == 64 || q.blockSize() == 128);

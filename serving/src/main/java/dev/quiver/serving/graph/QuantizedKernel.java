@@ -11,7 +11,7 @@ package dev.quiver.serving.graph;
  *       ({@code BlockQuantizer.Quantized.rowGroups()}), with AVX-512 VNNI kernels and AVX2 ones (x86-64-v3, for
  *       CPUs without AVX-512) for int8 blocks of 64 and 128 and int4 blocks of 32: a kernel call streams one run
  *       of consecutive bytes, and no packed copy of the weight is made (docs/benchmarks.md, "The native int8 linear
- *       and attention ops", "The native int4 linear op" and "AVX2 kernels for the quantized linear ops").
+ *       and attention ops", "The native int4 linear op" and "AVX2 kernels for the native ops").
  *       Needs {@link QuiverOps#library()}.</li>
  * </ul>
  */

@@ -63,8 +63,12 @@ public final class QuiverOps {
     /** The CPU flags of x86-64-v4, the instruction set of the library's AVX-512 kernels. */
     static final String[] X86_64_V4 = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"};
 
-    /** The CPU flags of x86-64-v3's vector and bit extensions, the instruction set of the library's AVX2 kernels. */
-    static final String[] X86_64_V3 = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "movbe"};
+    /**
+     * The CPU flags of x86-64-v3 (and the v2 below it), the instruction set of the library's AVX2 kernels, as GCC's
+     * {@code __builtin_cpu_supports("x86-64-v3")} checks it ({@code abm} is LZCNT).
+     */
+    static final String[] X86_64_V3 = {"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3", "avx", "avx2", "bmi1",
+        "bmi2", "f16c", "fma", "abm", "movbe", "xsave"};
 
     /** Whether the kernel lists every one of {@code flags} among this CPU's flags in /proc/cpuinfo (Linux, x86). */
     static boolean cpuHas(String... flags) {

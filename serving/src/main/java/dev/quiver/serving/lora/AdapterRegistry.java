@@ -154,7 +154,11 @@ public final class AdapterRegistry {
         } catch (AdapterFormatException e) {
             throw new AdapterFormatException("adapter '" + name + "' (" + where + "): " + e.getMessage());
         }
-        return format.prepare(name, adapter);
+        try {
+            return format.prepare(name, adapter);
+        } catch (AdapterFormatException e) {
+            throw new AdapterFormatException(e.getMessage() + " (adapter '" + name + "': " + where + ")");
+        }
     }
 
     private void trim() {

@@ -20,9 +20,9 @@ import java.util.Map;
  * and a B pool {@code [(slots - 1) * rank, out]} in direct buffers, {@code rank} rows per adapter slot
  * (slot 0, the base, has none), of fp32 or fp16 values as the signature's {@link Precision} says. A holds PEFT's
  * {@code lora_A} as is; B holds {@code lora_B} transposed and multiplied by the adapter's scale, so the graph
- * needs no scale input: adapters come in that layout already ({@link PreparedAdapter}). A step binds, zero-copy, the run of
- * slots its rows use ({@link #inputs(int, int)}); writing one slot's rows is the whole hot-swap. Callers must
- * not write a slot while a running step reads it (the engine swaps between steps).
+ * needs no scale input: adapters come in that layout already ({@link PreparedAdapter}). A step binds, zero-copy,
+ * the run of slots its rows use ({@link #inputs(int, int)}); writing one slot's rows is the whole hot-swap. Callers
+ * must not write a slot while a running step reads it (the engine swaps between steps).
  */
 public final class LoraPools implements AutoCloseable {
     // read-only source of zeros for clearing slots

@@ -64,7 +64,7 @@ public record PoolFormat(ModelConfig config, LoraLayout layout, Precision precis
     }
 
     /** The shape of every pooled module, by module path. */
-    Map<String, ModelConfig.LinearShape> pooled() {
+    private Map<String, ModelConfig.LinearShape> pooled() {
         Map<String, ModelConfig.LinearShape> pooled = new LinkedHashMap<>();
         for (int l = 0; l < config.numLayers(); l++) {
             for (String m : layout.targetModules()) {

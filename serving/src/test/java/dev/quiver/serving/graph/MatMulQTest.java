@@ -79,6 +79,7 @@ class MatMulQTest {
             new Case(new long[] {1}, 512, 1024, 128),       // a weight big enough for the threads at one row
             new Case(new long[] {2, 3}, 128, 12, 128),      // the head's [batch, positions, hidden] input
             new Case(new long[] {2}, 96, 8, 32),            // int8 blocks of 32: AVX2 and portable kernels
+            new Case(new long[] {3}, 512, 8, 256),          // int8 blocks of 256: AVX2's loop of a variable length
             new Case(new long[] {1}, 1024, 64, 32, 4),      // int4: a decode step
             new Case(new long[] {3}, 96, 36, 32, 4),        // three rows
             new Case(new long[] {5}, 100, 20, 32, 4),       // a padded block
@@ -180,7 +181,7 @@ class MatMulQTest {
     void theSwigluActivationMultipliesBySiluOfTheGateTimesTheUp() throws Exception {
         assumeNative();
         SplittableRandom random = new SplittableRandom(11);
-        for (Case c : List.of(CASES.get(0), CASES.get(2), CASES.get(3), CASES.get(6), CASES.get(7), CASES.get(10))) {
+        for (Case c : List.of(CASES.get(0), CASES.get(2), CASES.get(3), CASES.get(6), CASES.get(8), CASES.get(11))) {
             float[] gateUp = gaussian(c.m() * 2 * c.k(), random, 2.0);
             float[] product = swiglu(gateUp, c.m(), c.k());
             BlockQuantizer.Quantized q = quantized(c, random);
@@ -223,6 +224,31 @@ class MatMulQTest {
             assertClose(actual, wide, magnitude, 1e-3, c + " swiglu with adapters");
             assertThat(java.util.Arrays.equals(expected, run(c, product, q, c.op(), null)))
                     .as("the adapters changed the output").isFalse();
+        }
+    }
+
+    /**
+     * A NaN activation quantizes to code -127 and leaves its block's scale to the other values, on the AVX2 kernels as
+     * on the portable ones (the AVX2 int8 product cannot take a code of -128): the outputs agree and are finite.
+     */
+    @Test
+    void aNanActivationGetsThePortableKernelsCodeOnAvx2() throws Exception {
+        assumeNative();
+        assumeTrue(hasAvx2(), "no AVX2 on this CPU");
+        SplittableRandom random = new SplittableRandom(13);
+        for (Case c : List.of(CASES.get(0), CASES.get(8))) {
+            float[] x = gaussian(c.m() * c.k(), random, 1.0);
+            for (int i = 5; i < x.length; i += 97) {
+                x[i] = Float.NaN;
+            }
+            BlockQuantizer.Quantized q = quantized(c, random);
+            float[] generic = run(c, x, q, c.op(), "generic");
+            float[] avx2 = run(c, x, q, c.op(), "avx2");
+            for (int i = 0; i < generic.length; i++) {
+                assertThat(generic[i]).as(c + " portable output " + i).isFinite();
+                assertThat(Math.abs(avx2[i] - generic[i])).as(c + " at " + i + ": " + avx2[i] + " vs " + generic[i])
+                        .isLessThanOrEqualTo(1e-4f * (1 + Math.abs(generic[i])));
+            }
         }
     }
 

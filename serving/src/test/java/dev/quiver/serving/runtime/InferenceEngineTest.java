@@ -28,6 +28,7 @@ class InferenceEngineTest {
     static Path modelDir;
     static InferenceEngine engine;
     static ModelConfig config;
+    static PeftAdapter adapterX;
 
     @BeforeAll
     static void start() throws Exception {
@@ -35,7 +36,8 @@ class InferenceEngineTest {
         engine = InferenceEngine.open(modelDir, EngineSettings.builder().optMaxBatch(4).optMaxSequenceLength(64)
                 .optLoraSlots(2).optMaxLoraRank(8).optThreads(2).build());
         config = dev.quiver.adapters.model.ModelConfig.load(modelDir);
-        engine.adapters().register("x", TestModels.randomAdapter(config, 4, 21));
+        adapterX = TestModels.randomAdapter(config, 4, 21);
+        engine.adapters().register("x", adapterX);
         engine.adapters().register("y", TestModels.randomAdapter(config, 8, 16.0, 22,
                 List.of("q_proj", "k_proj", "v_proj", "o_proj")));
     }
@@ -52,11 +54,10 @@ class InferenceEngineTest {
     @Test
     void greedyDecodingFollowsTheArgmaxOfTheFullForwardPass() throws Exception {
         Completion c = engine.generate(PROMPT, "x", greedy(6));
-        PeftAdapter x = TestModels.randomAdapter(config, 4, 21); // the weights registered as "x"
         int[] sequence = PROMPT.clone();
         try (ForwardPass forward = ForwardPass.open(modelDir, 64, 8)) {
             for (int i = 0; i < 6; i++) {
-                float[][] logits = forward.logits(sequence, x);
+                float[][] logits = forward.logits(sequence, adapterX);
                 int next = Sampler.argmax(logits[logits.length - 1]);
                 assertThat(c.tokenIds()[i]).as("token %d", i).isEqualTo(next);
                 sequence = Arrays.copyOf(sequence, sequence.length + 1);
