@@ -41,7 +41,7 @@ typedef struct {
     float *as;      /* their scales, [m, blocks] */
     int32_t *corr;  /* MatMulQ8: -128 x their sums per vpdpbusd lane, [m, blocks, 16] (the VNNI kernels only) */
     float *xsum;    /* MatMulQ4: their scale times their sum, [ceil(m / 4), blocks, 4 rows, 4 copies] */
-    int isa;        /* which kernels: Q_VNNI, Q_AVX2 or Q_GENERIC */
+    const struct QKernels *kernels; /* the instruction set's (Q_SETS) */
     int64_t columns; /* output columns per task */
 } QCall;
 
@@ -176,15 +176,25 @@ static void q4_columns_generic(const QCall *c, int64_t from, int64_t to) {
     }
 }
 
+/* One instruction set's kernels, indexed in Q_SETS by Q_GENERIC, Q_AVX2 and Q_VNNI. */
+typedef struct QKernels {
+    void (*quantize_row)(const float *x, int64_t k, int64_t bs, int64_t blocks, int8_t *q, float *s);
+    void (*swiglu)(const float *a, int64_t m, int64_t k, float *h);
+    void (*q8_columns)(const QCall *c, int64_t from, int64_t to);
+    void (*q4_columns)(const QCall *c, int64_t from, int64_t to);
+} QKernels;
+
+static const QKernels Q_SETS[] = {
+    [Q_GENERIC] = {quantize_row_generic, swiglu_generic, q8_columns_generic, q4_columns_generic},
+    [Q_AVX2] = {quantize_row_avx2, swiglu_avx2, q8_columns_avx2, q4_columns_avx2},
+    [Q_VNNI] = {quantize_row_vnni, swiglu_vnni, q8_columns_vnni, q4_columns_vnni},
+};
+
 /* Task i: output columns [i * columns, (i + 1) * columns), whole row groups. */
 static void q_task(void *data, size_t i) {
     const QCall *c = data;
     int64_t from = (int64_t) i * c->columns, to = from + c->columns < c->n ? from + c->columns : c->n;
-    if (c->bits == 4) {
-        (c->isa == Q_VNNI ? q4_columns_vnni : c->isa == Q_AVX2 ? q4_columns_avx2 : q4_columns_generic)(c, from, to);
-    } else {
-        (c->isa == Q_VNNI ? q8_columns_vnni : c->isa == Q_AVX2 ? q8_columns_avx2 : q8_columns_generic)(c, from, to);
-    }
+    (c->bits == 4 ? c->kernels->q4_columns : c->kernels->q8_columns)(c, from, to);
 }
 
 typedef struct {
@@ -281,7 +291,8 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     shape[rank - 1] = k->n;
     OrtValue *vy;
     CHECK(api->KernelContext_GetOutput(context, 0, shape, rank, &vy));
-    QCall c = {.m = m, .k = k->k, .n = k->n, .bs = k->bs, .blocks = blocks, .bits = k->bits, .isa = k->isa};
+    QCall c = {.m = m, .k = k->k, .n = k->n, .bs = k->bs, .blocks = blocks, .bits = k->bits,
+              .kernels = &Q_SETS[k->isa]};
     CHECK(api->GetTensorMutableData(vy, (void **) &c.y));
     CHECK(data(va, (const void **) &c.a));
     CHECK(data(vb, (const void **) &c.b));
@@ -295,7 +306,7 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
         if (product == NULL) {
             return api->CreateStatus(ORT_FAIL, "MatMulQ: out of memory");
         }
-        (k->isa == Q_VNNI ? swiglu_vnni : k->isa == Q_AVX2 ? swiglu_avx2 : swiglu_generic)(c.a, m, k->k, product);
+        c.kernels->swiglu(c.a, m, k->k, product);
         c.a = product;
     }
     int64_t row = blocks * k->bs;
@@ -316,8 +327,7 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     for (int64_t i = 0; i < m; i++) {
         int8_t *q = c.aq + i * row;
         float *s = c.as + i * blocks;
-        (k->isa == Q_VNNI ? quantize_row_vnni : k->isa == Q_AVX2 ? quantize_row_avx2 : quantize_row_generic)(
-                c.a + i * k->k, k->k, k->bs, blocks, q, s);
+        c.kernels->quantize_row(c.a + i * k->k, k->k, k->bs, blocks, q, s);
         if (corr) {
             q8_corrections_vnni(q, k->bs, blocks, c.corr + i * blocks * 16);
         }

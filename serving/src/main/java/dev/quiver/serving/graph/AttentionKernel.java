@@ -22,12 +22,11 @@ public enum AttentionKernel {
     }
 
     /**
-     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512 or AVX2
-     * (all of x86-64-v4 or of v3's vector extensions), else {@code gqa}; the system property {@value #PROPERTY}
-     * picks one (native fails where the library is missing).
+     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX2 (all of
+     * x86-64-v3, which every AVX-512 CPU has too), else {@code gqa}; the system property {@value #PROPERTY} picks
+     * one (native fails where the library is missing).
      */
     public static AttentionKernel forCpu() {
-        return QuiverOps.choose(PROPERTY, GQA, NATIVE,
-                QuiverOps.cpuHas(QuiverOps.X86_64_V4) || QuiverOps.cpuHas(QuiverOps.X86_64_V3));
+        return QuiverOps.choose(PROPERTY, GQA, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V3));
     }
 }

@@ -27,12 +27,12 @@ public enum QuantizedKernel {
     }
 
     /**
-     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX-512 VNNI or
-     * AVX2 (elsewhere the op runs its portable kernels, slower than MatMulNBits), else {@code nbits}; the system
-     * property {@value #PROPERTY} picks one (native fails where the library is missing).
+     * The op for a CPU session: {@code native} when this build has the library and the CPU has AVX2 (all of
+     * x86-64-v3, which every AVX-512 VNNI CPU has too; elsewhere the op runs its portable kernels, slower than
+     * MatMulNBits), else {@code nbits}; the system property {@value #PROPERTY} picks one (native fails where the
+     * library is missing).
      */
     public static QuantizedKernel forCpu() {
-        boolean vnni = QuiverOps.cpuHas(QuiverOps.X86_64_V4) && QuiverOps.cpuHas("avx512_vnni");
-        return QuiverOps.choose(PROPERTY, NBITS, NATIVE, vnni || QuiverOps.cpuHas(QuiverOps.X86_64_V3));
+        return QuiverOps.choose(PROPERTY, NBITS, NATIVE, QuiverOps.cpuHas(QuiverOps.X86_64_V3));
     }
 }

@@ -29,7 +29,6 @@ public final class LoraPools implements AutoCloseable {
     private static final byte[] ZEROS = new byte[1 << 16];
 
     private final OrtEnvironment env;
-    private final DecoderSignature signature;
     private final PoolFormat format;
     private final Map<String, Pool> pools = new LinkedHashMap<>();
     // zero-copy views of slot runs, keyed by (first slot, last slot): at most slots^2 / 2 of them, made on first
@@ -75,7 +74,6 @@ public final class LoraPools implements AutoCloseable {
 
     public LoraPools(OrtEnvironment env, DecoderSignature signature) throws OrtException {
         this.env = env;
-        this.signature = signature;
         this.format = new PoolFormat(signature.config(), signature.lora(), signature.loraPrecision());
         LoraLayout layout = signature.lora();
         long rows = (long) (layout.slots() - 1) * layout.maxRank();
@@ -126,7 +124,7 @@ public final class LoraPools implements AutoCloseable {
     }
 
     public LoraLayout layout() {
-        return signature.lora();
+        return format.layout();
     }
 
     /** Bytes of all the pools' buffers. */
