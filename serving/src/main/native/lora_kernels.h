@@ -1,16 +1,27 @@
 /*
- * The MultiLora kernels, included once per instruction set by multi_lora.c: K(name) suffixes each function with
- * the set's name, and HALVES16(p) converts 16 fp16 values at p to floats with that set's best instructions.
+ * The MultiLora kernels, included once per instruction set by multi_lora.c, which defines for the set:
+ * K(name), each function's name with the set's suffix; VF, a vector of LANES floats in one of the set's
+ * registers; HALVES(p), LANES fp16 values at p as floats with the set's best instructions; MADD(c, a, b),
+ * c + a * b (fused where the set has FMA: the library is built as ISO C, so the compiler fuses nothing itself);
+ * and POOL_ROWS, the pool rows a shrink tile multiplies at once, as many as the set's registers hold.
  */
 
-/* 16 pool values from element i of p as floats: fp16 when half, else fp32. */
-static inline __attribute__((always_inline)) v16 K(load16)(const void *p, int64_t i, const int half) {
-    return half ? HALVES16((const uint16_t *) p + i) : *(const v16 *) ((const float *) p + i);
+/* LANES pool values from element i of p as floats: fp16 when half, else fp32. */
+static inline __attribute__((always_inline)) VF K(loadv)(const void *p, int64_t i, const int half) {
+    return half ? HALVES((const uint16_t *) p + i) : *(const VF *) ((const float *) p + i);
 }
 
-static inline __attribute__((always_inline)) float K(sum16)(v16 v) {
+static inline __attribute__((always_inline)) VF K(splat)(float v) {
+    VF r;
+    for (int j = 0; j < LANES; j++) {
+        r[j] = v;
+    }
+    return r;
+}
+
+static inline __attribute__((always_inline)) float K(sumv)(VF v) {
     float s = 0;
-    for (int j = 0; j < 16; j++) {
+    for (int j = 0; j < LANES; j++) {
         s += v[j];
     }
     return s;
@@ -18,31 +29,32 @@ static inline __attribute__((always_inline)) float K(sum16)(v16 v) {
 
 /*
  * h[i * rank + r] = m[i][r] * (x[i] . a[r]) for rows i < n (n <= ROWS, unused x[i] point at a used row):
- * four pool rows at a time against the ROWS token rows, so each load of x or a feeds four multiply-adds.
+ * POOL_ROWS pool rows at a time against the ROWS token rows, so each load of x feeds POOL_ROWS multiply-adds and
+ * each load of a feeds n.
  */
 static inline __attribute__((always_inline)) void K(shrink_rows)(const float *const x[ROWS],
         const float *const m[ROWS], const int n, const void *a, int64_t rank, int64_t in, float *h,
         const int half) {
     int64_t r = 0;
-    for (; r + 4 <= rank; r += 4) {
-        v16 acc[ROWS][4] = {{{0}}};
+    for (; r + POOL_ROWS <= rank; r += POOL_ROWS) {
+        VF acc[ROWS][POOL_ROWS] = {{{0}}};
         int64_t k = 0;
-        for (; k + 16 <= in; k += 16) {
-            v16 xv[ROWS];
+        for (; k + LANES <= in; k += LANES) {
+            VF xv[ROWS];
             for (int i = 0; i < n; i++) {
-                xv[i] = *(const v16 *) (x[i] + k);
+                xv[i] = *(const VF *) (x[i] + k);
             }
-            for (int q = 0; q < 4; q++) {
+            for (int q = 0; q < POOL_ROWS; q++) {
                 __builtin_prefetch(at(a, (r + q) * in + k + PREFETCH, half));
-                v16 av = K(load16)(a, (r + q) * in + k, half);
+                VF av = K(loadv)(a, (r + q) * in + k, half);
                 for (int i = 0; i < n; i++) {
-                    acc[i][q] += xv[i] * av;
+                    acc[i][q] = MADD(acc[i][q], xv[i], av);
                 }
             }
         }
         for (int i = 0; i < n; i++) {
-            for (int q = 0; q < 4; q++) {
-                float d = K(sum16)(acc[i][q]);
+            for (int q = 0; q < POOL_ROWS; q++) {
+                float d = K(sumv)(acc[i][q]);
                 for (int64_t t = k; t < in; t++) {
                     d += x[i][t] * load1(a, (r + q) * in + t, half);
                 }
@@ -65,19 +77,19 @@ static inline __attribute__((always_inline)) void K(shrink_rows)(const float *co
 static inline __attribute__((always_inline)) void K(expand_rows)(float *const y[ROWS], const int n,
         const float *h, const void *b, int64_t rank, int64_t out, int64_t from, int64_t to, const int half) {
     int64_t o = from;
-    for (; o + 16 <= to; o += 16) {
-        v16 acc[ROWS];
+    for (; o + LANES <= to; o += LANES) {
+        VF acc[ROWS];
         for (int i = 0; i < n; i++) {
-            acc[i] = *(const v16 *) (y[i] + o);
+            acc[i] = *(const VF *) (y[i] + o);
         }
         for (int64_t r = 0; r < rank; r++) {
-            v16 bv = K(load16)(b, r * out + o, half);
+            VF bv = K(loadv)(b, r * out + o, half);
             for (int i = 0; i < n; i++) {
-                acc[i] += h[i * rank + r] * bv;
+                acc[i] = MADD(acc[i], bv, K(splat)(h[i * rank + r]));
             }
         }
         for (int i = 0; i < n; i++) {
-            *(v16 *) (y[i] + o) = acc[i];
+            *(VF *) (y[i] + o) = acc[i];
         }
     }
     for (; o < to; o++) {
@@ -104,11 +116,11 @@ static inline __attribute__((always_inline)) void K(stream_rows)(float *const y[
             hr[i] = h[i * rank + r];
         }
         int64_t o = from;
-        for (; o + 16 <= to; o += 16) {
+        for (; o + LANES <= to; o += LANES) {
             __builtin_prefetch(at(br, o + PREFETCH, half));
-            v16 bv = K(load16)(br, o, half);
+            VF bv = K(loadv)(br, o, half);
             for (int i = 0; i < n; i++) {
-                *(v16 *) (y[i] + o) += hr[i] * bv;
+                *(VF *) (y[i] + o) = MADD(*(const VF *) (y[i] + o), bv, K(splat)(hr[i]));
             }
         }
         for (; o < to; o++) {

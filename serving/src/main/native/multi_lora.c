@@ -11,8 +11,9 @@
 
 /* ---- the arithmetic ---- */
 
-/* 16 floats, loaded from and stored to any float address; 16 fp16 bit patterns, from any half's address */
+/* 16 and 8 floats, loaded from and stored to any float address; 16 fp16 bit patterns, from any half's address */
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
 typedef uint16_t v16h __attribute__((vector_size(32), aligned(2)));
 typedef uint32_t v16w __attribute__((vector_size(64)));
 
@@ -59,39 +60,47 @@ static inline __attribute__((always_inline)) const void *at(const void *p, int64
 
 
 /*
- * The kernels are compiled three times and picked per node (kernels_for): for x86-64-v4
- * (AVX-512), v3 (AVX2, FMA, F16C) and baseline x86-64. fp16 pools convert with vcvtph2ps on v4 and v3.
+ * The kernels are compiled three times and picked per node (kernels_for): for x86-64-v4 (AVX-512, 16 lanes),
+ * v3 (AVX2, FMA, F16C: 8 lanes, in the 16 registers half as many pool rows a tile) and baseline x86-64. fp16
+ * pools convert with vcvtph2ps on v4 and v3.
  */
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v4")
-static inline __attribute__((always_inline)) v16 halves16_v4(const uint16_t *p) {
-    return (v16) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) p));
-}
 #define ISA v4
-#define HALVES16 halves16_v4
+#define VF v16
+#define LANES 16
+#define POOL_ROWS 4
+#define HALVES(p) ((v16) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (p))))
+#define MADD(c, a, b) ((v16) _mm512_fmadd_ps((__m512) (a), (__m512) (b), (__m512) (c)))
 #include "lora_kernels.h"
-#undef HALVES16
+#undef MADD
+#undef HALVES
+#undef POOL_ROWS
+#undef LANES
+#undef VF
 #undef ISA
 #pragma GCC pop_options
 
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v3")
-static inline __attribute__((always_inline)) v16 halves16_v3(const uint16_t *p) {
-    typedef float v8 __attribute__((vector_size(32)));
-    v8 low = (v8) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) p));
-    v8 high = (v8) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p + 8)));
-    return __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-}
 #define ISA v3
-#define HALVES16 halves16_v3
+#define VF v8
+#define LANES 8
+#define POOL_ROWS 2
+#define HALVES(p) ((v8) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p))))
+#define MADD(c, a, b) ((v8) _mm256_fmadd_ps((__m256) (a), (__m256) (b), (__m256) (c)))
 #include "lora_kernels.h"
-#undef HALVES16
+#undef MADD
+#undef HALVES
+#undef POOL_ROWS
+#undef LANES
+#undef VF
 #undef ISA
 #pragma GCC pop_options
 
 /*
  * Without F16C: the magnitude's bits shifted into float's places read 2^-112 of the value, subnormals included,
- * so one multiply by 2^112 restores it; pools hold no infinities or NaNs (LoraPools refuses them).
+ * so one multiply by 2^112 restores it; pools hold no infinities or NaNs (PoolFormat refuses them).
  */
 static inline __attribute__((always_inline)) v16 halves16_generic(const uint16_t *p) {
     v16w w = __builtin_convertvector(*(const v16h *) p, v16w);
@@ -99,9 +108,17 @@ static inline __attribute__((always_inline)) v16 halves16_generic(const uint16_t
     return (v16) ((v16w) magnitude | ((w & 0x8000) << 16));
 }
 #define ISA generic
-#define HALVES16 halves16_generic
+#define VF v16
+#define LANES 16
+#define POOL_ROWS 4
+#define HALVES halves16_generic
+#define MADD(c, a, b) ((c) + (a) * (b))
 #include "lora_kernels.h"
-#undef HALVES16
+#undef MADD
+#undef HALVES
+#undef POOL_ROWS
+#undef LANES
+#undef VF
 #undef ISA
 
 /* One instruction set's kernels. */

@@ -59,6 +59,7 @@ class MultiLoraBranchTest {
     private static final List<Case> ENGINE_CASES = List.of(
             engineCase(64, 96, 16, 4, 0, 1, 2, 3, 0, 1, 2, 3),        // a decode step over four adapters
             engineCase(37, 53, 6, 3, 2, -1, 0, 2, 2, -1, 0),          // odd sizes, base rows among them
+            engineCase(45, 27, 5, 2, 1, 0, 1, 1, 0),                  // an odd rank: a shrink tile's remainder
             engineCase(48, 80, 4, 1, 0),                              // batch 1 on one adapter
             engineCase(40, 130, 8, 1, new int[20]),                   // a prefill chunk on one slot (2 tasks)
             engineCase(32, 32, 4, 2, -1, -1, -1),                     // slots bound, every row on the base
