@@ -10,6 +10,9 @@
  * Beyond GroupQueryAttention, for the decoder's sake (each node costs the executor a few microseconds):
  * - q, k and v may be token rows [batch * seq, heads x head_dim] (the same memory as [batch, seq, ...]), batch
  *   being past key's first dimension; the output then is token rows too.
+ * - Each of q, k and v may be packed rows, (heads + 2 x kv_heads) x head_dim values: the query heads, then the key
+ *   heads, then the value heads, as GroupQueryAttention's packed QKV. The decoder passes a stacked q/k/v
+ *   projection's output as all three, with no Split node.
  * - Optional inputs 9 and 10, q_norm and k_norm [head_dim], with the attribute epsilon: Qwen3's RMSNorm over each
  *   head's values, before rotary (x / sqrt(mean(x^2) + epsilon) * weight).
  */
@@ -25,6 +28,7 @@ typedef struct {
     const void *past_key, *past_value; /* float, or fp16 for AttentionFp16 */
     float *out;
     void *present_key, *present_value;
+    int64_t ldq, ldk, ldv;  /* floats from one token row of q, k, v to the next */
     int64_t *past;          /* cached positions of each row */
     int64_t rows, new_tokens, heads, kv_heads, head_dim, max_len;
     float scale;
@@ -200,19 +204,21 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
     CHECK(shape_of(context, 7, 2, &vcos, scos));
     CHECK(shape_of(context, 8, 2, &vsin, ssin));
     int64_t b = sq[0], s = sq[1], d = spk[3], max_len = spk[2];
+    int64_t q_width = k->heads * d, kv_width = k->kv_heads * d, packed = q_width + 2 * kv_width;
     int same = memcmp(spk, spv, sizeof spk) == 0 && memcmp(scos, ssin, sizeof scos) == 0;
     if (!same || sk[0] != b || sv[0] != b || sk[1] != s || sv[1] != s || spk[0] != b || spk[1] != k->kv_heads
-        || sq[2] != k->heads * d || sk[2] != k->kv_heads * d || sv[2] != k->kv_heads * d || sseq[0] != b
-        || d % 2 != 0 || scos[1] != d / 2) {
-        return fail("Attention: shapes must be q [b, s, heads x d], k and v [b, s, kv_heads x d], past key and"
-                    " value [b, kv_heads, max_len, d], seqlens_k [b], cos and sin [positions, d / 2]");
+        || (sq[2] != q_width && sq[2] != packed) || (sk[2] != kv_width && sk[2] != packed)
+        || (sv[2] != kv_width && sv[2] != packed) || sseq[0] != b || d % 2 != 0 || scos[1] != d / 2) {
+        return fail("Attention: shapes must be q [b, s, heads x d], k and v [b, s, kv_heads x d] (or any of them"
+                    " packed, [b, s, (heads + 2 x kv_heads) x d]), past key and value [b, kv_heads, max_len, d],"
+                    " seqlens_k [b], cos and sin [positions, d / 2]");
     }
     if (q_rank != k_rank || q_rank != v_rank) {
         return fail("Attention: q, k and v must all be [batch, seq, ...] or all token rows");
     }
     AttnCall c = {.rows = b, .new_tokens = s, .heads = k->heads, .kv_heads = k->kv_heads, .head_dim = d,
                   .max_len = max_len, .scale = k->scale, .isa = d % 16 == 0 ? k->isa : A_GENERIC,
-                  .half = k->half};
+                  .half = k->half, .ldq = sq[2], .ldk = sk[2], .ldv = sv[2]};
     CHECK(norm_of(context, 9, d, &c.q_norm));
     CHECK(norm_of(context, 10, d, &c.k_norm));
     if ((c.q_norm != NULL || c.k_norm != NULL) && isnan(k->epsilon)) {
@@ -228,6 +234,8 @@ static OrtStatus *ORT_API_CALL attn_compute(void *op_kernel, OrtKernelContext *c
     CHECK(data(vq, (const void **) &c.q));
     CHECK(data(vk, (const void **) &c.k));
     CHECK(data(vv, (const void **) &c.v));
+    c.k += sk[2] == packed ? q_width : 0; /* a packed input: its part of each row */
+    c.v += sv[2] == packed ? q_width + kv_width : 0;
     CHECK(data(vpk, (const void **) &c.past_key));
     CHECK(data(vpv, (const void **) &c.past_value));
     CHECK(data(vseq, (const void **) &seqlens));

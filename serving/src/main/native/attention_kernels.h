@@ -495,9 +495,9 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
     }
     float *qr = c->scratch + (row * c->kv_heads + kvh) * c->scratch_per_task;
     for (int64_t t = 0; t < s; t++) {
-        const float *kn = c->k + ((row * s + t) * c->kv_heads + kvh) * d;
+        const float *kn = c->k + (row * s + t) * c->ldk + kvh * d;
         const float *cos = c->cos + (past + t) * half, *sin = c->sin + (past + t) * half;
-        const float *vn = c->v + ((row * s + t) * c->kv_heads + kvh) * d;
+        const float *vn = c->v + (row * s + t) * c->ldv + kvh * d;
         KV *kd = key + (past + t) * d, *vd = value + (past + t) * d;
         S(norm_rotate)(kn, c->k_norm, c->epsilon, cos, sin, d, qr);
         A(store_row)(kd, qr, d);
@@ -518,7 +518,7 @@ static void A(attend_head)(const AttnCall *c, int64_t row, int64_t kvh) {
         for (int i = 0; i < P; i++) {
             const int64_t t = (first + i) / G, h = kvh * G + (first + i) % G, pos = past + t;
             const float *cos = c->cos + pos * half, *sin = c->sin + pos * half;
-            const float *qn = c->q + ((row * s + t) * c->heads + h) * d;
+            const float *qn = c->q + (row * s + t) * c->ldq + h * d;
             float *qd = qr + i * d;
             S(norm_rotate)(qn, c->q_norm, c->epsilon, cos, sin, d, qd);
             q[i] = qd;

@@ -165,14 +165,18 @@ final class DecoderEmitter {
     /**
      * Self-attention over the KV cache, rotary applied inside the op (positions come from seqlens_k, so past tokens
      * keep theirs). Quiver's op reads token rows and applies Qwen3's per-head q/k norms itself: eight nodes fewer
-     * per layer than GroupQueryAttention, which needs {@code [batch, seq, features]} and the norms as nodes.
+     * per layer than GroupQueryAttention, which needs {@code [batch, seq, features]} and the norms as nodes. It also
+     * reads a quantized q/k/v stack's output packed, one row's q, k and v side by side, so no Split is needed.
      */
     private String attention(int layer, String x) throws IOException {
         String p = "model.layers." + layer + ".self_attn.";
         List<String> modules = List.of("q_proj", "k_proj", "v_proj");
-        List<String> qkv = quantization == Quantization.NONE
+        Stack stack = quantization == Quantization.NONE ? null : stack(layer, modules, x);
+        // Quiver's op reads a complete stack's output as q, k and v, packed as it is: no Split node
+        boolean packed = stack != null && attentionKernel == AttentionKernel.NATIVE && complete(stack);
+        List<String> qkv = stack == null
                 ? List.of(linear(layer, "q_proj", x), linear(layer, "k_proj", x), linear(layer, "v_proj", x))
-                : split(layer, stack(layer, modules, x), x);
+                : packed ? List.of(stack.y(), stack.y(), stack.y()) : split(layer, stack, x);
         String q = qkv.get(0);
         String k = qkv.get(1);
         String v = qkv.get(2);

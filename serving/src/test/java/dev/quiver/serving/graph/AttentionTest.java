@@ -120,7 +120,8 @@ class AttentionTest {
 
     /**
      * The decoder's form of the op: token rows in and out, and Qwen3's per-head q/k RMSNorm inside, against the
-     * nodes it replaces (Reshape, SimplifiedLayerNormalization and Reshape on q and k, then GroupQueryAttention).
+     * nodes it replaces (Reshape, SimplifiedLayerNormalization and Reshape on q and k, then GroupQueryAttention);
+     * q, k and v as three inputs, or packed in one (a stacked projection's output).
      */
     @Test
     void tokenRowsWithHeadNormsAttendAsTheNormNodesAndGroupQueryAttentionDo() throws Exception {
@@ -130,14 +131,16 @@ class AttentionTest {
             Map<String, float[]> in = inputs(c, random);
             float[] qNorm = random(c.headDim(), random);
             float[] kNorm = random(c.headDim(), random);
-            Map<String, float[]> expected = runNormed(c, in, qNorm, kNorm, "GroupQueryAttention", null);
+            Map<String, float[]> expected = runNormed(c, in, qNorm, kNorm, "GroupQueryAttention", null, false);
             for (String isa : isas()) {
-                Map<String, float[]> actual = runNormed(c, in, qNorm, kNorm, "Attention", isa);
-                String what = c + " token rows, head norms, isa " + isa;
-                assertClose(actual.get("out"), expected.get("out"), what + " output", 1e-4f);
-                assertCacheClose(c, actual.get("present_key"), expected.get("present_key"), what + " keys", 1e-4f);
-                assertCacheClose(c, actual.get("present_value"), expected.get("present_value"), what + " values",
-                        1e-4f);
+                for (boolean packed : new boolean[] {false, true}) {
+                    Map<String, float[]> actual = runNormed(c, in, qNorm, kNorm, "Attention", isa, packed);
+                    String what = c + " token rows" + (packed ? " packed" : "") + ", head norms, isa " + isa;
+                    assertClose(actual.get("out"), expected.get("out"), what + " output", 1e-4f);
+                    assertCacheClose(c, actual.get("present_key"), expected.get("present_key"), what + " keys", 1e-4f);
+                    assertCacheClose(c, actual.get("present_value"), expected.get("present_value"), what + " values",
+                            1e-4f);
+                }
             }
         }
     }
@@ -263,15 +266,23 @@ class AttentionTest {
     /**
      * q, k and v as token rows {@code [rows * newTokens, width]}, q and k RMS-normed per head with weights qNorm and
      * kNorm: inside Quiver's op, or as nodes before GroupQueryAttention (whose output is then reshaped to rows).
+     * {@code packed}: one input holds them, each row q's values, then k's, then v's, and Quiver's op reads it as all
+     * three.
      */
     private static Map<String, float[]> runNormed(Case c, Map<String, float[]> in, float[] qNorm, float[] kNorm,
-                                                  String op, String isa) throws OrtException {
+                                                  String op, String isa, boolean packed) throws OrtException {
         GraphBuilder g = new GraphBuilder("attention");
         int d = c.headDim();
         long tokens = (long) c.rows() * c.newTokens();
-        g.input("q", FLOAT, "t", (long) c.heads() * d);
-        g.input("k", FLOAT, "t", (long) c.kvHeads() * d);
-        g.input("v", FLOAT, "t", (long) c.kvHeads() * d);
+        int qWidth = c.heads() * d;
+        int kvWidth = c.kvHeads() * d;
+        if (packed) {
+            g.input("qkv", FLOAT, "t", (long) qWidth + 2L * kvWidth);
+        } else {
+            g.input("q", FLOAT, "t", (long) qWidth);
+            g.input("k", FLOAT, "t", (long) kvWidth);
+            g.input("v", FLOAT, "t", (long) kvWidth);
+        }
         g.input("past_key", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
         g.input("past_value", FLOAT, "b", (long) c.kvHeads(), (long) c.maxLen(), (long) d);
         g.input("seqlens_k", INT32, "b");
@@ -306,7 +317,7 @@ class AttentionTest {
             g.node(op, GraphBuilder.MS_DOMAIN, inputs, outputs, attrs.toArray(GraphBuilder.Attr[]::new));
             g.op("Reshape", List.of("attn", g.constantLongs("rows", new long[] {tokens, -1}, 2)), "out");
         } else {
-            List<String> inputs = new ArrayList<>(List.of("q", "k", "v"));
+            List<String> inputs = new ArrayList<>(packed ? List.of("qkv", "qkv", "qkv") : List.of("q", "k", "v"));
             inputs.addAll(cache);
             inputs.addAll(List.of("q_norm", "k_norm"));
             attrs.add(GraphBuilder.Attr.f("epsilon", 1e-6f));
@@ -331,9 +342,20 @@ class AttentionTest {
         Map<String, OnnxTensor> tensors = new HashMap<>();
         try (OrtSession.SessionOptions options = SessionSettings.cpu(2).options();
              OrtSession session = ENV.createSession(g.build("test").modelBytes(), options)) {
-            tensors.put("q", tensor(in.get("q"), tokens, (long) c.heads() * d));
-            tensors.put("k", tensor(in.get("k"), tokens, (long) c.kvHeads() * d));
-            tensors.put("v", tensor(in.get("v"), tokens, (long) c.kvHeads() * d));
+            if (packed) {
+                int width = qWidth + 2 * kvWidth;
+                float[] qkv = new float[(int) tokens * width];
+                for (int t = 0; t < tokens; t++) {
+                    System.arraycopy(in.get("q"), t * qWidth, qkv, t * width, qWidth);
+                    System.arraycopy(in.get("k"), t * kvWidth, qkv, t * width + qWidth, kvWidth);
+                    System.arraycopy(in.get("v"), t * kvWidth, qkv, t * width + qWidth + kvWidth, kvWidth);
+                }
+                tensors.put("qkv", tensor(qkv, tokens, width));
+            } else {
+                tensors.put("q", tensor(in.get("q"), tokens, qWidth));
+                tensors.put("k", tensor(in.get("k"), tokens, kvWidth));
+                tensors.put("v", tensor(in.get("v"), tokens, kvWidth));
+            }
             tensors.put("past_key", tensor(in.get("past_key").clone(), cacheShape));
             tensors.put("past_value", tensor(in.get("past_value").clone(), cacheShape));
             tensors.put("seqlens_k", OnnxTensor.createTensor(ENV, IntBuffer.wrap(seqlens), new long[] {c.rows()}));
