@@ -21,6 +21,11 @@
  * With the attribute activation "swiglu", A's rows are 2K wide, a gate then an up projection (the stacked gate/up
  * output), and the op multiplies silu(gate) * up (silu(g) = g * sigmoid(g)), a down projection's input, in place of
  * the Split, Sigmoid, Mul and Mul nodes before it; the adapters then read that product.
+ *
+ * MatMulQ8Norm and MatMulQ4Norm first add and normalize, as the com.microsoft:SkipSimplifiedLayerNormalization
+ * node before a pre-norm decoder's linear layers would: inputs 3 skip (A's shape) and 4 gamma [K], attribute
+ * epsilon; output 1 the sum A + skip (the residual stream), and the op multiplies RMSNorm(sum) * gamma, which its
+ * adapters read too. Their LoRA inputs follow at 5.
  */
 #include "quiver_ops.h"
 
@@ -201,6 +206,9 @@ typedef struct {
     int64_t k, n, bs, bits;
     int isa;
     int swiglu; /* attribute activation "swiglu": A is [.., 2K], gate then up */
+    int norm;   /* MatMulQ8Norm, MatMulQ4Norm: A + skip, RMS-normed, with the attribute epsilon */
+    float epsilon;
+    size_t lora_input; /* the LoRA mask's input index: 3, or 5 after the norm's skip and gamma */
     int64_t lora_rank, lora_parts, part_width[LORA_PARTS]; /* lora_parts 0: the node takes no adapters */
     char bad_a[64], bad_b[192]; /* the messages for wrong inputs, this width's */
 } QKernel;
@@ -219,7 +227,7 @@ static OrtStatus *fail_q(const QKernel *k, const char *what) {
 /* y [m, n] += each part's adapters on x [m, k], when the node has the mask and the part its pools. */
 static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, const float *x, int64_t m, float *y) {
     const OrtValue *vmask;
-    CHECK(optional_input(context, 3, &vmask));
+    CHECK(optional_input(context, k->lora_input, &vmask));
     if (k->lora_parts == 0 || vmask == NULL) {
         return NULL;
     }
@@ -227,7 +235,7 @@ static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, cons
     size_t rank;
     const char *wrong = "MatMulQ: the LoRA mask must be [rows of A, width] and each part's pools a [width, K] and"
                         " b [width, part's columns], width a multiple of lora_rank";
-    CHECK(input_dims(context, 3, &vmask, shape, 2, &rank, wrong));
+    CHECK(input_dims(context, k->lora_input, &vmask, shape, 2, &rank, wrong));
     if (rank != 2 || shape[0] != m || shape[1] % k->lora_rank != 0) {
         return fail(wrong);
     }
@@ -237,15 +245,16 @@ static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, cons
     int64_t column = 0;
     for (int64_t p = 0; p < k->lora_parts; column += k->part_width[p], p++) {
         const OrtValue *va, *vb;
-        CHECK(optional_input(context, (size_t) (4 + 2 * p), &va));
-        CHECK(optional_input(context, (size_t) (5 + 2 * p), &vb));
+        size_t ia = k->lora_input + 1 + 2 * (size_t) p, ib = ia + 1;
+        CHECK(optional_input(context, ia, &va));
+        CHECK(optional_input(context, ib, &vb));
         if (va == NULL || vb == NULL) {
             continue;
         }
         int64_t sa[2], sb[2];
         size_t ra, rb;
-        CHECK(input_dims(context, (size_t) (4 + 2 * p), &va, sa, 2, &ra, wrong));
-        CHECK(input_dims(context, (size_t) (5 + 2 * p), &vb, sb, 2, &rb, wrong));
+        CHECK(input_dims(context, ia, &va, sa, 2, &ra, wrong));
+        CHECK(input_dims(context, ib, &vb, sb, 2, &rb, wrong));
         if (ra != 2 || rb != 2 || sa[0] != u.width || sa[1] != k->k || sb[0] != u.width
             || sb[1] != k->part_width[p]) {
             return fail(wrong);
@@ -257,6 +266,46 @@ static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, cons
         part->column = column;
     }
     return lora_add(context, &u);
+}
+
+/*
+ * MatMulQ8Norm's prologue: sum = a + skip into output 1, and normed [m, K] = sum / sqrt(mean(sum^2) + epsilon) *
+ * gamma (the mean over each row in double, as one pass that costs little beside the weights' read).
+ */
+static OrtStatus *add_and_norm(const QKernel *k, OrtKernelContext *context, const float *a, const int64_t *shape,
+                               size_t rank, int64_t m, float *normed) {
+    const OrtValue *vskip, *vgamma;
+    int64_t skip_shape[8], gamma_shape[8];
+    size_t skip_rank, gamma_rank;
+    const char *wrong = k->bits == 8 ? "MatMulQ8Norm: skip must have A's shape and gamma be [K]"
+                                     : "MatMulQ4Norm: skip must have A's shape and gamma be [K]";
+    CHECK(input_dims(context, 3, &vskip, skip_shape, 8, &skip_rank, wrong));
+    CHECK(input_dims(context, 4, &vgamma, gamma_shape, 8, &gamma_rank, wrong));
+    if (skip_rank != rank || memcmp(skip_shape, shape, (rank - 1) * sizeof(int64_t)) != 0
+        || skip_shape[rank - 1] != k->k || gamma_rank != 1 || gamma_shape[0] != k->k) {
+        return fail(wrong);
+    }
+    const float *skip, *gamma;
+    float *sum;
+    CHECK(data(vskip, (const void **) &skip));
+    CHECK(data(vgamma, (const void **) &gamma));
+    OrtValue *vsum;
+    CHECK(api->KernelContext_GetOutput(context, 1, skip_shape, skip_rank, &vsum));
+    CHECK(api->GetTensorMutableData(vsum, (void **) &sum));
+    for (int64_t i = 0; i < m; i++) {
+        const float *x = a + i * k->k, *r = skip + i * k->k;
+        float *t = sum + i * k->k, *y = normed + i * k->k;
+        double squares = 0;
+        for (int64_t j = 0; j < k->k; j++) {
+            t[j] = x[j] + r[j];
+            squares += (double) t[j] * t[j];
+        }
+        float inverse = (float) (1.0 / sqrt(squares / (double) k->k + (double) k->epsilon));
+        for (int64_t j = 0; j < k->k; j++) {
+            y[j] = t[j] * inverse * gamma[j];
+        }
+    }
+    return NULL;
 }
 
 static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *context) {
@@ -288,6 +337,8 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     for (size_t d = 0; d + 1 < rank; d++) {
         m *= shape[d];
     }
+    int64_t a_shape[8];
+    memcpy(a_shape, shape, rank * sizeof(int64_t));
     shape[rank - 1] = k->n;
     OrtValue *vy;
     CHECK(api->KernelContext_GetOutput(context, 0, shape, rank, &vy));
@@ -300,13 +351,21 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     if (m == 0) {
         return NULL;
     }
-    float *product = NULL;
-    if (k->swiglu) {
+    float *product = NULL; /* the op's input to the weights when it is not A: SwiGLU's product, or the norm's */
+    if (k->swiglu || k->norm) {
         product = malloc((size_t) (m * k->k) * sizeof(float));
         if (product == NULL) {
             return api->CreateStatus(ORT_FAIL, "MatMulQ: out of memory");
         }
-        c.kernels->swiglu(c.a, m, k->k, product);
+        if (k->swiglu) {
+            c.kernels->swiglu(c.a, m, k->k, product);
+        } else {
+            OrtStatus *wrong = add_and_norm(k, context, c.a, a_shape, rank, m, product);
+            if (wrong != NULL) {
+                free(product);
+                return wrong;
+            }
+        }
         c.a = product;
     }
     int64_t row = blocks * k->bs;
@@ -372,10 +431,22 @@ static const char *ORT_API_CALL q4_name(const OrtCustomOp *op) {
     return "MatMulQ4";
 }
 
+static const char *ORT_API_CALL q8_norm_name(const OrtCustomOp *op) {
+    (void) op;
+    return "MatMulQ8Norm";
+}
+
+static const char *ORT_API_CALL q4_norm_name(const OrtCustomOp *op) {
+    (void) op;
+    return "MatMulQ4Norm";
+}
+
 static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtApi *ort,
                                                const OrtKernelInfo *info, void **kernel) {
     (void) ort;
-    QKernel q = {.bits = op->GetName == q4_name ? 4 : 8};
+    QKernel q = {.bits = op->GetName == q4_name || op->GetName == q4_norm_name ? 4 : 8,
+                 .norm = op->GetName == q8_norm_name || op->GetName == q4_norm_name};
+    q.lora_input = q.norm ? 5 : 3;
     int64_t bits;
     CHECK(api->KernelInfoGetAttribute_int64(info, "K", &q.k));
     CHECK(api->KernelInfoGetAttribute_int64(info, "N", &q.n));
@@ -416,6 +487,13 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
         }
         q.swiglu = 1;
     }
+    if (q.norm) {
+        CHECK(api->KernelInfoGetAttribute_float(info, "epsilon", &q.epsilon));
+        if (q.swiglu || !(q.epsilon >= 0)) {
+            return fail(q.bits == 8 ? "MatMulQ8Norm: needs a non-negative attribute epsilon, and no activation"
+                                    : "MatMulQ4Norm: needs a non-negative attribute epsilon, and no activation");
+        }
+    }
     snprintf(q.bad_a, sizeof q.bad_a, "MatMulQ%d: input A must have 1 to 8 dimensions", (int) q.bits);
     snprintf(q.bad_b, sizeof q.bad_b, "MatMulQ%d: B must be the codes in row groups, [N / 4, ceil(K / block_size),"
              " 4, block_size%s], and %s", (int) q.bits, q.bits == 8 ? "" : " / 2",
@@ -451,54 +529,63 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
     return NULL;
 }
 
-/* A's shape with its last dimension N */
+/* A's shape with its last dimension N; the norm's sum, skip's */
 static OrtStatus *ORT_API_CALL q_infer_shape(const OrtCustomOp *op, OrtShapeInferContext *context) {
-    (void) op;
     const OrtOpAttr *attr;
     CHECK(api->ShapeInferContext_GetAttribute(context, "N", &attr));
     int64_t n;
     size_t size;
     CHECK(api->ReadOpAttr(attr, ORT_OP_ATTR_INT, &n, sizeof n, &size));
-    return infer_from(context, 0, 0, n);
+    CHECK(infer_from(context, 0, 0, n));
+    return op->GetName == q8_norm_name || op->GetName == q4_norm_name ? infer_from(context, 3, 1, -1) : NULL;
 }
 
-/* A and scales float, B the codes; the LoRA mask float and its pools fp16 */
-static ONNXTensorElementDataType ORT_API_CALL q8_input_type(const OrtCustomOp *op, size_t index) {
-    (void) op;
-    return index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8
-           : index >= 4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+static int is_norm(const OrtCustomOp *op) {
+    return op->GetName == q8_norm_name || op->GetName == q4_norm_name;
 }
 
-/* A float, B the codes, d and m fp16; the LoRA mask float and its pools fp16 */
-static ONNXTensorElementDataType ORT_API_CALL q4_input_type(const OrtCustomOp *op, size_t index) {
-    (void) op;
-    return index == 0 || index == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
-           : index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+/*
+ * A float, B the codes, then MatMulQ8's scales float or MatMulQ4's d and m fp16; the norm's skip and gamma float;
+ * the LoRA mask float and its pools fp16.
+ */
+static ONNXTensorElementDataType ORT_API_CALL q_input_type(const OrtCustomOp *op, size_t index) {
+    size_t lora = is_norm(op) ? 5 : 3;
+    if (index == 1) {
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    }
+    if (index == 2) {
+        return op->GetName == q8_name || op->GetName == q8_norm_name ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
+                                                                      : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+    }
+    return index > lora ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
-/* A, B, scales; then the LoRA mask and three parts' pools */
-static size_t ORT_API_CALL ten(const OrtCustomOp *op) {
-    (void) op;
-    return 10;
+/* A, B, scales; the norm's skip and gamma; then the LoRA mask and three parts' pools */
+static size_t ORT_API_CALL input_count(const OrtCustomOp *op) {
+    return is_norm(op) ? 12 : 10;
 }
 
 static OrtCustomOpInputOutputCharacteristic ORT_API_CALL lora_optional(const OrtCustomOp *op, size_t index) {
-    (void) op;
-    return index >= 3 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
+    return index >= (is_norm(op) ? 5u : 3u) ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
-void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4) {
-    OrtCustomOp *ops[] = {q8, q4};
-    for (int i = 0; i < 2; i++) {
+/* the product; the norm's sum */
+static size_t ORT_API_CALL output_count(const OrtCustomOp *op) {
+    return is_norm(op) ? 2 : 1;
+}
+
+void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4, OrtCustomOp *q8_norm, OrtCustomOp *q4_norm) {
+    OrtCustomOp *ops[] = {q8, q4, q8_norm, q4_norm};
+    const char *(ORT_API_CALL *names[])(const OrtCustomOp *) = {q8_name, q4_name, q8_norm_name, q4_norm_name};
+    for (int i = 0; i < 4; i++) {
         define_op(ops[i]);
-        ops[i]->GetInputTypeCount = ten;
+        ops[i]->GetName = names[i];
+        ops[i]->GetInputType = q_input_type;
+        ops[i]->GetInputTypeCount = input_count;
         ops[i]->GetInputCharacteristic = lora_optional;
+        ops[i]->GetOutputTypeCount = output_count;
         ops[i]->CreateKernelV2 = q_create_kernel;
         ops[i]->KernelComputeV2 = q_compute;
         ops[i]->InferOutputShapeFn = q_infer_shape;
     }
-    q8->GetName = q8_name;
-    q8->GetInputType = q8_input_type;
-    q4->GetName = q4_name;
-    q4->GetInputType = q4_input_type;
 }

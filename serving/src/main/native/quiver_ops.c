@@ -192,17 +192,19 @@ void define_op(OrtCustomOp *op) {
     op->ReleaseAliasMap = release_indices;
 }
 
-static OrtCustomOp multi_lora, multi_lora_fp16, matmul_q8, matmul_q4, attention, attention_fp16;
+static OrtCustomOp multi_lora, multi_lora_fp16, matmul_q8, matmul_q4, matmul_q8_norm, matmul_q4_norm, attention,
+    attention_fp16;
 static OrtCustomOpDomain *domain;
 static OrtStatus *domain_status;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void create_domain(void) {
     define_multi_lora(&multi_lora, &multi_lora_fp16);
-    define_matmul_q(&matmul_q8, &matmul_q4);
+    define_matmul_q(&matmul_q8, &matmul_q4, &matmul_q8_norm, &matmul_q4_norm);
     define_attention(&attention, &attention_fp16);
     domain_status = api->CreateCustomOpDomain("dev.quiver", &domain);
-    OrtCustomOp *ops[] = {&multi_lora, &multi_lora_fp16, &matmul_q8, &matmul_q4, &attention, &attention_fp16};
+    OrtCustomOp *ops[] = {&multi_lora, &multi_lora_fp16, &matmul_q8, &matmul_q4, &matmul_q8_norm, &matmul_q4_norm,
+                          &attention, &attention_fp16};
     for (size_t i = 0; domain_status == NULL && i < sizeof ops / sizeof ops[0]; i++) {
         domain_status = api->CustomOpDomain_Add(domain, ops[i]);
     }

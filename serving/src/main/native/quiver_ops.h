@@ -127,7 +127,7 @@ OrtStatus *lora_add(OrtKernelContext *context, const LoraUpdate *u);
 
 /* Each op file's: its ops, defined. */
 void define_multi_lora(OrtCustomOp *fp32, OrtCustomOp *fp16);
-void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4);
+void define_matmul_q(OrtCustomOp *q8, OrtCustomOp *q4, OrtCustomOp *q8_norm, OrtCustomOp *q4_norm);
 void define_attention(OrtCustomOp *fp32, OrtCustomOp *fp16);
 
 #pragma GCC push_options

@@ -66,6 +66,22 @@ final class DecoderEmitter {
     private record Normed(String normed, String sum) {
     }
 
+    /**
+     * The input of a block's linear layers, RMSNorm(stream + pending) times the norm weight {@code weightName}, not
+     * emitted yet: a quantized stack that alone reads it adds and normalises in its own op (MatMulQ8Norm), one node
+     * fewer.
+     */
+    private record PreNorm(Residual residual, String weightName) {
+    }
+
+    /** A sub-layer's output, and the residual sum its input was normalised from. */
+    private record Sublayer(String out, String sum) {
+    }
+
+    /** What a fused add-and-norm reads besides A (the pending output): the stream, the norm's weight, and its sum. */
+    private record NormInputs(String skip, String gamma, String sum) {
+    }
+
     void emit() throws IOException {
         declareInputs();
         ropeCaches();
@@ -74,7 +90,7 @@ final class DecoderEmitter {
         for (int layer = 0; layer < c.numLayers(); layer++) {
             residual = block(layer, residual);
         }
-        lmHead(finalNorm(residual));
+        lmHead(finalPositions(residual));
     }
 
     private void declareInputs() {
@@ -138,13 +154,17 @@ final class DecoderEmitter {
     /** One decoder block in model order: norm, attention, residual, norm, MLP, residual. */
     private Residual block(int layer, Residual in) throws IOException {
         String p = "model.layers." + layer + ".";
-        // the previous block's residual add is fused into this norm (SkipSimplifiedLayerNormalization)
-        Normed attentionInput = addAndNorm(in, p + "input_layernorm.weight");
-        String attention = attention(layer, attentionInput.normed());
-        Normed mlpInput = addAndNorm(new Residual(attentionInput.sum(), attention),
-                p + "post_attention_layernorm.weight");
-        String mlp = mlp(layer, mlpInput.normed());
-        return new Residual(mlpInput.sum(), mlp);
+        // the previous block's residual add is fused into this norm (SkipSimplifiedLayerNormalization, or the op
+        // of the linear layers that read it)
+        Sublayer attention = attention(layer, new PreNorm(in, p + "input_layernorm.weight"));
+        Sublayer mlp = mlp(layer, new PreNorm(new Residual(attention.sum(), attention.out()),
+                p + "post_attention_layernorm.weight"));
+        return new Residual(mlp.sum(), mlp.out());
+    }
+
+    /** The norm as its own node: {@link #addAndNorm(Residual, String)} of {@code pre}. */
+    private Normed addAndNorm(PreNorm pre) throws IOException {
+        return addAndNorm(pre.residual(), pre.weightName());
     }
 
     /** {@code sum = stream + pending; normed = RMSNorm(sum) * w}; only the norm when nothing is pending. */
@@ -168,15 +188,23 @@ final class DecoderEmitter {
      * per layer than GroupQueryAttention, which needs {@code [batch, seq, features]} and the norms as nodes. It also
      * reads a quantized q/k/v stack's output packed, one row's q, k and v side by side, so no Split is needed.
      */
-    private String attention(int layer, String x) throws IOException {
+    private Sublayer attention(int layer, PreNorm pre) throws IOException {
         String p = "model.layers." + layer + ".self_attn.";
         List<String> modules = List.of("q_proj", "k_proj", "v_proj");
-        Stack stack = quantization == Quantization.NONE ? null : stack(layer, modules, x);
-        // Quiver's op reads a complete stack's output as q, k and v, packed as it is: no Split node
-        boolean packed = stack != null && attentionKernel == AttentionKernel.NATIVE && complete(stack);
-        List<String> qkv = stack == null
-                ? List.of(linear(layer, "q_proj", x), linear(layer, "k_proj", x), linear(layer, "v_proj", x))
-                : packed ? List.of(stack.y(), stack.y(), stack.y()) : split(layer, stack, x);
+        List<String> qkv;
+        String sum;
+        if (quantization == Quantization.NONE) {
+            Normed x = addAndNorm(pre);
+            qkv = List.of(linear(layer, "q_proj", x.normed()), linear(layer, "k_proj", x.normed()),
+                    linear(layer, "v_proj", x.normed()));
+            sum = x.sum();
+        } else {
+            Stack stack = stack(layer, modules, pre);
+            // Quiver's op reads a complete stack's output as q, k and v, packed as it is: no Split node
+            boolean packed = attentionKernel == AttentionKernel.NATIVE && complete(stack);
+            qkv = packed ? List.of(stack.y(), stack.y(), stack.y()) : split(layer, stack);
+            sum = stack.sum();
+        }
         String q = qkv.get(0);
         String k = qkv.get(1);
         String v = qkv.get(2);
@@ -216,7 +244,7 @@ final class DecoderEmitter {
                 sig.maxSequenceLength(), c.headDim());
         g.output(DecoderSignature.presentValue(layer), sig.kvPrecision().onnxType(), "batch", c.numKvHeads(),
                 sig.maxSequenceLength(), c.headDim());
-        return linear(layer, "o_proj", out);
+        return new Sublayer(linear(layer, "o_proj", out), sum);
     }
 
     /**
@@ -240,19 +268,22 @@ final class DecoderEmitter {
      * the stacked gate/up output and forms the product itself: four nodes fewer per layer (Split, and Sigmoid, Mul
      * and Mul, which ONNX Runtime fuses to QuickGelu and Mul).
      */
-    private String mlp(int layer, String x) throws IOException {
+    private Sublayer mlp(int layer, PreNorm pre) throws IOException {
         List<String> modules = List.of("gate_proj", "up_proj");
         if (quantization == Quantization.NONE) {
-            return linear(layer, "down_proj", swiglu(linear(layer, "gate_proj", x), linear(layer, "up_proj", x)));
+            Normed x = addAndNorm(pre);
+            return new Sublayer(linear(layer, "down_proj", swiglu(linear(layer, "gate_proj", x.normed()),
+                    linear(layer, "up_proj", x.normed()))), x.sum());
         }
         BlockQuantizer.Quantized down = weights.quantized(ModelConfig.modulePath(layer, "down_proj") + ".weight",
                 quantization);
-        Stack gateUp = stack(layer, modules, x);
+        Stack gateUp = stack(layer, modules, pre);
         if (nativeQuantized(down) && complete(gateUp) && (fusesAdapters(down) || !sig.lora().targets("down_proj"))) {
-            return quantizedLinear(layer, "down_proj", gateUp.y(), down, true);
+            return new Sublayer(quantizedLinear(layer, "down_proj", gateUp.y(), down, true), gateUp.sum());
         }
-        List<String> parts = split(layer, gateUp, x);
-        return quantizedLinear(layer, "down_proj", swiglu(parts.get(0), parts.get(1)), down, false);
+        List<String> parts = split(layer, gateUp);
+        return new Sublayer(quantizedLinear(layer, "down_proj", swiglu(parts.get(0), parts.get(1)), down, false),
+                gateUp.sum());
     }
 
     private String swiglu(String gate, String up) {
@@ -271,11 +302,15 @@ final class DecoderEmitter {
      * @param y       the stacked output, {@code [tokens, sum of widths]}
      * @param widths  each module's output columns, in order
      * @param fused   whether the op added the modules' adapters (Quiver's op, every module targeted)
+     * @param x       the normalised input, which MultiLora nodes after the stack read; null where the op normalised
+     *                it itself (then no such node follows)
+     * @param sum     the residual sum the input was normalised from
      */
-    private record Stack(String name, String y, List<String> modules, long[] widths, boolean fused) {
+    private record Stack(String name, String y, List<String> modules, long[] widths, boolean fused, String x,
+                         String sum) {
     }
 
-    private Stack stack(int layer, List<String> modules, String x) throws IOException {
+    private Stack stack(int layer, List<String> modules, PreNorm pre) throws IOException {
         List<String> parts = new java.util.ArrayList<>();
         long[] widths = new long[modules.size()];
         for (int i = 0; i < modules.size(); i++) {
@@ -286,8 +321,19 @@ final class DecoderEmitter {
                 + String.join("+", modules.subList(1, modules.size()));
         BlockQuantizer.Quantized q = weights.quantizedStack(parts, quantization);
         boolean fused = fusesAdapters(q) && modules.stream().allMatch(m -> sig.lora().targets(m));
-        String y = quantizedMatMul(x, name + ".weight", q, name + ".out", fused ? layer : -1, modules, false);
-        return new Stack(name, y, modules, widths, fused);
+        boolean adaptersAfter = !fused && modules.stream().anyMatch(m -> sig.lora().targets(m));
+        Residual r = pre.residual();
+        if (nativeQuantized(q) && r.pending() != null && !adaptersAfter) {
+            NormInputs norm = new NormInputs(r.stream(), vector(pre.weightName(), c.hiddenSize()),
+                    g.fresh("residual"));
+            String y = quantizedMatMul(r.pending(), name + ".weight", q, name + ".out", fused ? layer : -1, modules,
+                    false, norm);
+            return new Stack(name, y, modules, widths, fused, null, norm.sum());
+        }
+        Normed x = addAndNorm(pre);
+        String y = quantizedMatMul(x.normed(), name + ".weight", q, name + ".out", fused ? layer : -1, modules,
+                false, null);
+        return new Stack(name, y, modules, widths, fused, x.normed(), x.sum());
     }
 
     /** Whether a stack's output needs no node per module: no bias, and its adapters added by the op, or none. */
@@ -297,7 +343,7 @@ final class DecoderEmitter {
     }
 
     /** The stack's output per module (Split), each with its bias and, unless the op added them, its adapters. */
-    private List<String> split(int layer, Stack s, String x) throws IOException {
+    private List<String> split(int layer, Stack s) throws IOException {
         List<String> outputs = new java.util.ArrayList<>();
         for (String module : s.modules()) {
             outputs.add(ModelConfig.modulePath(layer, module) + ".out");
@@ -307,7 +353,7 @@ final class DecoderEmitter {
         List<String> adapted = new java.util.ArrayList<>();
         for (int i = 0; i < s.modules().size(); i++) {
             String biased = biased(layer, s.modules().get(i), outputs.get(i));
-            adapted.add(s.fused() ? biased : adapters(layer, s.modules().get(i), x, biased));
+            adapted.add(s.fused() ? biased : adapters(layer, s.modules().get(i), s.x(), biased));
         }
         return adapted;
     }
@@ -332,7 +378,7 @@ final class DecoderEmitter {
         String path = ModelConfig.modulePath(layer, module);
         boolean fused = fusesAdapters(q) && sig.lora().targets(module);
         String y = biased(layer, module, quantizedMatMul(x, path + ".weight", q, path + ".out", fused ? layer : -1,
-                List.of(module), swiglu));
+                List.of(module), swiglu, null));
         return fused ? y : adapters(layer, module, x, y);
     }
 
@@ -358,27 +404,32 @@ final class DecoderEmitter {
                 ModelConfig.modulePath(layer, module) + ".lora");
     }
 
-    /** Picks the positions that need logits, then applies the last residual add and the final norm. */
-    private String finalNorm(Residual r) throws IOException {
+    /** Picks the positions that need logits: the last residual add and the final norm read those rows only. */
+    private PreNorm finalPositions(Residual r) throws IOException {
         String axes = g.constantLongs("logit_positions_axes", new long[] {2}, 1);
         String index = g.op("Unsqueeze", List.of(LOGIT_POSITIONS, axes), "logit_index");
         String stream = g.op("GatherND", List.of(toSequences(r.stream()), index), "final_stream",
                 Attr.i("batch_dims", 1));
         String pending = g.op("GatherND", List.of(toSequences(r.pending()), index), "final_pending",
                 Attr.i("batch_dims", 1));
-        return addAndNorm(new Residual(stream, pending), "model.norm.weight").normed();
+        return new PreNorm(new Residual(stream, pending), "model.norm.weight");
     }
 
-    private void lmHead(String hidden) throws IOException {
+    private void lmHead(PreNorm pre) throws IOException {
         if (quantization != Quantization.NONE) {
             // a tied head multiplies by the embedding's quantized blocks, under initializers of its own
-            if (c.tieWordEmbeddings()) {
-                quantizedMatMul(hidden, "model.embed_tokens.weight", embeddingTable, LOGITS, -1, List.of(), false);
+            String name = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
+            BlockQuantizer.Quantized head = c.tieWordEmbeddings() ? embeddingTable
+                    : weights.quantized("lm_head.weight", quantization);
+            if (nativeQuantized(head)) { // the op adds and normalises itself; the sum is not read
+                Residual r = pre.residual();
+                quantizedMatMul(r.pending(), name, head, LOGITS, -1, List.of(), false, new NormInputs(r.stream(),
+                        vector(pre.weightName(), c.hiddenSize()), g.fresh("final_residual")));
             } else {
-                quantizedMatMul(hidden, "lm_head.weight", weights.quantized("lm_head.weight", quantization), LOGITS, -1,
-                        List.of(), false);
+                quantizedMatMul(addAndNorm(pre).normed(), name, head, LOGITS, -1, List.of(), false, null);
             }
         } else {
+            String hidden = addAndNorm(pre).normed();
             // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy,
             // under an initializer of its own. ONNX Runtime maps each initializer of a weights file on its own and
             // prepacks the head, reading every page; were it the lookup's initializer too, that mapping would stay
@@ -443,7 +494,7 @@ final class DecoderEmitter {
      * gate/up output, and W multiplies silu(gate) * up.
      */
     private String quantizedMatMul(String x, String name, BlockQuantizer.Quantized q, String out, int layer,
-                                   List<String> modules, boolean swiglu) {
+                                   List<String> modules, boolean swiglu, NormInputs norm) {
         if (nativeQuantized(q)) {
             BlockQuantizer.RowGroups groups = q.rowGroups();
             long groupCount = q.rows() / BlockQuantizer.RowGroups.ROWS;
@@ -456,6 +507,12 @@ final class DecoderEmitter {
             List<String> inputs = new java.util.ArrayList<>(List.of(x, codes, scales));
             List<Attr> attrs = new java.util.ArrayList<>(List.of(Attr.i("K", q.cols()), Attr.i("N", q.rows()),
                     Attr.i("bits", q.bits()), Attr.i("block_size", q.blockSize())));
+            List<String> outputs = new java.util.ArrayList<>(List.of(out));
+            if (norm != null) {
+                inputs.addAll(List.of(norm.skip(), norm.gamma()));
+                attrs.add(Attr.f("epsilon", (float) c.rmsNormEps()));
+                outputs.add(norm.sum());
+            }
             if (layer >= 0) {
                 inputs.add(LORA_MASK);
                 long[] widths = new long[modules.size()];
@@ -470,11 +527,12 @@ final class DecoderEmitter {
             if (swiglu) {
                 attrs.add(Attr.s("activation", "swiglu"));
             }
-            g.node("MatMulQ" + q.bits(), GraphBuilder.QUIVER_DOMAIN, inputs, List.of(out), attrs.toArray(Attr[]::new));
+            g.node("MatMulQ" + q.bits() + (norm != null ? "Norm" : ""), GraphBuilder.QUIVER_DOMAIN, inputs, outputs,
+                    attrs.toArray(Attr[]::new));
             return out;
         }
-        if (swiglu) {
-            throw new IllegalStateException("only Quiver's MatMulQ forms SwiGLU's product itself");
+        if (swiglu || norm != null) {
+            throw new IllegalStateException("only Quiver's MatMulQ forms SwiGLU's product or a norm itself");
         }
         List<String> inputs = new java.util.ArrayList<>(List.of(x,
                 g.externalUint8(name + ".q" + q.bits(), q.data(), q.rows(), q.blocksPerRow(), q.blobBytes()),

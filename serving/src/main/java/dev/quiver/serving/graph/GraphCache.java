@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class GraphCache {
     /** Bump when the compiler emits a different graph for the same model and settings (ops, block sizes). */
-    static final String COMPILER_VERSION = "11";
+    static final String COMPILER_VERSION = "12";
     private static final String MANIFEST = "manifest.properties";
     /** The manifest's record of {@link CompiledDecoder#weightBytes()}, what a decode step reads. */
     private static final String WEIGHT_BYTES = "weight_bytes";

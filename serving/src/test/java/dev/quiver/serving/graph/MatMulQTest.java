@@ -228,6 +228,105 @@ class MatMulQTest {
     }
 
     /**
+     * MatMulQ8Norm and MatMulQ4Norm: the sum A + skip as their second output, and the product of RMSNorm(sum) * gamma
+     * with the quantized weight, their adapters reading that normalised input too, as the plain op on it.
+     */
+    @Test
+    void theNormOpsAddAndNormaliseTheirInputForTheProductAndTheAdapters() throws Exception {
+        assumeNative();
+        SplittableRandom random = new SplittableRandom(13);
+        for (int bits : new int[] {8, 4}) {
+            Case c = new Case(new long[] {3}, 256, 32, bits == 8 ? 128 : 32, bits);
+            int rank = 4;
+            float[] x = gaussian(c.m() * c.k(), random, 1.0);
+            float[] skip = gaussian(c.m() * c.k(), random, 1.0);
+            float[] gamma = gaussian(c.k(), random, 1.0);
+            float[] sum = new float[x.length];
+            float[] normed = new float[x.length];
+            for (int t = 0; t < c.m(); t++) {
+                double squares = 0;
+                for (int j = 0; j < c.k(); j++) {
+                    sum[t * c.k() + j] = x[t * c.k() + j] + skip[t * c.k() + j];
+                    squares += (double) sum[t * c.k() + j] * sum[t * c.k() + j];
+                }
+                double inverse = 1 / Math.sqrt(squares / c.k() + EPSILON);
+                for (int j = 0; j < c.k(); j++) {
+                    normed[t * c.k() + j] = (float) (sum[t * c.k() + j] * inverse * gamma[j]);
+                }
+            }
+            float[] mask = new float[c.m() * 2 * rank];
+            for (int t = 0; t < c.m(); t++) {
+                for (int r = 0; r < rank; r++) {
+                    mask[t * 2 * rank + (t % 2) * rank + r] = 1;
+                }
+            }
+            float[][] a = {gaussian(2 * rank * c.k(), random, 0.1)};
+            float[][] b = {gaussian(2 * rank * c.n(), random, 0.1)};
+            long[] parts = {c.n()};
+            BlockQuantizer.Quantized q = quantized(c, random);
+            double[] magnitude = magnitude(c, normed, q);
+            float[] withAdapters = runWithAdapters(c, normed, q, mask, a, b, parts, rank);
+            double[][] expected = {reference(c, normed, q), new double[withAdapters.length]};
+            for (int i = 0; i < withAdapters.length; i++) {
+                expected[1][i] = withAdapters[i];
+            }
+            for (boolean adapters : new boolean[] {false, true}) {
+                String what = c + " norm" + (adapters ? " with adapters" : "");
+                List<float[]> actual = runNorm(c, x, skip, gamma, q, adapters ? mask : null, a, b, parts, rank);
+                assertClose(actual.get(0), expected[adapters ? 1 : 0], magnitude, 1e-3, what);
+                assertThat(actual.get(1)).as(what + ": the sum").isEqualTo(sum);
+            }
+        }
+    }
+
+    private static final float EPSILON = 1e-6f;
+
+    /** {@code op}Norm on x, skip and gamma, with the LoRA mask and pools when mask is not null: [product, sum]. */
+    private static List<float[]> runNorm(Case c, float[] x, float[] skip, float[] gamma, BlockQuantizer.Quantized q,
+                                         float[] mask, float[][] a, float[][] b, long[] parts, int rank)
+            throws OrtException {
+        GraphBuilder g = new GraphBuilder("q");
+        g.input("x", FLOAT, "m", (long) c.k());
+        g.input("skip", FLOAT, "m", (long) c.k());
+        g.input("gamma", FLOAT, (long) c.k());
+        BlockQuantizer.RowGroups groups = q.rowGroups();
+        List<String> inputs = new ArrayList<>(List.of("x",
+                g.externalUint8("w.q", groups.codes(), c.n() / 4, q.blocksPerRow(), 4, q.blobBytes()),
+                c.bits() == 8 ? g.externalFloat("w.scales", groups.scales(), (long) c.n() * q.blocksPerRow())
+                        : g.externalFloat16("w.dm", groups.scales(), c.n() / 4, q.blocksPerRow(), 8), "skip", "gamma"));
+        List<GraphBuilder.Attr> attrs = new ArrayList<>(List.of(GraphBuilder.Attr.i("K", c.k()),
+                GraphBuilder.Attr.i("N", c.n()), GraphBuilder.Attr.i("bits", c.bits()),
+                GraphBuilder.Attr.i("block_size", c.block()), GraphBuilder.Attr.f("epsilon", EPSILON)));
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try {
+            feeds.put("x", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), new long[] {c.m(), c.k()}));
+            feeds.put("skip", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(skip), new long[] {c.m(), c.k()}));
+            feeds.put("gamma", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(gamma), new long[] {c.k()}));
+            if (mask != null) {
+                int lanes = mask.length / c.m();
+                g.input("mask", FLOAT, "m", (long) lanes);
+                g.input("a0", OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) lanes, (long) c.k());
+                g.input("b0", OnnxMl.TensorProto.DataType.FLOAT16_VALUE, (long) lanes, parts[0]);
+                inputs.addAll(List.of("mask", "a0", "b0"));
+                feeds.put("mask", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(mask), new long[] {c.m(), lanes}));
+                feeds.put("a0", half(a[0], lanes, c.k()));
+                feeds.put("b0", half(b[0], lanes, parts[0]));
+                attrs.add(GraphBuilder.Attr.ints("lora_parts", parts));
+                attrs.add(GraphBuilder.Attr.i("lora_rank", rank));
+            }
+            g.node(c.op() + "Norm", GraphBuilder.QUIVER_DOMAIN, inputs, List.of("y0", "sum0"),
+                    attrs.toArray(GraphBuilder.Attr[]::new));
+            g.op("Identity", List.of("y0"), "y");
+            g.op("Identity", List.of("sum0"), "sum");
+            g.output("y", FLOAT, "m", (long) c.n());
+            g.output("sum", FLOAT, "m", (long) c.k());
+            return runGraphOutputs(g, feeds);
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /**
      * A NaN activation quantizes to code -127 and leaves its block's scale to the other values, on the AVX2 kernels as
      * on the portable ones (the AVX2 int8 product cannot take a code of -128): the outputs agree and are finite.
      */
@@ -564,6 +663,11 @@ class MatMulQTest {
     }
 
     private static float[] runGraph(GraphBuilder g, Map<String, OnnxTensor> feeds) throws OrtException {
+        return runGraphOutputs(g, feeds).get(0);
+    }
+
+    /** Every output of g's graph, in order. */
+    private static List<float[]> runGraphOutputs(GraphBuilder g, Map<String, OnnxTensor> feeds) throws OrtException {
         GraphBuilder.Built built = g.build("test");
         Map<String, OnnxTensor> external = new LinkedHashMap<>();
         try (OrtSession.SessionOptions options = SessionSettings.cpu(2).options()) {
@@ -573,10 +677,14 @@ class MatMulQTest {
             options.addExternalInitializers(new LinkedHashMap<String, OnnxTensorLike>(external));
             try (OrtSession session = ENV.createSession(built.modelBytes(), options);
                  OrtSession.Result result = session.run(feeds)) {
-                FloatBuffer values = ((OnnxTensor) result.get(0)).getFloatBuffer();
-                float[] v = new float[values.remaining()];
-                values.get(v);
-                return v;
+                List<float[]> outputs = new ArrayList<>();
+                for (int i = 0; i < result.size(); i++) {
+                    FloatBuffer values = ((OnnxTensor) result.get(i)).getFloatBuffer();
+                    float[] v = new float[values.remaining()];
+                    values.get(v);
+                    outputs.add(v);
+                }
+                return outputs;
             }
         } finally {
             external.values().forEach(OnnxTensor::close);
