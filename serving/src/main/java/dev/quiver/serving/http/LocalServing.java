@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 
@@ -32,6 +34,10 @@ import reactor.core.publisher.FluxSink;
 @Singleton
 @Requires(beans = ServingEngine.class)
 public class LocalServing implements Serving {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalServing.class);
+    /** What a client reads of a server error (OpenAiErrorResponseProcessor's words for the same). */
+    private static final String SERVER_ERROR = "The server had an error while processing your request.";
+
     private final ServingEngine serving;
     private final RequestParser parser;
 
@@ -108,9 +114,10 @@ public class LocalServing implements Serving {
                     @Override
                     public void onError(Throwable error) {
                         RuntimeException e = engineError(error);
+                        boolean client = e instanceof ApiException;
                         ObjectNode err = ResponseWriter.JSON.createObjectNode();
-                        err.putObject("error").put("message", e.getMessage()).put("type",
-                                e instanceof ApiException ? "invalid_request_error" : "server_error");
+                        err.putObject("error").put("message", client ? e.getMessage() : SERVER_ERROR)
+                                .put("type", client ? "invalid_request_error" : "server_error");
                         emit(sink, err);
                         finish();
                     }
@@ -143,8 +150,7 @@ public class LocalServing implements Serving {
             throw new ApiException(HttpStatus.CONFLICT, "invalid_request_error", "cannot pin adapter '" + adapterId
                     + "': " + e.getMessage(), "id", "no_free_slot");
         } catch (IOException e) {
-            throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "cannot pin adapter '"
-                    + adapterId + "': " + e.getMessage(), "id", "adapter_invalid");
+            throw unreadable(e, "id");
         } catch (java.util.NoSuchElementException e) {
             throw new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", e.getMessage(), "id",
                     "adapter_not_found");
@@ -190,12 +196,31 @@ public class LocalServing implements Serving {
         }
     }
 
-    /** An engine failure as the client should see it: a rejected request is a 400, anything else a 500. */
+    /**
+     * An engine failure as the client should see it: a rejected request is a 400, an adapter whose files no longer
+     * read (changed or removed on disk since it was registered, then evicted from host memory) a 422, anything else
+     * a 500, whose message the client does not see.
+     */
     private static RuntimeException engineError(Throwable cause) {
         if (cause instanceof IllegalArgumentException) {
             return ApiException.invalid(null, cause.getMessage());
         }
+        if (cause instanceof IOException io) {
+            return unreadable(io, "model");
+        }
+        LOG.error("generation failed", cause);
         return new IllegalStateException("generation failed: " + cause.getMessage(), cause);
+    }
+
+    /**
+     * An adapter that could not be read, for the client: what happened and what to do, but not the adapter's
+     * directory on this server (the log has the whole error).
+     */
+    private static ApiException unreadable(IOException e, String param) {
+        LOG.warn("an adapter could not be read", e);
+        return new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "the adapter's files"
+                + " could not be read: they changed or were removed on the server after it was registered. Upload or"
+                + " register the adapter again", param, "adapter_invalid");
     }
 
     private static void emit(FluxSink<String> sink, JsonNode node) {

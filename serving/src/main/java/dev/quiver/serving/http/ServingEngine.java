@@ -158,8 +158,11 @@ public class ServingEngine {
             registration.join();
         } catch (CompletionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
+            // the message names the adapter's directory, a path on this server: the client reads "its directory"
+            String why = String.valueOf(cause.getMessage()).replace(entry.dir().toAbsolutePath().toString(),
+                    "its directory").replace(entry.dir().toString(), "its directory");
             throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "adapter '"
-                    + entry.model() + "' cannot be loaded: " + cause.getMessage(), "model", "adapter_invalid");
+                    + entry.model() + "' cannot be loaded: " + why, "model", "adapter_invalid");
         }
         return entry.key();
     }

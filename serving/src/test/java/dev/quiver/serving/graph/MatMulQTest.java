@@ -202,12 +202,7 @@ class MatMulQTest {
         for (int bits : new int[] {8, 4}) {
             Case c = new Case(new long[] {3}, 256, 32, bits == 8 ? 128 : 32, bits);
             int rank = 4;
-            float[] mask = new float[c.m() * 2 * rank];
-            for (int t = 0; t < c.m(); t++) {
-                for (int r = 0; r < rank; r++) {
-                    mask[t * 2 * rank + (t % 2) * rank + r] = 1;
-                }
-            }
+            float[] mask = alternatingSlots(c.m(), rank);
             float[][] a = {gaussian(2 * rank * c.k(), random, 0.1)};
             float[][] b = {gaussian(2 * rank * c.n(), random, 0.1)};
             long[] parts = {c.n()};
@@ -254,12 +249,7 @@ class MatMulQTest {
                     normed[t * c.k() + j] = (float) (sum[t * c.k() + j] * inverse * gamma[j]);
                 }
             }
-            float[] mask = new float[c.m() * 2 * rank];
-            for (int t = 0; t < c.m(); t++) {
-                for (int r = 0; r < rank; r++) {
-                    mask[t * 2 * rank + (t % 2) * rank + r] = 1;
-                }
-            }
+            float[] mask = alternatingSlots(c.m(), rank);
             float[][] a = {gaussian(2 * rank * c.k(), random, 0.1)};
             float[][] b = {gaussian(2 * rank * c.n(), random, 0.1)};
             long[] parts = {c.n()};
@@ -280,6 +270,17 @@ class MatMulQTest {
     }
 
     private static final float EPSILON = 1e-6f;
+
+    /** A LoRA mask over two slots of {@code rank} columns: even rows on the first, odd rows on the second. */
+    private static float[] alternatingSlots(int rows, int rank) {
+        float[] mask = new float[rows * 2 * rank];
+        for (int t = 0; t < rows; t++) {
+            for (int r = 0; r < rank; r++) {
+                mask[t * 2 * rank + (t % 2) * rank + r] = 1;
+            }
+        }
+        return mask;
+    }
 
     /** {@code op}Norm on x, skip and gamma, with the LoRA mask and pools when mask is not null: [product, sum]. */
     private static List<float[]> runNorm(Case c, float[] x, float[] skip, float[] gamma, BlockQuantizer.Quantized q,
