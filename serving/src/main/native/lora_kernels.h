@@ -1,9 +1,10 @@
 /*
  * The MultiLora kernels, included once per instruction set by multi_lora.c, which defines for the set:
- * K(name), each function's name with the set's suffix; VF, a vector of LANES floats in one of the set's
- * registers; HALVES(p), LANES fp16 values at p as floats with the set's best instructions; MADD(c, a, b),
- * c + a * b (fused where the set has FMA: the library is built as ISO C, so the compiler fuses nothing itself);
- * and POOL_ROWS, the pool rows a shrink tile multiplies at once, as many as the set's registers hold.
+ * K(name), each function's name with the set's suffix; VF, a vector of LANES floats (one register on v4 and v3;
+ * baseline x86-64 splits it into four); HALVES(p), LANES fp16 values at p as floats with the set's best
+ * instructions; MADD(c, a, b), c + a * b (fused where the set has FMA: the library is built as ISO C, so the
+ * compiler fuses nothing itself); and POOL_ROWS, the pool rows a shrink tile multiplies at once (on v4 and v3, as
+ * many as their registers hold beside the token rows').
  */
 
 /* LANES pool values from element i of p as floats: fp16 when half, else fp32. */

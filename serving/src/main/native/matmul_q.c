@@ -210,7 +210,8 @@ typedef struct {
     float epsilon;
     size_t lora_input; /* the LoRA mask's input index: 3, or 5 after the norm's skip and gamma */
     int64_t lora_rank, lora_parts, part_width[LORA_PARTS]; /* lora_parts 0: the node takes no adapters */
-    char bad_a[64], bad_b[192]; /* the messages for wrong inputs, this width's */
+    const char *name; /* the op's: MatMulQ8, MatMulQ4, MatMulQ8Norm or MatMulQ4Norm */
+    char bad_a[64], bad_b[192]; /* the messages for wrong inputs, this op's */
 } QKernel;
 
 /* Weights of at least this many code bytes are split over ONNX Runtime's threads at every row count. */
@@ -220,7 +221,7 @@ typedef struct {
 /* fail() with the message "<op>: <what>" */
 static OrtStatus *fail_q(const QKernel *k, const char *what) {
     char message[256];
-    snprintf(message, sizeof message, "MatMulQ%d: %s", (int) k->bits, what);
+    snprintf(message, sizeof message, "%s: %s", k->name, what);
     return fail(message);
 }
 
@@ -269,7 +270,7 @@ static OrtStatus *add_adapters(const QKernel *k, OrtKernelContext *context, cons
 }
 
 /*
- * MatMulQ8Norm's prologue: sum = a + skip into output 1, and normed [m, K] = sum / sqrt(mean(sum^2) + epsilon) *
+ * The Norm ops' prologue: sum = a + skip into output 1, and normed [m, K] = sum / sqrt(mean(sum^2) + epsilon) *
  * gamma (the mean over each row in double, as one pass that costs little beside the weights' read).
  */
 static OrtStatus *add_and_norm(const QKernel *k, OrtKernelContext *context, const float *a, const int64_t *shape,
@@ -277,8 +278,8 @@ static OrtStatus *add_and_norm(const QKernel *k, OrtKernelContext *context, cons
     const OrtValue *vskip, *vgamma;
     int64_t skip_shape[8], gamma_shape[8];
     size_t skip_rank, gamma_rank;
-    const char *wrong = k->bits == 8 ? "MatMulQ8Norm: skip must have A's shape and gamma be [K]"
-                                     : "MatMulQ4Norm: skip must have A's shape and gamma be [K]";
+    char wrong[96];
+    snprintf(wrong, sizeof wrong, "%s: skip must have A's shape and gamma be [K]", k->name);
     CHECK(input_dims(context, 3, &vskip, skip_shape, 8, &skip_rank, wrong));
     CHECK(input_dims(context, 4, &vgamma, gamma_shape, 8, &gamma_rank, wrong));
     if (skip_rank != rank || memcmp(skip_shape, shape, (rank - 1) * sizeof(int64_t)) != 0
@@ -348,8 +349,8 @@ static OrtStatus *ORT_API_CALL q_compute(void *op_kernel, OrtKernelContext *cont
     CHECK(data(va, (const void **) &c.a));
     CHECK(data(vb, (const void **) &c.b));
     CHECK(data(vs, k->bits == 8 ? (const void **) &c.scales : (const void **) &c.dm));
-    if (m == 0) {
-        return NULL;
+    if (m == 0) { /* no rows: the norm's sum is empty too, but still an output */
+        return k->norm ? add_and_norm(k, context, c.a, a_shape, rank, 0, NULL) : NULL;
     }
     float *product = NULL; /* the op's input to the weights when it is not A: SwiGLU's product, or the norm's */
     if (k->swiglu || k->norm) {
@@ -441,11 +442,15 @@ static const char *ORT_API_CALL q4_norm_name(const OrtCustomOp *op) {
     return "MatMulQ4Norm";
 }
 
+static int is_norm(const OrtCustomOp *op) {
+    return op->GetName == q8_norm_name || op->GetName == q4_norm_name;
+}
+
 static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtApi *ort,
                                                const OrtKernelInfo *info, void **kernel) {
     (void) ort;
-    QKernel q = {.bits = op->GetName == q4_name || op->GetName == q4_norm_name ? 4 : 8,
-                 .norm = op->GetName == q8_norm_name || op->GetName == q4_norm_name};
+    QKernel q = {.bits = op->GetName == q4_name || op->GetName == q4_norm_name ? 4 : 8, .norm = is_norm(op),
+                 .name = op->GetName(op)};
     q.lora_input = q.norm ? 5 : 3;
     int64_t bits;
     CHECK(api->KernelInfoGetAttribute_int64(info, "K", &q.k));
@@ -490,13 +495,12 @@ static OrtStatus *ORT_API_CALL q_create_kernel(const OrtCustomOp *op, const OrtA
     if (q.norm) {
         CHECK(api->KernelInfoGetAttribute_float(info, "epsilon", &q.epsilon));
         if (q.swiglu || !(q.epsilon >= 0)) {
-            return fail(q.bits == 8 ? "MatMulQ8Norm: needs a non-negative attribute epsilon, and no activation"
-                                    : "MatMulQ4Norm: needs a non-negative attribute epsilon, and no activation");
+            return fail_q(&q, "needs a non-negative attribute epsilon, and no activation");
         }
     }
-    snprintf(q.bad_a, sizeof q.bad_a, "MatMulQ%d: input A must have 1 to 8 dimensions", (int) q.bits);
-    snprintf(q.bad_b, sizeof q.bad_b, "MatMulQ%d: B must be the codes in row groups, [N / 4, ceil(K / block_size),"
-             " 4, block_size%s], and %s", (int) q.bits, q.bits == 8 ? "" : " / 2",
+    snprintf(q.bad_a, sizeof q.bad_a, "%s: input A must have 1 to 8 dimensions", q.name);
+    snprintf(q.bad_b, sizeof q.bad_b, "%s: B must be the codes in row groups, [N / 4, ceil(K / block_size),"
+             " 4, block_size%s], and %s", q.name, q.bits == 8 ? "" : " / 2",
              q.bits == 8 ? "scales N x ceil(K / block_size) values"
                          : "d and m [N / 4, ceil(K / block_size), 8] fp16 values");
     size_t parts = 0;
@@ -537,11 +541,7 @@ static OrtStatus *ORT_API_CALL q_infer_shape(const OrtCustomOp *op, OrtShapeInfe
     size_t size;
     CHECK(api->ReadOpAttr(attr, ORT_OP_ATTR_INT, &n, sizeof n, &size));
     CHECK(infer_from(context, 0, 0, n));
-    return op->GetName == q8_norm_name || op->GetName == q4_norm_name ? infer_from(context, 3, 1, -1) : NULL;
-}
-
-static int is_norm(const OrtCustomOp *op) {
-    return op->GetName == q8_norm_name || op->GetName == q4_norm_name;
+    return is_norm(op) ? infer_from(context, 3, 1, -1) : NULL;
 }
 
 /*

@@ -491,7 +491,9 @@ final class DecoderEmitter {
      * stacked in their order, every one targeted) itself, reading the LoRA mask and each module's pools. (A stack
      * with a module left out keeps its MultiLora nodes: naming no input for it, "", makes ONNX Runtime 1.23's shape
      * inference of custom ops dereference a null type.) With {@code swiglu} (the native op only) x is a stacked
-     * gate/up output, and W multiplies silu(gate) * up.
+     * gate/up output, and W multiplies silu(gate) * up. With {@code norm} (the native op only, MatMulQ8Norm or
+     * MatMulQ4Norm) x is the pending sub-layer output: the op writes x + norm.skip() to norm.sum(), and W multiplies
+     * RMSNorm of that sum times norm.gamma(), which the adapters read too.
      */
     private String quantizedMatMul(String x, String name, BlockQuantizer.Quantized q, String out, int layer,
                                    List<String> modules, boolean swiglu, NormInputs norm) {

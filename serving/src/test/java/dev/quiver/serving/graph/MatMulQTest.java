@@ -260,16 +260,31 @@ class MatMulQTest {
             for (int i = 0; i < withAdapters.length; i++) {
                 expected[1][i] = withAdapters[i];
             }
-            for (boolean adapters : new boolean[] {false, true}) {
-                String what = c + " norm" + (adapters ? " with adapters" : "");
-                List<float[]> actual = runNorm(c, x, skip, gamma, q, adapters ? mask : null, a, b, parts, rank);
-                assertClose(actual.get(0), expected[adapters ? 1 : 0], magnitude, 1e-3, what);
-                assertThat(actual.get(1)).as(what + ": the sum").isEqualTo(sum);
+            List<float[]> plain = runNorm(c, x, skip, gamma, q, null, a, b, parts, rank);
+            List<float[]> adapted = runNorm(c, x, skip, gamma, q, mask, a, b, parts, rank);
+            assertClose(plain.get(0), expected[0], magnitude, 1e-3, c + " norm");
+            assertClose(adapted.get(0), expected[1], magnitude, 1e-3, c + " norm with adapters");
+            assertThat(plain.get(1)).as(c + " norm: the sum").isEqualTo(sum);
+            assertThat(adapted.get(1)).as(c + " norm with adapters: the sum").isEqualTo(sum);
+            // the adapters' share on its own: read from the normalised input, not from A
+            double[] delta = new double[withAdapters.length];
+            double[] deltaMagnitude = new double[withAdapters.length];
+            float[] adapterShare = new float[withAdapters.length];
+            for (int i = 0; i < delta.length; i++) {
+                delta[i] = expected[1][i] - expected[0][i];
+                deltaMagnitude[i] = Math.abs(delta[i]);
+                adapterShare[i] = adapted.get(0)[i] - plain.get(0)[i];
             }
+            assertClose(adapterShare, delta, deltaMagnitude, 1e-2, c + " norm: the adapters' share");
+            Case none = new Case(new long[] {0}, c.k(), c.n(), c.block(), bits);
+            List<float[]> empty = runNorm(none, new float[0], new float[0], gamma, q, null, a, b, parts, rank);
+            assertThat(empty).as(none + " norm: no rows, two empty outputs").hasSize(2)
+                    .allSatisfy(out -> assertThat(out).isEmpty());
         }
     }
 
-    private static final float EPSILON = 1e-6f;
+    /** Large beside the rows' mean squares (about 2), so that an op ignoring it would fail. */
+    private static final float EPSILON = 0.5f;
 
     /** A LoRA mask over two slots of {@code rank} columns: even rows on the first, odd rows on the second. */
     private static float[] alternatingSlots(int rows, int rank) {
