@@ -322,18 +322,32 @@ final class DecoderEmitter {
         BlockQuantizer.Quantized q = weights.quantizedStack(parts, quantization);
         boolean fused = fusesAdapters(q) && modules.stream().allMatch(m -> sig.lora().targets(m));
         boolean adaptersAfter = !fused && modules.stream().anyMatch(m -> sig.lora().targets(m));
+        Product p = normedMatMul(pre, adaptersAfter, name + ".weight", q, name + ".out", fused ? layer : -1,
+                modules);
+        return new Stack(name, p.y(), modules, widths, fused, p.x(), p.sum());
+    }
+
+    /** {@link #normedMatMul}'s output, its normalised input (null where the op normalised it), and the sum. */
+    private record Product(String y, String x, String sum) {
+    }
+
+    /**
+     * {@link #quantizedMatMul} of the input {@code pre} describes: Quiver's op adds and normalises itself when there
+     * is something pending and {@code inputRead} is false (no other node reads the normalised input); otherwise the
+     * norm is a node of its own.
+     */
+    private Product normedMatMul(PreNorm pre, boolean inputRead, String name, BlockQuantizer.Quantized q, String out,
+                                 int layer, List<String> modules) throws IOException {
         Residual r = pre.residual();
-        if (nativeQuantized(q) && r.pending() != null && !adaptersAfter) {
+        if (nativeQuantized(q) && r.pending() != null && !inputRead) {
             NormInputs norm = new NormInputs(r.stream(), vector(pre.weightName(), c.hiddenSize()),
                     g.fresh("residual"));
-            String y = quantizedMatMul(r.pending(), name + ".weight", q, name + ".out", fused ? layer : -1, modules,
-                    false, norm);
-            return new Stack(name, y, modules, widths, fused, null, norm.sum());
+            return new Product(quantizedMatMul(r.pending(), name, q, out, layer, modules, false, norm), null,
+                    norm.sum());
         }
         Normed x = addAndNorm(pre);
-        String y = quantizedMatMul(x.normed(), name + ".weight", q, name + ".out", fused ? layer : -1, modules,
-                false, null);
-        return new Stack(name, y, modules, widths, fused, x.normed(), x.sum());
+        return new Product(quantizedMatMul(x.normed(), name, q, out, layer, modules, false, null), x.normed(),
+                x.sum());
     }
 
     /** Whether a stack's output needs no node per module: no bias, and its adapters added by the op, or none. */
@@ -421,13 +435,7 @@ final class DecoderEmitter {
             String name = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
             BlockQuantizer.Quantized head = c.tieWordEmbeddings() ? embeddingTable
                     : weights.quantized("lm_head.weight", quantization);
-            if (nativeQuantized(head)) { // the op adds and normalises itself; the sum is not read
-                Residual r = pre.residual();
-                quantizedMatMul(r.pending(), name, head, LOGITS, -1, List.of(), false, new NormInputs(r.stream(),
-                        vector(pre.weightName(), c.hiddenSize()), g.fresh("final_residual")));
-            } else {
-                quantizedMatMul(addAndNorm(pre).normed(), name, head, LOGITS, -1, List.of(), false, null);
-            }
+            normedMatMul(pre, false, name, head, LOGITS, -1, List.of()); // the sum is not read
         } else {
             String hidden = addAndNorm(pre).normed();
             // [vocab, hidden] used as stored (transB): a tied head shares the embedding table, not a transposed copy,
